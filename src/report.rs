@@ -1,1 +1,54 @@
-//! report (skeleton)
+//! Where the core sends diagnostics: Nix's `warn(…)`, `notice(…)` and debug messages.
+//!
+//! The core never prints (STYLE.md §5); it reports through a [`Reporter`] that the CLI
+//! implements on top of its `Printer`. Tests use [`Collect`].
+
+use std::sync::Mutex;
+
+/// A sink for the messages Nix prints while it works.
+pub trait Reporter: Sync {
+    /// A warning, printed by the CLI as `warning: <msg>`.
+    fn warn(&self, msg: &str);
+    /// An informational notice, printed as is at the default verbosity.
+    fn notice(&self, msg: &str);
+    /// A debug message, printed only with `-v`/`--debug`.
+    fn debug(&self, msg: &str);
+}
+
+/// A reporter that drops everything.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn warn(&self, _: &str) {}
+    fn notice(&self, _: &str) {}
+    fn debug(&self, _: &str) {}
+}
+
+/// A reporter that keeps the messages, prefixed as the CLI would print them.
+#[derive(Default)]
+pub struct Collect {
+    lines: Mutex<Vec<String>>,
+}
+
+impl Collect {
+    /// Returns the collected lines (`warning: …` for warnings, notices as is).
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, line: String) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(line);
+        }
+    }
+}
+
+impl Reporter for Collect {
+    fn warn(&self, msg: &str) {
+        self.push(format!("warning: {msg}"));
+    }
+    fn notice(&self, msg: &str) {
+        self.push(msg.to_owned());
+    }
+    fn debug(&self, _: &str) {}
+}

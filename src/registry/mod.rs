@@ -1,1 +1,1 @@
-//! registry (skeleton)
+//! placeholder

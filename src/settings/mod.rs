@@ -1,1 +1,1 @@
-//! settings (skeleton)
+//! settings (placeholder until the settings module lands)

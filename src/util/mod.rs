@@ -1,1 +1,3 @@
-//! util (skeleton)
+//! Small helpers shared by the effects layers.
+
+pub mod fs;

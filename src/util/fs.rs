@@ -1,0 +1,172 @@
+//! File system wrappers whose errors name the path, and atomic file replacement.
+//!
+//! Every write of a user-visible file (registry, lock file) goes through [`write_atomic`]:
+//! the new contents are written to a temporary file in the same directory and renamed over the
+//! target, so a crash leaves either the old or the new file, never half of one.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+
+use crate::flakeref::FsProbe;
+use crate::flakeref::local::Stat;
+
+/// Returns the OS error text without Rust's " (os error N)" suffix, as `strerror` prints it.
+pub fn strerror(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+/// An I/O error together with the path and what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} \"{path}\": {msg}", msg = strerror(source))]
+pub struct Error {
+    /// What was being done, e.g. `reading file`.
+    pub action: &'static str,
+    /// The path concerned.
+    pub path: PathBuf,
+    /// The underlying error.
+    #[source]
+    pub source: io::Error,
+}
+
+impl Error {
+    fn new(action: &'static str, path: &Path, source: io::Error) -> Error {
+        Error {
+            action,
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    /// Returns whether the underlying error is "not found".
+    pub fn is_not_found(&self) -> bool {
+        self.source.kind() == io::ErrorKind::NotFound
+    }
+}
+
+/// Reads a whole file as bytes.
+pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    fs::read(path).map_err(|e| Error::new("reading file", path, e))
+}
+
+/// Reads a whole file as bytes; `Ok(None)` if it does not exist.
+pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::new("reading file", path, e)),
+    }
+}
+
+/// Creates a directory and its parents.
+pub fn create_dir_all(path: &Path) -> Result<(), Error> {
+    fs::create_dir_all(path).map_err(|e| Error::new("creating directory", path, e))
+}
+
+/// Replaces the file at `path` atomically with `contents`, creating parent directories.
+///
+/// A symlink at `path` is followed, so the link's target is replaced and the link is kept
+/// (Nix writes through symlinked registry files).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let target = resolve_final_symlink(path);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_dir_all(&dir)?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        if let Ok(meta) = fs::metadata(&target) {
+            fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        fs::rename(&tmp, &target)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::new("writing file", &target, e)
+    })
+}
+
+/// Follows symlinks at `path` itself (not in its parents) to the file that should be replaced.
+fn resolve_final_symlink(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::read_link(&p) {
+            Ok(t) if t.is_absolute() => p = t,
+            Ok(t) => p = p.parent().map(|d| d.join(&t)).unwrap_or(t),
+            Err(_) => break,
+        }
+    }
+    p
+}
+
+/// The real file system, for resolving path-like flake references.
+pub struct RealFs;
+
+impl FsProbe for RealFs {
+    fn lstat(&self, path: &Path) -> io::Result<Stat> {
+        let m = fs::symlink_metadata(path)?;
+        Ok(Stat {
+            is_dir: m.is_dir(),
+            is_symlink: m.file_type().is_symlink(),
+            dev: m.dev(),
+        })
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        fs::read_link(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_follows_symlink_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        fs::write(&real, b"old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 2);
+    }
+
+    #[test]
+    fn atomic_write_creates_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/c.json");
+        write_atomic(&p, b"x").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"x");
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let e = read(Path::new("/nonexistent/x")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "reading file \"/nonexistent/x\": No such file or directory"
+        );
+    }
+}
