@@ -326,19 +326,14 @@ mod tests {
 
     #[test]
     fn experimental_feature_gates() {
-        // Without `flakes`, flake settings are ignored with a warning (and
-        // their values are not even parsed).
+        // rflake always enables `flakes`, so flake settings apply without it.
         let sources = Sources {
-            nix_config: Some("use-registries = false\naccept-flake-config = bogus".into()),
+            nix_config: Some("use-registries = false".into()),
             ..Sources::default()
         };
         let loaded = load(&sources).unwrap();
-        assert!(loaded.settings.use_registries);
-        let expected = [
-            "Ignoring setting 'use-registries' because experimental feature 'flakes' is not enabled",
-            "Ignoring setting 'accept-flake-config' because experimental feature 'flakes' is not enabled",
-        ];
-        assert_eq!(loaded.warnings, expected);
+        assert!(!loaded.settings.use_registries);
+        assert!(loaded.warnings.is_empty());
 
         // Features are applied first within a source, whatever the line order.
         let text = format!("use-registries = false\n{FLAKES}");
@@ -350,14 +345,11 @@ mod tests {
         assert!(!loaded.settings.use_registries);
         assert!(loaded.warnings.is_empty());
 
-        // But a feature enabled by a later source comes too late.
+        // A flake setting in the system file applies even though flakes are enabled later.
         let f = fixture("flake-registry = /etc/registry.json", "", "", Some(FLAKES));
         let loaded = load(&f.sources).unwrap();
-        assert_eq!(
-            loaded.settings.flake_registry,
-            "https://channels.nixos.org/flake-registry.json"
-        );
-        assert_eq!(loaded.warnings.len(), 1);
+        assert_eq!(loaded.settings.flake_registry, "/etc/registry.json");
+        assert!(loaded.warnings.is_empty());
         assert_eq!(
             loaded.settings.experimental_features,
             ["fetch-tree", "flakes", "nix-command"]

@@ -97,10 +97,16 @@ impl Default for Settings {
     }
 }
 
+/// Experimental features rflake treats as enabled whatever the configuration says.
+pub const ALWAYS_ENABLED: &[&str] = &["flakes", "nix-command", "fetch-tree"];
+
 impl Settings {
     /// Returns whether an experimental feature is enabled.
+    ///
+    /// `flakes`, `nix-command` and `fetch-tree` are always enabled: every command rflake
+    /// implements needs them (spec decision §9.6), so their settings always apply.
     pub fn is_enabled(&self, feature: &str) -> bool {
-        self.experimental_features.iter().any(|f| f == feature)
+        ALWAYS_ENABLED.contains(&feature) || self.experimental_features.iter().any(|f| f == feature)
     }
 
     /// Stores `value` into `setting` (appending when `append`), after parsing
