@@ -17,7 +17,12 @@ pub struct GlobalArgs {
           value_parser = ["raw", "internal-json", "bar", "bar-with-logs"])]
     pub log_format: Option<String>,
     /// Print full build logs on standard error
-    #[arg(short = 'L', long, global = true, help_heading = "Logging-related options")]
+    #[arg(
+        short = 'L',
+        long,
+        global = true,
+        help_heading = "Logging-related options"
+    )]
     pub print_build_logs: bool,
     /// Decrease the logging verbosity level
     #[arg(long, global = true, action = ArgAction::Count, help_heading = "Logging-related options")]
@@ -42,7 +47,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Miscellaneous global options")]
     pub version: bool,
     /// The URL of the Nix store to use (the `store` setting)
-    #[arg(long, global = true, value_name = "STORE-URL", help_heading = "Miscellaneous global options")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "STORE-URL",
+        help_heading = "Miscellaneous global options"
+    )]
     pub store: Option<String>,
 }
 

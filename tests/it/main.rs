@@ -1,1 +1,1 @@
-
+//! Integration tests: the rflake binary run in a hermetic environment.
