@@ -126,19 +126,16 @@ impl Context {
 }
 
 /// Long option names clap defines itself, so that setting flags never shadow them.
-fn clap_long_names() -> Vec<String> {
-    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
-        out.extend(
-            cmd.get_arguments()
-                .filter_map(|a| a.get_long().map(str::to_owned)),
-        );
+fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
+    fn walk<'a>(cmd: &'a clap::Command, out: &mut Vec<&'a str>) {
+        out.extend(cmd.get_arguments().filter_map(|a| a.get_long()));
         for sub in cmd.get_subcommands() {
             walk(sub, out);
         }
     }
-    let mut out = vec!["help".to_owned()];
-    walk(&Cli::command(), &mut out);
-    out.sort();
+    let mut out = vec!["help"];
+    walk(cmd, &mut out);
+    out.sort_unstable();
     out.dedup();
     out
 }
@@ -154,10 +151,9 @@ pub fn main() -> ExitCode {
 
 /// Parses `argv`, loads the settings and runs the command.
 pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
-    let longs = clap_long_names();
-    let reserved: Vec<&str> = longs.iter().map(String::as_str).collect();
-    let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
-    let matches = match Cli::command().try_get_matches_from(argv) {
+    let cmd = Cli::command();
+    let (argv, setting_flags) = settings::flags::extract(argv, &clap_long_names(&cmd))?;
+    let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => return Ok(clap_exit(e)),
     };
