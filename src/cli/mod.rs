@@ -1,5 +1,229 @@
-//! cli (skeleton)
-/// Entry point.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line: clap types mirroring Nix's command tree, settings from the environment,
+//! output, errors and exit codes. The only layer that knows about clap, stdout/stderr and the
+//! process environment.
+//!
+//! Each command lives in its own file with its `Args` and a `run` function; [`run`] builds the
+//! shared [`Context`] and dispatches.
+
+mod args;
+mod completions;
+mod env;
+mod error;
+mod flake;
+mod output;
+mod profile;
+mod registry;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+
+pub use args::GlobalArgs;
+use output::Printer;
+
+use crate::flakeref::{FlakeRef, ParseOptions};
+use crate::registry::global::Downloader;
+use crate::registry::layers::Locations;
+use crate::registry::{Entry, Registry};
+use crate::report::Reporter as _;
+use crate::settings::{self, Settings};
+use crate::util::fs::RealFs;
+
+/// rflake: Nix's `flake archive`, `registry` and `profile upgrade`, faster.
+///
+/// rflake takes the same arguments as `nix`, reads and writes the same files (`nix.conf`,
+/// `registry.json`, `flake.lock`, the Nix store) and prints the same output. Any Nix setting can
+/// be given as `--option NAME VALUE`, `--NAME VALUE`, `--extra-NAME VALUE`, or `--NAME` /
+/// `--no-NAME` for Boolean settings.
+#[derive(Parser, Debug)]
+#[command(name = "rflake", disable_version_flag = true, max_term_width = 100)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands, mirroring `nix`'s tree.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage Nix flakes
+    #[command(subcommand)]
+    Flake(flake::FlakeCommand),
+    /// Manage the flake registry
+    #[command(subcommand, long_about = registry::ABOUT)]
+    Registry(registry::RegistryCommand),
+    /// Manage Nix profiles
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Print a shell completion script
+    Completions(completions::CompletionsArgs),
+    /// List completion candidates (used by the completion scripts)
+    #[command(name = "__complete", hide = true)]
+    Complete(completions::CompleteArgs),
+}
+
+/// What every command gets: settings, paths and output.
+pub struct Context {
+    /// The printer (also the core's reporter).
+    pub printer: Printer,
+    /// The resolved settings.
+    pub settings: Settings,
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// Nix's directories.
+    pub dirs: env::Dirs,
+    /// The global options.
+    pub global: GlobalArgs,
+}
+
+impl Context {
+    /// Returns the registry locations.
+    pub fn registry_locations(&self) -> Locations {
+        env::registry_locations(&self.dirs, &self.settings)
+    }
+
+    /// Returns the downloader for this run's settings.
+    pub fn downloader(&self) -> Downloader {
+        env::downloader(
+            &self.dirs,
+            &self.settings,
+            self.global.offline,
+            self.global.refresh,
+        )
+    }
+
+    /// Parse options for references given on the command line with the working directory as
+    /// base (`--override-flake`, `flake archive`).
+    pub fn cwd_parse_options(&self) -> ParseOptions<'_> {
+        ParseOptions {
+            base: Some((&self.cwd, &RealFs)),
+            ..ParseOptions::default()
+        }
+    }
+
+    /// Builds the flag registry from `--override-flake FROM TO` pairs.
+    pub fn flag_registry(&self, override_flake: &[String]) -> anyhow::Result<Registry> {
+        let opts = self.cwd_parse_options();
+        let mut reg = Registry::default();
+        for (from, to) in args::pairs(override_flake) {
+            let from: FlakeRef = crate::flakeref::parse(from, &opts, &self.printer)?;
+            let to: FlakeRef = crate::flakeref::parse(to, &opts, &self.printer)?;
+            reg.entries.push(Entry {
+                from: from.input,
+                to: to.input,
+                dir: to.subdir,
+                exact: false,
+            });
+        }
+        Ok(reg)
+    }
+}
+
+/// Long option names clap defines itself, so that setting flags never shadow them.
+fn clap_long_names() -> Vec<String> {
+    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+        out.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_owned)),
+        );
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = vec!["help".to_owned()];
+    walk(&Cli::command(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs rflake with the process's arguments and environment and returns the exit code.
+pub fn main() -> ExitCode {
+    let printer = Printer::new(output::INFO);
+    match run(env::args()) {
+        Ok(code) => code,
+        Err(e) => error::report(&printer, &e),
+    }
+}
+
+/// Parses `argv`, loads the settings and runs the command.
+pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    let longs = clap_long_names();
+    let reserved: Vec<&str> = longs.iter().map(String::as_str).collect();
+    let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
+    let matches = match Cli::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => return Ok(clap_exit(e)),
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| anyhow!("{e}"))?;
+    let g = &cli.global;
+    if g.version {
+        Printer::new(output::INFO)
+            .out_line(concat!("rflake (rflake) ", env!("CARGO_PKG_VERSION")))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let level = if g.debug {
+        output::DEBUG
+    } else {
+        output::INFO + i32::from(g.verbose) - i32::from(g.quiet)
+    };
+    let printer = Printer::new(level);
+    let Some(command) = cli.command else {
+        let mut cmd = Cli::command();
+        printer.err_line(&cmd.render_usage().to_string());
+        return Err(anyhow!("no subcommand specified; try 'rflake --help'"));
+    };
+    let mut overrides = Vec::new();
+    for (name, value) in args::pairs(&g.option) {
+        overrides.push((name.to_owned(), value.to_owned()));
+    }
+    overrides.extend(setting_flags);
+    if let Some(store) = &g.store {
+        overrides.push(("store".into(), store.clone()));
+    }
+    let dirs = env::Dirs::from_env();
+    let loaded = env::load_settings(&dirs, overrides)?;
+    for w in &loaded.warnings {
+        printer.warn(w);
+    }
+    let ctx = Context {
+        printer,
+        settings: loaded.settings,
+        cwd: env::current_dir()?,
+        dirs,
+        global: cli.global,
+    };
+    match command {
+        Command::Flake(c) => flake::run(c, &ctx),
+        Command::Registry(c) => registry::run(c, &ctx),
+        Command::Profile(c) => profile::run(c, &ctx),
+        Command::Completions(c) => completions::run(&c, &ctx),
+        Command::Complete(c) => completions::complete(&c, &ctx),
+    }
+}
+
+/// Prints clap's help, version or usage error; usage errors (and a missing subcommand) exit
+/// with 1, as in Nix.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Fails with the message for a command whose capability lands in a later version.
+pub fn not_implemented(what: &str) -> anyhow::Result<ExitCode> {
+    Err(anyhow!(
+        "'{what}' is not implemented yet in rflake {}",
+        env!("CARGO_PKG_VERSION")
+    ))
 }

@@ -16,6 +16,7 @@
 
 pub mod attrs;
 pub mod input;
+pub mod installable;
 pub mod local;
 mod parse;
 pub mod refname;

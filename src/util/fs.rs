@@ -23,15 +23,14 @@ pub fn strerror(e: &io::Error) -> String {
 
 /// An I/O error together with the path and what was being done.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} \"{path}\": {msg}", msg = strerror(source))]
+#[error("{action} \"{path}\": {msg}", msg = strerror(io))]
 pub struct Error {
     /// What was being done, e.g. `reading file`.
     pub action: &'static str,
     /// The path concerned.
     pub path: PathBuf,
-    /// The underlying error.
-    #[source]
-    pub source: io::Error,
+    /// The underlying error (its text is part of the message, so it is not a `source`).
+    pub io: io::Error,
 }
 
 impl Error {
@@ -39,13 +38,13 @@ impl Error {
         Error {
             action,
             path: path.to_owned(),
-            source,
+            io: source,
         }
     }
 
     /// Returns whether the underlying error is "not found".
     pub fn is_not_found(&self) -> bool {
-        self.source.kind() == io::ErrorKind::NotFound
+        self.io.kind() == io::ErrorKind::NotFound
     }
 }
 

@@ -1,0 +1,175 @@
+//! `rflake completions SHELL`: completion scripts (clap_complete), extended so that flake
+//! reference arguments complete registry ids and flake-ref schemes.
+//!
+//! The extension calls the hidden `rflake __complete flakeref PREFIX`, which reads only local
+//! files (the user and system registries, a global registry file or the cached download):
+//! completing never touches the network.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory as _, ValueEnum};
+use clap_complete::Shell;
+
+use super::{Cli, Context};
+use crate::registry::layers::{self, GlobalLocation};
+use crate::registry::{Registry, global};
+use crate::report::Silent;
+
+/// Arguments of `completions`.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to print a completion script for
+    #[arg(value_enum)]
+    shell: ShellArg,
+}
+
+/// Shells with completion scripts.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+/// Arguments of the hidden `__complete`.
+#[derive(Args, Debug)]
+pub struct CompleteArgs {
+    /// What to complete (`flakeref`)
+    kind: String,
+    /// The word typed so far
+    #[arg(allow_hyphen_values = true)]
+    prefix: Option<String>,
+}
+
+/// Subcommands and options whose arguments are flake references.
+const REF_WORDS: &str = "add remove pin resolve archive metadata prefetch";
+
+const BASH_HOOK: &str = r#"
+_rflake_with_refs() {
+    _rflake "$@"
+    local cur="${COMP_WORDS[COMP_CWORD]}"
+    case "$cur" in -*) return 0 ;; esac
+    local w
+    for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+        case " __WORDS__ " in *" $w "*)
+            local IFS=$'\n'
+            COMPREPLY+=( $(compgen -W "$(rflake __complete flakeref -- "$cur" 2>/dev/null)" -- "$cur") )
+            return 0 ;;
+        esac
+    done
+}
+complete -F _rflake_with_refs -o nosort -o bashdefault -o default rflake
+"#;
+
+const ZSH_HOOK: &str = r#"
+_rflake_with_refs() {
+    _rflake "$@"
+    local cur="${words[CURRENT]}"
+    [[ "$cur" == -* ]] && return 0
+    local w
+    for w in "${(@)words[2,CURRENT-1]}"; do
+        if [[ " __WORDS__ " == *" $w "* ]]; then
+            local -a refs
+            refs=("${(@f)$(rflake __complete flakeref -- "$cur" 2>/dev/null)}")
+            compadd -Q -S '' -a refs
+            return 0
+        fi
+    done
+}
+compdef _rflake_with_refs rflake
+"#;
+
+const FISH_HOOK: &str = r#"
+complete -c rflake -n '__fish_seen_subcommand_from __WORDS__' -f -a '(rflake __complete flakeref -- (commandline -ct) 2>/dev/null)'
+"#;
+
+/// Prints the completion script.
+pub fn run(args: &CompletionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let shell = match args.shell {
+        ShellArg::Bash => Shell::Bash,
+        ShellArg::Zsh => Shell::Zsh,
+        ShellArg::Fish => Shell::Fish,
+        ShellArg::Elvish => Shell::Elvish,
+        ShellArg::Powershell => Shell::PowerShell,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rflake", &mut script);
+    let hook = match shell {
+        Shell::Bash => BASH_HOOK,
+        Shell::Zsh => ZSH_HOOK,
+        Shell::Fish => FISH_HOOK,
+        _ => "",
+    };
+    write!(script, "{}", hook.replace("__WORDS__", REF_WORDS))?;
+    ctx.printer.out(&String::from_utf8_lossy(&script))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Flake-ref schemes offered when completing a reference.
+const SCHEMES: &[&str] = &[
+    "flake:",
+    "path:",
+    "git+file://",
+    "git+https://",
+    "git+ssh://",
+    "git+http://",
+    "github:",
+    "gitlab:",
+    "sourcehut:",
+    "tarball+https://",
+    "file+https://",
+    "https://",
+    "http://",
+    "hg+https://",
+];
+
+/// Prints completion candidates for a partially typed word.
+pub fn complete(args: &CompleteArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    if args.kind != "flakeref" {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let prefix = args.prefix.as_deref().unwrap_or("");
+    let mut out = BTreeSet::new();
+    for reg in local_registries(ctx) {
+        for e in &reg.entries {
+            if let Some(id) = e.from.get_str("id") {
+                out.insert(id.to_owned());
+            }
+        }
+    }
+    out.extend(SCHEMES.iter().map(|s| (*s).to_owned()));
+    let mut text = String::new();
+    for c in out.iter().filter(|c| c.starts_with(prefix)) {
+        text.push_str(c);
+        text.push('\n');
+    }
+    ctx.printer.out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The user, system and global registries, from local files only.
+fn local_registries(ctx: &Context) -> Vec<Registry> {
+    let loc = ctx.registry_locations();
+    let mut regs = Vec::new();
+    for path in [&loc.user, &loc.system] {
+        regs.extend(layers::read_lenient(path, &Silent).ok());
+    }
+    match &loc.global {
+        GlobalLocation::File(p) => regs.extend(layers::read_lenient(p, &Silent).ok()),
+        GlobalLocation::Url(url) => {
+            let offline = global::Downloader {
+                offline: true,
+                ..ctx.downloader()
+            };
+            if let Ok(file) = global::fetch(url, &offline, &Silent) {
+                regs.push(Registry::read(&file.bytes, "", &Silent).registry);
+            }
+        }
+        GlobalLocation::Disabled => {}
+    }
+    regs
+}

@@ -1,0 +1,156 @@
+//! The environment: every environment variable rflake reads, and the paths and settings built
+//! from them. This is the only module that calls `std::env` (STYLE.md §1, "explicit inputs").
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+
+use crate::registry::global::Downloader;
+use crate::registry::layers::{GlobalLocation, Locations};
+use crate::settings::{self, Settings, Sources};
+
+/// `$HOME`.
+pub const HOME: &str = "HOME";
+/// Nix's configuration directory, `/etc/nix` by default (`nix.conf`, `registry.json`).
+pub const NIX_CONF_DIR: &str = "NIX_CONF_DIR";
+/// Colon-separated user configuration files replacing the XDG ones.
+pub const NIX_USER_CONF_FILES: &str = "NIX_USER_CONF_FILES";
+/// Extra configuration, in `nix.conf` syntax.
+pub const NIX_CONFIG: &str = "NIX_CONFIG";
+/// Overrides `$XDG_CONFIG_HOME/nix`.
+pub const NIX_CONFIG_HOME: &str = "NIX_CONFIG_HOME";
+/// Overrides `$XDG_CACHE_HOME/nix`.
+pub const NIX_CACHE_HOME: &str = "NIX_CACHE_HOME";
+/// The user's configuration directory (default `~/.config`).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Colon-separated system configuration directories (default `/etc/xdg`).
+pub const XDG_CONFIG_DIRS: &str = "XDG_CONFIG_DIRS";
+/// The user's cache directory (default `~/.cache`).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// CA bundle for HTTPS, checked first.
+pub const NIX_SSL_CERT_FILE: &str = "NIX_SSL_CERT_FILE";
+/// CA bundle for HTTPS, checked second.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Returns the command-line arguments.
+pub fn args() -> Vec<OsString> {
+    std::env::args_os().collect()
+}
+
+/// Returns the working directory.
+pub fn current_dir() -> anyhow::Result<PathBuf> {
+    std::env::current_dir().context("getting the current directory")
+}
+
+/// Returns the current time.
+pub fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+/// The directories Nix derives from the environment.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    /// `$NIX_CONF_DIR` or `/etc/nix`.
+    pub nix_conf_dir: PathBuf,
+    /// `$NIX_CONFIG_HOME`, or `$XDG_CONFIG_HOME/nix`, or `~/.config/nix`.
+    pub config_home: PathBuf,
+    /// `$NIX_CACHE_HOME`, or `$XDG_CACHE_HOME/nix`, or `~/.cache/nix`.
+    pub cache_home: PathBuf,
+}
+
+impl Dirs {
+    /// Reads the directories from the environment.
+    pub fn from_env() -> Dirs {
+        let home = PathBuf::from(var(HOME).unwrap_or_else(|| "/".into()));
+        let xdg =
+            |name: &str, default: &str| var(name).map_or_else(|| home.join(default), PathBuf::from);
+        Dirs {
+            nix_conf_dir: var(NIX_CONF_DIR).map_or_else(|| "/etc/nix".into(), PathBuf::from),
+            config_home: var(NIX_CONFIG_HOME).map_or_else(
+                || xdg(XDG_CONFIG_HOME, ".config").join("nix"),
+                PathBuf::from,
+            ),
+            cache_home: var(NIX_CACHE_HOME)
+                .map_or_else(|| xdg(XDG_CACHE_HOME, ".cache").join("nix"), PathBuf::from),
+        }
+    }
+
+    /// Returns the user registry file.
+    pub fn user_registry(&self) -> PathBuf {
+        self.config_home.join("registry.json")
+    }
+
+    /// Returns the system registry file.
+    pub fn system_registry(&self) -> PathBuf {
+        self.nix_conf_dir.join("registry.json")
+    }
+
+    /// Returns the user configuration files in application order (lowest precedence first).
+    fn user_conf_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = match var(NIX_USER_CONF_FILES) {
+            Some(list) => list
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+            None => {
+                let dirs = var(XDG_CONFIG_DIRS).unwrap_or_else(|| "/etc/xdg".into());
+                std::iter::once(self.config_home.join("nix.conf"))
+                    .chain(
+                        dirs.split(':')
+                            .filter(|s| !s.is_empty())
+                            .map(|d| Path::new(d).join("nix/nix.conf")),
+                    )
+                    .collect()
+            }
+        };
+        // Nix applies them last to first, so that the first one wins.
+        files.reverse();
+        files
+    }
+}
+
+/// Loads the settings: `nix.conf` files, `NIX_CONFIG`, then the command line.
+pub fn load_settings(
+    dirs: &Dirs,
+    overrides: settings::Overrides,
+) -> anyhow::Result<settings::Loaded> {
+    let sources = Sources {
+        system_file: dirs.nix_conf_dir.join("nix.conf"),
+        user_files: dirs.user_conf_files(),
+        nix_config: std::env::var(NIX_CONFIG).ok(),
+        overrides,
+        default_ssl_cert_file: var(NIX_SSL_CERT_FILE)
+            .or_else(|| var(SSL_CERT_FILE))
+            .map(PathBuf::from),
+    };
+    Ok(settings::load(&sources)?)
+}
+
+/// Returns the registry locations for the settings.
+pub fn registry_locations(dirs: &Dirs, settings: &Settings) -> Locations {
+    Locations {
+        user: dirs.user_registry(),
+        system: dirs.system_registry(),
+        global: GlobalLocation::from_setting(&settings.flake_registry),
+    }
+}
+
+/// Returns the downloader for the settings and the `--offline`/`--refresh` flags.
+pub fn downloader(dirs: &Dirs, settings: &Settings, offline: bool, refresh: bool) -> Downloader {
+    let ttl = if refresh { 0 } else { settings.tarball_ttl };
+    Downloader {
+        cache_dir: dirs.cache_home.clone(),
+        ttl,
+        offline,
+        connect_timeout: settings.connect_timeout,
+        ssl_cert_file: settings.ssl_cert_file.clone(),
+        now: now(),
+    }
+}

@@ -1,0 +1,219 @@
+//! `rflake registry add|list|pin|remove|resolve` (Nix's `src/nix/registry.cc`, spec §6.8).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::args::EvalArgs;
+use super::{Context, not_implemented};
+use crate::flakeref::{self, FlakeRef, ParseOptions};
+use crate::registry::resolve::{self, Layer, Mode, Source as _};
+use crate::registry::{Entry, layers};
+
+/// Long help of `rflake registry`.
+pub const ABOUT: &str = "\
+Manage the flake registries.
+
+Flake registries let you refer to flakes by symbolic identifiers such as `nixpkgs` instead of \
+full URLs such as `github:NixOS/nixpkgs`, on the command line and in `flake.nix` inputs (where \
+the resolved URL is recorded in `flake.lock`). A registry can also redirect any flake reference, \
+e.g. `github:NixOS/patchelf` to a local fork.
+
+There are several registries, from lowest to highest precedence:
+
+* the global registry, downloaded from the `flake-registry` setting and cached for \
+`tarball-ttl` seconds;
+* the system registry, `$NIX_CONF_DIR/registry.json` (default `/etc/nix/registry.json`);
+* the user registry, `$XDG_CONFIG_HOME/nix/registry.json` (default \
+`~/.config/nix/registry.json`);
+* overrides given on the command line with `--override-flake`.
+
+The system and user registries are not used to resolve inputs in `flake.nix`.";
+
+/// The `registry` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Add/replace flake in user flake registry
+    #[command(long_about = "Add/replace flake in user flake registry.\n\n\
+        Adds an entry mapping FROM-URL to TO-URL to the user registry (or to the file given \
+        with `--registry`), replacing any entry for the same FROM-URL. Both references must be \
+        absolute: relative paths are rejected.\n\nExample: `rflake registry add nixpkgs \
+        github:NixOS/nixpkgs/nixos-24.05`")]
+    Add(AddArgs),
+    /// List available Nix flakes
+    #[command(long_about = "List available Nix flakes.\n\n\
+        Prints every entry of every registry, one per line, as `TYPE FROM TO`, where TYPE is \
+        `flags` (`--override-flake`), `user`, `system` or `global`, in order of precedence.")]
+    List(ListArgs),
+    /// Pin a flake to its current version or to the current version of a flake URL
+    #[command(
+        long_about = "Pin a flake to its current version or to the current version of a \
+        flake URL.\n\nResolves URL (or LOCKED-URL) through the registries, fetches it, and writes \
+        an entry mapping URL to the locked reference into the user registry (or `--registry`)."
+    )]
+    Pin(PinArgs),
+    /// Remove flake from user flake registry
+    #[command(long_about = "Remove flake from user flake registry.\n\n\
+        Removes every entry whose FROM is exactly URL from the user registry (or the file given \
+        with `--registry`). The file is written even if nothing was removed.")]
+    Remove(RemoveArgs),
+    /// Resolve flake references through the registries
+    #[command(long_about = "Resolve flake references through the registries.\n\n\
+        Prints, for each reference, what it resolves to through the flag, user, system and \
+        global registries. Nothing is fetched.")]
+    Resolve(ResolveArgs),
+}
+
+/// `--registry FILE`.
+#[derive(Args, Debug, Clone)]
+pub struct RegistryFileArg {
+    /// The registry file to edit instead of the user registry
+    #[arg(long = "registry", value_name = "REGISTRY")]
+    pub registry: Option<PathBuf>,
+}
+
+/// Arguments of `registry add`.
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    #[command(flatten)]
+    file: RegistryFileArg,
+    #[command(flatten)]
+    eval: EvalArgs,
+    /// The flake reference to redirect (e.g. `nixpkgs`)
+    #[arg(value_name = "FROM-URL")]
+    from: String,
+    /// The flake reference it is redirected to
+    #[arg(value_name = "TO-URL")]
+    to: String,
+}
+
+/// Arguments of `registry list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {}
+
+/// Arguments of `registry pin`.
+#[derive(Args, Debug)]
+pub struct PinArgs {
+    #[command(flatten)]
+    file: RegistryFileArg,
+    #[command(flatten)]
+    eval: EvalArgs,
+    /// The flake reference to pin
+    #[arg(value_name = "URL")]
+    url: String,
+    /// The flake reference to pin it to (default: URL itself)
+    #[arg(value_name = "LOCKED-URL")]
+    locked: Option<String>,
+}
+
+/// Arguments of `registry remove`.
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    #[command(flatten)]
+    file: RegistryFileArg,
+    /// The flake reference whose entries are removed
+    #[arg(value_name = "URL")]
+    url: String,
+}
+
+/// Arguments of `registry resolve`.
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    eval: EvalArgs,
+    /// The flake references to resolve
+    #[arg(value_name = "URL", required = true)]
+    urls: Vec<String>,
+}
+
+/// Runs a `registry` subcommand.
+pub fn run(cmd: RegistryCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RegistryCommand::Add(a) => add(&a, ctx),
+        RegistryCommand::List(_) => list(ctx),
+        RegistryCommand::Pin(_) => not_implemented("registry pin"),
+        RegistryCommand::Remove(a) => remove(&a, ctx),
+        RegistryCommand::Resolve(a) => resolve_refs(&a, ctx),
+    }
+}
+
+/// Parses a registry command argument: no base directory, so relative paths are rejected.
+fn parse_arg(s: &str, ctx: &Context) -> anyhow::Result<FlakeRef> {
+    Ok(flakeref::parse(s, &ParseOptions::default(), &ctx.printer)?)
+}
+
+/// The file to edit: `--registry FILE` (relative to the working directory) or the user registry.
+fn target_file(arg: &RegistryFileArg, ctx: &Context) -> PathBuf {
+    match &arg.registry {
+        Some(p) => ctx.cwd.join(p),
+        None => ctx.dirs.user_registry(),
+    }
+}
+
+fn add(a: &AddArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let from = parse_arg(&a.from, ctx)?;
+    let to = parse_arg(&a.to, ctx)?;
+    let path = target_file(&a.file, ctx);
+    let mut reg = layers::read_strict(&path, &ctx.printer)?;
+    reg.add(Entry {
+        from: from.input,
+        to: to.input,
+        dir: to.subdir,
+        exact: false,
+    });
+    layers::write(&path, &reg)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(a: &RemoveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let url = parse_arg(&a.url, ctx)?;
+    let path = target_file(&a.file, ctx);
+    let mut reg = layers::read_strict(&path, &ctx.printer)?;
+    reg.remove(&url.input);
+    layers::write(&path, &reg)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(ctx: &Context) -> anyhow::Result<ExitCode> {
+    let downloader = ctx.downloader();
+    let mut regs = layers::Registries::new(
+        ctx.registry_locations(),
+        Default::default(),
+        &downloader,
+        &ctx.printer,
+    );
+    // Nix loads every layer (downloading the global one) before printing anything.
+    for layer in Layer::ALL {
+        regs.layer(layer)?;
+    }
+    for layer in Layer::ALL {
+        for entry in &regs.layer(layer)?.entries {
+            let to = FlakeRef {
+                input: entry.to.clone(),
+                subdir: entry.dir.clone(),
+            };
+            let line = format!(
+                "{} {} {}",
+                layer.label(),
+                entry.from.to_url_string()?,
+                to.to_url_string()?
+            );
+            ctx.printer.out_line(&line)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn resolve_refs(a: &ResolveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let downloader = ctx.downloader();
+    let flags = ctx.flag_registry(&a.eval.override_flake)?;
+    let mut regs =
+        layers::Registries::new(ctx.registry_locations(), flags, &downloader, &ctx.printer);
+    for url in &a.urls {
+        let r = parse_arg(url, ctx)?;
+        let resolved = resolve::resolve(&r, Mode::All, &mut regs)?;
+        ctx.printer.out_line(&resolved.to_url_string()?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

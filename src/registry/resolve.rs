@@ -1,0 +1,129 @@
+//! Matching, unification and the resolution loop (spec §6.4–6.5).
+//!
+//! Mirrors `lookupInRegistries` in the Nix source's `src/libflake/flake-registry.cc`.
+
+use super::{Entry, Registry};
+use crate::flakeref::{self, FlakeRef, Input};
+
+/// The registry layers, highest precedence first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// `--override-flake` and `--inputs-from` entries.
+    Flag,
+    /// `$XDG_CONFIG_HOME/nix/registry.json`.
+    User,
+    /// `$NIX_CONF_DIR/registry.json`.
+    System,
+    /// The `flake-registry` setting.
+    Global,
+}
+
+impl Layer {
+    /// All layers, in lookup order.
+    pub const ALL: [Layer; 4] = [Layer::Flag, Layer::User, Layer::System, Layer::Global];
+
+    /// Returns the 6-character label `registry list` prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Layer::Flag => "flags ",
+            Layer::User => "user  ",
+            Layer::System => "system",
+            Layer::Global => "global",
+        }
+    }
+}
+
+/// Which layers a lookup may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// All four layers (command-line references).
+    All,
+    /// Flag and global layers only (inputs in `flake.nix`).
+    Limited,
+    /// No lookups (`--no-use-registries`).
+    No,
+}
+
+/// Errors of resolution.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Still indirect after all lookups.
+    #[error("cannot find flake '{0}' in the flake registries")]
+    NotFound(String),
+    /// More than 100 rewrites.
+    #[error("cycle detected in flake registry for '{0}'")]
+    Cycle(String),
+    /// An indirect reference with lookups disabled.
+    #[error("'{0}' is an indirect flake reference, but registry lookups are not allowed")]
+    NotAllowed(String),
+    /// Applying the reference's ref/rev to an entry's target failed, or printing failed.
+    #[error(transparent)]
+    FlakeRef(#[from] flakeref::Error),
+    /// A layer could not be loaded (e.g. the global registry download failed).
+    #[error(transparent)]
+    Layer(#[from] anyhow::Error),
+}
+
+/// Gives the registries of each layer, loading them on first use.
+pub trait Source {
+    /// Returns the registry of a layer.
+    fn layer(&mut self, layer: Layer) -> anyhow::Result<&Registry>;
+}
+
+/// Returns whether `entry` matches `input`, and if so what it rewrites it to.
+fn rewrite(entry: &Entry, input: &Input) -> Result<Option<Input>, flakeref::Error> {
+    if entry.exact {
+        return Ok((&entry.from == input).then(|| entry.to.clone()));
+    }
+    if &entry.from != input && entry.from != input.without(&["ref", "rev"]) {
+        return Ok(None);
+    }
+    let r#ref = input.git_ref().filter(|_| entry.from.git_ref().is_none());
+    let rev = input.rev().filter(|_| entry.from.get_str("rev").is_none());
+    entry.to.apply_overrides(r#ref, rev.as_ref()).map(Some)
+}
+
+/// Resolves a flake reference through the registries (Nix's `FlakeRef::resolve`).
+pub fn resolve(
+    flake_ref: &FlakeRef,
+    mode: Mode,
+    source: &mut dyn Source,
+) -> Result<FlakeRef, Error> {
+    if mode == Mode::No {
+        if !flake_ref.input.is_direct() {
+            return Err(Error::NotAllowed(flake_ref.to_url_string()?));
+        }
+        return Ok(flake_ref.clone());
+    }
+    let mut input = flake_ref.input.clone();
+    let mut dir: Option<String> = None;
+    let mut count = 0;
+    'restart: loop {
+        count += 1;
+        if count > 100 {
+            return Err(Error::Cycle(input.to_url_string()?));
+        }
+        for layer in Layer::ALL {
+            if mode == Mode::Limited && !matches!(layer, Layer::Flag | Layer::Global) {
+                continue;
+            }
+            let registry = source.layer(layer)?;
+            for entry in &registry.entries {
+                if let Some(next) = rewrite(entry, &input)? {
+                    input = next;
+                    dir = Some(entry.dir.clone());
+                    continue 'restart;
+                }
+            }
+        }
+        break;
+    }
+    if !input.is_direct() {
+        return Err(Error::NotFound(input.to_url_string()?));
+    }
+    let subdir = match dir {
+        Some(d) if !d.is_empty() => d,
+        _ => flake_ref.subdir.clone(),
+    };
+    Ok(FlakeRef { input, subdir })
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs rflake's whole test suite. Installs what the tests need first (Nix 2.8 as the
+# differential oracle, git, zsh and fish for the completion checks), only if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v nix >/dev/null 2>&1 || need+=(nix-bin)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "installing: ${need[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked
