@@ -79,8 +79,7 @@ echo "$(echo "$nix_out" | wc -l) lines listed; registry: $ENTRIES entries"
   "nix registry list" "$RFLAKE registry list"
 
 # hyperfine's JSON lists the results in command order, each with one "mean".
-read -r nix_mean rflake_mean < <(grep -o '"mean": *[0-9.e+-]*' "$BENCH_OUT/registry_list.json" |
-  sed 's/.*: *//' | tr '\n' ' ')
-awk -v n="$nix_mean" -v r="$rflake_mean" \
+mapfile -t means < <(grep -o '"mean": *[0-9.e+-]*' "$BENCH_OUT/registry_list.json" | sed 's/.*: *//')
+awk -v n="${means[0]}" -v r="${means[1]}" \
   'BEGIN { printf "nix mean %.2f ms, rflake mean %.2f ms, nix/rflake = %.1fx\n", n*1000, r*1000, n/r }'
 echo "results: $BENCH_OUT/registry_list.md, $BENCH_OUT/registry_list.json"
