@@ -1,1 +1,4 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
+
+mod differential;
+mod support;

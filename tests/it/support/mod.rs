@@ -1,0 +1,23 @@
+//! Helpers shared by the integration tests.
+//!
+//! - [`TestEnv`]: an isolated home, XDG directories, Nix configuration and store, and a way to run
+//!   `rflake` (or the real `nix`) inside it.
+//! - [`CommandOutput`]: what a command printed, rendered for insta snapshots.
+//! - [`Differential`]: two identical `TestEnv`s, one for Nix 2.8 (the oracle) and one for rflake.
+//! - [`HttpServer`]: a loopback HTTP server for download tests (the global registry).
+
+// Each test file uses a different subset of the helpers.
+#![allow(dead_code, unused_imports)]
+// `allow-unwrap-in-tests` covers only `#[test]` functions; in helpers, too, a failed unwrap is a
+// test failure.
+#![allow(clippy::unwrap_used)]
+
+mod env;
+mod http;
+mod oracle;
+mod output;
+
+pub use env::{GLOBAL_REGISTRY, TestEnv, USER_REGISTRY};
+pub use http::{HttpServer, Request, Response};
+pub use oracle::{Differential, nix_available};
+pub use output::CommandOutput;
