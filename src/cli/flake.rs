@@ -35,6 +35,9 @@ pub enum FlakeCommand {
 /// Arguments of `flake archive`.
 #[derive(Args, Debug)]
 pub struct ArchiveArgs {
+    /// The flake to archive
+    #[arg(value_name = "FLAKE-URL", default_value = ".")]
+    flake_url: String,
     #[command(flatten)]
     json: JsonArgs,
     /// Show what this command would do without doing it
@@ -50,37 +53,34 @@ pub struct ArchiveArgs {
     eval: EvalArgs,
     #[command(flatten)]
     flake: FlakeArgs,
-    /// The flake to archive
-    #[arg(value_name = "FLAKE-URL", default_value = ".")]
-    flake_url: String,
 }
 
 /// Arguments of `flake metadata`.
 #[derive(Args, Debug)]
 pub struct MetadataArgs {
+    /// The flake to show
+    #[arg(value_name = "FLAKE-URL", default_value = ".")]
+    flake_url: String,
     #[command(flatten)]
     json: JsonArgs,
     #[command(flatten)]
     eval: EvalArgs,
     #[command(flatten)]
     flake: FlakeArgs,
-    /// The flake to show
-    #[arg(value_name = "FLAKE-URL", default_value = ".")]
-    flake_url: String,
 }
 
 /// Arguments of `flake prefetch`.
 #[derive(Args, Debug)]
 pub struct PrefetchArgs {
+    /// The flake reference to fetch
+    #[arg(value_name = "FLAKE-URL")]
+    flake_url: String,
     #[command(flatten)]
     json: JsonArgs,
     #[command(flatten)]
     eval: EvalArgs,
     #[command(flatten)]
     flake: FlakeArgs,
-    /// The flake reference to fetch
-    #[arg(value_name = "FLAKE-URL")]
-    flake_url: String,
 }
 
 /// Runs a `flake` subcommand.

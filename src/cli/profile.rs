@@ -25,6 +25,9 @@ pub enum ProfileCommand {
 /// Arguments of `profile upgrade`.
 #[derive(Args, Debug)]
 pub struct UpgradeArgs {
+    /// Names (or store paths) of the profile elements to upgrade
+    #[arg(value_name = "ELEMENTS")]
+    elements: Vec<String>,
     /// Match all packages in the profile
     #[arg(long)]
     all: bool,
@@ -56,9 +59,6 @@ pub struct UpgradeArgs {
     eval: EvalArgs,
     #[command(flatten)]
     flake: FlakeArgs,
-    /// Names (or store paths) of the profile elements to upgrade
-    #[arg(value_name = "ELEMENTS")]
-    elements: Vec<String>,
 }
 
 /// Runs a `profile` subcommand.

@@ -76,16 +76,16 @@ pub struct RegistryFileArg {
 /// Arguments of `registry add`.
 #[derive(Args, Debug)]
 pub struct AddArgs {
-    #[command(flatten)]
-    file: RegistryFileArg,
-    #[command(flatten)]
-    eval: EvalArgs,
     /// The flake reference to redirect (e.g. `nixpkgs`)
     #[arg(value_name = "FROM-URL")]
     from: String,
     /// The flake reference it is redirected to
     #[arg(value_name = "TO-URL")]
     to: String,
+    #[command(flatten)]
+    file: RegistryFileArg,
+    #[command(flatten)]
+    eval: EvalArgs,
 }
 
 /// Arguments of `registry list`.
@@ -95,36 +95,36 @@ pub struct ListArgs {}
 /// Arguments of `registry pin`.
 #[derive(Args, Debug)]
 pub struct PinArgs {
-    #[command(flatten)]
-    file: RegistryFileArg,
-    #[command(flatten)]
-    eval: EvalArgs,
     /// The flake reference to pin
     #[arg(value_name = "URL")]
     url: String,
     /// The flake reference to pin it to (default: URL itself)
     #[arg(value_name = "LOCKED-URL")]
     locked: Option<String>,
+    #[command(flatten)]
+    file: RegistryFileArg,
+    #[command(flatten)]
+    eval: EvalArgs,
 }
 
 /// Arguments of `registry remove`.
 #[derive(Args, Debug)]
 pub struct RemoveArgs {
-    #[command(flatten)]
-    file: RegistryFileArg,
     /// The flake reference whose entries are removed
     #[arg(value_name = "URL")]
     url: String,
+    #[command(flatten)]
+    file: RegistryFileArg,
 }
 
 /// Arguments of `registry resolve`.
 #[derive(Args, Debug)]
 pub struct ResolveArgs {
-    #[command(flatten)]
-    eval: EvalArgs,
     /// The flake references to resolve
     #[arg(value_name = "URL", required = true)]
     urls: Vec<String>,
+    #[command(flatten)]
+    eval: EvalArgs,
 }
 
 /// Runs a `registry` subcommand.

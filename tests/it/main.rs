@@ -1,4 +1,9 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
+mod completions;
 mod differential;
+mod global_registry;
+mod help;
+mod registry_cli;
+mod settings_cli;
 mod support;

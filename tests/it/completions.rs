@@ -1,0 +1,65 @@
+//! `rflake completions SHELL`: the scripts parse in their shells, and the hidden candidate
+//! lister offers registry ids and schemes from local files only.
+
+use std::process::Command;
+
+use crate::support::HttpServer;
+use crate::support::TestEnv;
+
+#[allow(clippy::print_stderr)] // a skipped check says so outside CI
+fn shell_accepts(shell: &str, script: &str) {
+    let env = TestEnv::new();
+    env.write("script", script);
+    let path = env.path("script");
+    let status = Command::new(shell).arg("-n").arg(&path).status();
+    match status {
+        Ok(s) => assert!(s.success(), "{shell} -n rejected the script"),
+        Err(e) if std::env::var_os("CI").is_none() => eprintln!("skipping {shell}: {e}"),
+        Err(e) => panic!("{shell} is needed in CI: {e}"),
+    }
+}
+
+#[test]
+fn scripts_parse() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.run(&["completions", shell]);
+        assert!(out.success(), "{out}");
+        assert!(
+            out.stdout().contains("__complete flakeref"),
+            "{shell}: no flake-ref hook"
+        );
+        shell_accepts(shell, out.stdout());
+    }
+    for shell in ["elvish", "powershell"] {
+        let out = env.run(&["completions", shell]);
+        assert!(out.success() && !out.stdout().is_empty(), "{out}");
+    }
+    let out = env.run(&["completions", "tcsh"]);
+    assert_eq!(out.status().code(), Some(1));
+}
+
+#[test]
+fn flake_ref_candidates_come_from_local_registries_only() {
+    let server = HttpServer::start();
+    let mut env = TestEnv::new();
+    env.set_flake_registry(Some(&server.url("/never-fetched.json")));
+    env.run(&["registry", "add", "nixpkgs", "github:NixOS/nixpkgs"]);
+    env.run(&[
+        "registry",
+        "add",
+        "nix-colors",
+        "sourcehut:~misterio/nix-colors",
+    ]);
+    env.write("etc/registry.json", r#"{"version":2,"flakes":[{"from":{"type":"indirect","id":"sysflake"},"to":{"type":"path","path":"/x"}}]}"#);
+    let out = env.run(&["__complete", "flakeref", "--", "ni"]);
+    assert_eq!(out.stdout(), "nix-colors\nnixpkgs\n", "{out}");
+    let out = env.run(&["__complete", "flakeref", "--", "git+"]);
+    assert_eq!(
+        out.stdout(),
+        "git+file://\ngit+http://\ngit+https://\ngit+ssh://\n"
+    );
+    let out = env.run(&["__complete", "flakeref", "--", "sys"]);
+    assert_eq!(out.stdout(), "sysflake\n");
+    assert_eq!(server.requests().len(), 0, "completion touched the network");
+}
