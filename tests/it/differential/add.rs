@@ -81,7 +81,7 @@ fn add_path_targets() {
 #[test]
 fn add_forge_targets() {
     let Some(d) = Differential::new() else { return };
-    // §5.2 rows 31, 32, 38, 44; §6.8 "any `from` type is accepted".
+    // §5.2 rows 31, 32, 38, 44, a plain gitlab ref; §6.8 "any `from` type is accepted".
     add_all(
         &d,
         &[
@@ -89,6 +89,7 @@ fn add_forge_targets() {
             ("ghr", "github:NixOS/nixpkgs/nixos-20.09"),
             ("blender", "github:edolstra/nix-warez?dir=blender"),
             ("colors", "sourcehut:~misterio/nix-colors/main"),
+            ("gl", "gitlab:openldap/openldap/master"),
             ("github:NixOS/patchelf", "/tmp/x"),
         ],
     );
@@ -98,6 +99,7 @@ fn add_forge_targets() {
     user   flake:ghr github:NixOS/nixpkgs/nixos-20.09
     user   flake:blender github:edolstra/nix-warez?dir=blender
     user   flake:colors sourcehut:~misterio/nix-colors/main
+    user   flake:gl gitlab:openldap/openldap/master
     user   github:NixOS/patchelf path:/tmp/x
     ");
 }
