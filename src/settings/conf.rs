@@ -34,7 +34,7 @@ pub(crate) type Entry = (String, String);
 /// Reads a configuration file; `None` when it cannot be read (Nix ignores
 /// `SystemError`s from `readFile`, so missing files are skipped).
 pub(crate) fn read(path: &Path) -> Option<String> {
-    std::fs::read(path)
+    crate::util::fs::read(path)
         .ok()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
