@@ -84,6 +84,16 @@ impl ParsedUrl {
         }
     }
 
+    /// Returns the decoded path segments that are not empty (forge and indirect references
+    /// ignore empty segments, so `github://////a///b` is `github:a/b`).
+    pub fn non_empty_segments(&self) -> Vec<&str> {
+        self.path
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
     /// Returns the decoded path joined with `/`.
     pub fn path_string(&self) -> String {
         self.path.join("/")

@@ -28,12 +28,7 @@ pub fn from_url(url: &ParsedUrl) -> Result<Option<Attrs>, Error> {
         return Ok(None);
     }
     let bad = |msg: &str| Error::Invalid(format!("URL '{url}' {msg}"));
-    let segs: Vec<&str> = url
-        .path
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segs = url.non_empty_segments();
     let mut attrs = typed(&url.scheme);
     let (mut r#ref, mut rev) = (None, None);
     match segs.as_slice() {

@@ -23,12 +23,7 @@ pub fn from_url(url: &ParsedUrl) -> Result<Option<Attrs>, Error> {
     if url.scheme != "flake" {
         return Ok(None);
     }
-    let segs: Vec<&str> = url
-        .path
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segs = url.non_empty_segments();
     let bad = |msg: String| Error::Invalid(msg);
     let mut attrs = typed("indirect");
     match segs.as_slice() {
