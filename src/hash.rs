@@ -234,6 +234,108 @@ impl Hash {
     pub fn to_sri(&self) -> String {
         format!("{}-{}", self.algo, self.to_base64())
     }
+
+    /// Returns `algo:nix32`, the form of `.narinfo` files and content addresses.
+    pub fn to_prefixed_nix32(&self) -> String {
+        format!("{}:{}", self.algo, self.to_nix32())
+    }
+
+    /// Returns `algo:base16`, the form of the local store database's `hash` column.
+    pub fn to_prefixed_base16(&self) -> String {
+        format!("{}:{}", self.algo, self.to_base16())
+    }
+
+    /// Returns the digest XOR-folded to `size` bytes (Nix's `compressHash`): byte `i` of the
+    /// digest is XORed into byte `i % size` of a zero buffer.
+    pub fn compress(&self, size: usize) -> Vec<u8> {
+        let mut out = vec![0u8; size];
+        for (i, b) in self.bytes.iter().enumerate() {
+            out[i % size] ^= b;
+        }
+        out
+    }
+
+    /// Returns the hash of `data` with `algo`.
+    pub fn digest(algo: Algo, data: &[u8]) -> Hash {
+        let mut h = Hasher::new(algo);
+        h.update(data);
+        h.finish()
+    }
+}
+
+/// An incremental hash of any [`Algo`]; also a [`std::io::Write`] sink that hashes what is
+/// written to it and counts the bytes.
+#[derive(Clone)]
+pub struct Hasher {
+    state: State,
+    len: u64,
+}
+
+#[derive(Clone)]
+enum State {
+    Md5(md5::Md5),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// Starts a hash of `algo`.
+    pub fn new(algo: Algo) -> Hasher {
+        use sha2::Digest as _;
+        let state = match algo {
+            Algo::Md5 => State::Md5(md5::Md5::new()),
+            Algo::Sha1 => State::Sha1(sha1::Sha1::new()),
+            Algo::Sha256 => State::Sha256(sha2::Sha256::new()),
+            Algo::Sha512 => State::Sha512(sha2::Sha512::new()),
+        };
+        Hasher { state, len: 0 }
+    }
+
+    /// Feeds bytes into the hash.
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        self.len += data.len() as u64;
+        match &mut self.state {
+            State::Md5(h) => h.update(data),
+            State::Sha1(h) => h.update(data),
+            State::Sha256(h) => h.update(data),
+            State::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// Returns how many bytes were hashed so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Returns whether nothing was hashed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Returns the final hash.
+    pub fn finish(self) -> Hash {
+        use sha2::Digest as _;
+        let (algo, bytes) = match self.state {
+            State::Md5(h) => (Algo::Md5, h.finalize().to_vec()),
+            State::Sha1(h) => (Algo::Sha1, h.finalize().to_vec()),
+            State::Sha256(h) => (Algo::Sha256, h.finalize().to_vec()),
+            State::Sha512(h) => (Algo::Sha512, h.finalize().to_vec()),
+        };
+        Hash { algo, bytes }
+    }
+}
+
+impl std::io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -321,6 +423,68 @@ mod tests {
             let h =
                 Hash::parse_any(input, Some(Algo::Sha1)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(h.to_base16(), FORTY_TWOS, "{name}");
+        }
+    }
+
+    #[test]
+    fn spec_a1_vectors() {
+        let h = Hash::digest(Algo::Sha256, b"abc");
+        assert_eq!(
+            h.to_base16(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            h.to_nix32(),
+            "1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"
+        );
+        assert_eq!(
+            h.to_base64(),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+        assert_eq!(
+            h.to_sri(),
+            "sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+        assert_eq!(
+            Hash::digest(Algo::Sha1, b"abc").to_nix32(),
+            "kpcd173cq987hw957sx6m0868wv3x6d9"
+        );
+        assert_eq!(
+            Hash::digest(Algo::Md5, b"abc").to_base16(),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(Hash::digest(Algo::Sha512, b"abc").bytes().len(), 64);
+        assert_eq!(encode_nix32(&[0x01]), "01");
+        assert_eq!(encode_nix32(&[0xff, 0x00]), "007z");
+        assert_eq!(encode_nix32(&[0x00, 0xff]), "1zq0");
+        // 260 bits encode 256: a leading '2' overflows.
+        let bad = format!("2{}", &h.to_nix32()[1..]);
+        assert!(Hash::parse_bare(&bad, Algo::Sha256).is_err());
+        for (algo, lens) in [
+            (Algo::Sha256, [64, 52, 44]),
+            (Algo::Sha1, [40, 32, 28]),
+            (Algo::Sha512, [128, 103, 88]),
+            (Algo::Md5, [32, 26, 24]),
+        ] {
+            let h = Hash::digest(algo, b"x");
+            let forms = [h.to_base16(), h.to_nix32(), h.to_base64()];
+            for (form, len) in forms.iter().zip(lens) {
+                assert_eq!(form.len(), len, "{algo}");
+                assert_eq!(Hash::parse_any(&format!("{algo}:{form}"), None).unwrap(), h);
+            }
+            assert_eq!(Hash::parse_any(&h.to_sri(), None).unwrap(), h);
+        }
+    }
+
+    #[test]
+    fn compress_folds_with_xor() {
+        let h = Hash::from_bytes(Algo::Sha256, &(0u8..32).collect::<Vec<_>>()).unwrap();
+        let c = h.compress(20);
+        for i in 0..12 {
+            assert_eq!(c[i], (i as u8) ^ (i as u8 + 20));
+        }
+        for i in 12..20 {
+            assert_eq!(c[i], i as u8);
         }
     }
 

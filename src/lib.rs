@@ -32,4 +32,5 @@ pub mod hash;
 pub mod registry;
 pub mod report;
 pub mod settings;
+pub mod store;
 pub mod util;

@@ -1,0 +1,64 @@
+//! The Nix store: hashes of NARs, store paths, the local store in Nix's on-disk format, and
+//! binary caches (`file://`, `http(s)://`).
+//!
+//! Formats (no I/O): [`path`], [`ca`], [`path_info`], [`nar`] (the parser and writer work on
+//! any reader/writer). Effects: the local store ([`local`]) and binary caches
+//! ([`binary_cache`]), both behind the [`Store`] trait, and [`copy`] between any two stores.
+//!
+//! Mirrors the Nix source's `src/libstore/` (`store-api.cc`, `local-store.cc`,
+//! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
+
+pub mod ca;
+pub mod nar;
+pub mod path;
+pub mod path_info;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+
+pub use ca::ContentAddress;
+pub use path::{StoreDir, StorePath};
+pub use path_info::PathInfo;
+
+/// How to treat signatures when adding a path from elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckSigs {
+    /// Require a trusted signature unless the path is content-addressed (or the store does
+    /// not require signatures).
+    Check,
+    /// Accept the path as it is (`--no-check-sigs`).
+    NoCheck,
+}
+
+/// A Nix store: something that holds store paths with their metadata and NARs.
+pub trait Store: Send + Sync {
+    /// Returns the store's URI as Nix prints it in `copying path '…' to '<uri>'`.
+    fn uri(&self) -> String;
+
+    /// Returns the logical store directory.
+    fn store_dir(&self) -> &StoreDir;
+
+    /// Returns the metadata of `path`, or `None` if the path is not valid here.
+    fn query_path_info(&self, path: &StorePath) -> anyhow::Result<Option<PathInfo>>;
+
+    /// Returns which of `paths` are valid here.
+    fn query_valid_paths(
+        &self,
+        paths: &BTreeSet<StorePath>,
+    ) -> anyhow::Result<BTreeSet<StorePath>> {
+        let mut valid = BTreeSet::new();
+        for p in paths {
+            if self.query_path_info(p)?.is_some() {
+                valid.insert(p.clone());
+            }
+        }
+        Ok(valid)
+    }
+
+    /// Writes the NAR serialisation of the valid path `path` to `sink`.
+    fn nar_from_path(&self, path: &StorePath, sink: &mut dyn Write) -> anyhow::Result<()>;
+
+    /// Adds a path from its NAR, checking the NAR against `info.nar_hash`/`info.nar_size` and,
+    /// with [`CheckSigs::Check`], its signatures. A path that is already valid is left alone.
+    fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, check: CheckSigs) -> anyhow::Result<()>;
+}
