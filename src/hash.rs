@@ -155,10 +155,10 @@ impl Hash {
             let algo = Algo::from_name(name).ok_or_else(|| Error::UnknownAlgo(name.to_owned()))?;
             return Self::parse_bare(rest, algo).map(Some);
         }
-        if let Some((name, rest)) = s.split_once('-') {
-            if let Some(algo) = Algo::from_name(name) {
-                return Self::parse_sri_digest(s, rest, algo).map(Some);
-            }
+        if let Some((name, rest)) = s.split_once('-')
+            && let Some(algo) = Algo::from_name(name)
+        {
+            return Self::parse_sri_digest(s, rest, algo).map(Some);
         }
         Ok(None)
     }

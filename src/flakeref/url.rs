@@ -322,13 +322,13 @@ pub fn parse(input: &str) -> Result<ParsedUrl, Error> {
     };
     let transport = scheme.split_once('+').map_or(scheme.as_str(), |(_, t)| t);
     if transport == "file" {
-        if let Some(auth) = &authority {
-            if !auth.host.is_empty() {
-                return Err(Error::FileAuthority {
-                    url: input.to_owned(),
-                    host: auth.host.clone(),
-                });
-            }
+        if let Some(auth) = &authority
+            && !auth.host.is_empty()
+        {
+            return Err(Error::FileAuthority {
+                url: input.to_owned(),
+                host: auth.host.clone(),
+            });
         }
         if segments.len() == 1 && segments[0].is_empty() {
             segments = vec![String::new(), String::new()];

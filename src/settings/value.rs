@@ -114,10 +114,10 @@ pub(crate) fn parse_opt_abs_path(name: &str, value: &str) -> Result<Option<PathB
 pub(crate) fn parse_map(value: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for token in tokens(value) {
-        if let Some((key, val)) = token.split_once('=') {
-            if !out.iter().any(|(k, _)| k == key) {
-                out.push((key.to_owned(), val.to_owned()));
-            }
+        if let Some((key, val)) = token.split_once('=')
+            && !out.iter().any(|(k, _)| k == key)
+        {
+            out.push((key.to_owned(), val.to_owned()));
         }
     }
     out

@@ -74,24 +74,23 @@ pub fn check(a: &Attrs) -> Result<(), Error> {
     if let Some(h) = rev {
         parse_rev(h)?;
     }
-    if let Some(r) = r#ref {
-        if !refname::is_legal(r) {
-            return Err(Error::Invalid(format!(
-                "input {} contains an invalid branch/tag name",
-                json()
-            )));
-        }
+    if let Some(r) = r#ref
+        && !refname::is_legal(r)
+    {
+        return Err(Error::Invalid(format!(
+            "input {} contains an invalid branch/tag name",
+            json()
+        )));
     }
-    if let Some(host) = attrs::get_str(a, "host")? {
-        if !host
+    if let Some(host) = attrs::get_str(a, "host")?
+        && !host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        {
-            return Err(Error::Invalid(format!(
-                "input {} contains an invalid instance host",
-                json()
-            )));
-        }
+    {
+        return Err(Error::Invalid(format!(
+            "input {} contains an invalid instance host",
+            json()
+        )));
     }
     if let Some(h) = attrs::get_str(a, "narHash")? {
         super::tarball::normalise_nar_hash(h)?;

@@ -86,10 +86,10 @@ pub fn from_url(url: &ParsedUrl, report: &dyn Reporter) -> Result<Option<Attrs>,
 pub fn check(a: &mut Attrs, report: &dyn Reporter) -> Result<(), Error> {
     let fixed = fix_git_url(attrs::req_str(a, "url")?, report)?;
     put(a, "url", fixed);
-    if let Some(r) = attrs::get_str(a, "ref")? {
-        if !refname::is_legal(r) {
-            return Err(Error::Invalid(format!("invalid Git branch/tag name '{r}'")));
-        }
+    if let Some(r) = attrs::get_str(a, "ref")?
+        && !refname::is_legal(r)
+    {
+        return Err(Error::Invalid(format!("invalid Git branch/tag name '{r}'")));
     }
     for name in BOOL_PARAMS {
         attrs::get_bool(a, name)?;

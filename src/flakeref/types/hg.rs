@@ -45,12 +45,12 @@ fn is_legal_ref(r: &str) -> bool {
 pub fn check(a: &Attrs) -> Result<(), Error> {
     let raw = attrs::req_str(a, "url")?;
     url::parse(raw).map_err(|e| Error::Invalid(e.to_string()))?;
-    if let Some(r) = attrs::get_str(a, "ref")? {
-        if !is_legal_ref(r) {
-            return Err(Error::Invalid(format!(
-                "invalid Mercurial branch/tag name '{r}'"
-            )));
-        }
+    if let Some(r) = attrs::get_str(a, "ref")?
+        && !is_legal_ref(r)
+    {
+        return Err(Error::Invalid(format!(
+            "invalid Mercurial branch/tag name '{r}'"
+        )));
     }
     if let Some(rev) = attrs::get_str(a, "rev")? {
         parse_rev(rev)?;

@@ -15,17 +15,17 @@ pub fn from_url(url: &ParsedUrl) -> Result<Option<Attrs>, Error> {
     if url.scheme != "path" {
         return Ok(None);
     }
-    if let Some(auth) = &url.authority {
-        if !auth.host.is_empty() || auth.user.is_some() || auth.port.is_some() {
-            let mut host = String::new();
-            if let Some(u) = &auth.user {
-                host = format!("{u}@");
-            }
-            host.push_str(&auth.host);
-            return Err(Error::Invalid(format!(
-                "path URL '{url}' should not have an authority ('{host}')"
-            )));
+    if let Some(auth) = &url.authority
+        && (!auth.host.is_empty() || auth.user.is_some() || auth.port.is_some())
+    {
+        let mut host = String::new();
+        if let Some(u) = &auth.user {
+            host = format!("{u}@");
         }
+        host.push_str(&auth.host);
+        return Err(Error::Invalid(format!(
+            "path URL '{url}' should not have an authority ('{host}')"
+        )));
     }
     check_segments(url)?;
     let mut attrs = typed("path");
