@@ -480,11 +480,10 @@ mod tests {
     fn compress_folds_with_xor() {
         let h = Hash::from_bytes(Algo::Sha256, &(0u8..32).collect::<Vec<_>>()).unwrap();
         let c = h.compress(20);
-        for i in 0..12 {
-            assert_eq!(c[i], (i as u8) ^ (i as u8 + 20));
-        }
-        for i in 12..20 {
-            assert_eq!(c[i], i as u8);
+        for (i, &b) in c.iter().enumerate() {
+            let i = i as u8;
+            let expected = if i < 12 { i ^ (i + 20) } else { i };
+            assert_eq!(b, expected);
         }
     }
 
