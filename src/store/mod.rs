@@ -9,9 +9,11 @@
 //! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
 
 pub mod ca;
+pub mod local;
 pub mod nar;
 pub mod path;
 pub mod path_info;
+pub mod uri;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

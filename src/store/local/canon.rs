@@ -1,0 +1,228 @@
+//! Canonical metadata of store objects, and deleting and moving read-only trees.
+//!
+//! Mirrors the Nix source's `src/libstore/posix-fs-canonicalise.cc`
+//! (`canonicalisePathMetaData`): files get mode 0444, or 0555 when the owner may execute
+//! them; directories 0555; every object, symlinks included, gets mtime 1 (one second after
+//! the epoch); extended attributes are removed; only regular files, directories and symlinks
+//! may appear. Also `deletePath` and `movePath` from `src/libutil/file-system.cc`.
+//!
+//! # Deviations
+//!
+//! Ownership is not changed: rflake only canonicalises objects it has just created, which
+//! belong to the running user already (Nix `lchown`s them to its effective uid).
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::Path;
+
+use rustix::fs::{AtFlags, CWD, Timestamps};
+use rustix::io::Errno;
+
+use super::Error;
+
+/// The mtime of every store object (Nix's `mtimeStore`).
+pub const MTIME_STORE: i64 = 1;
+
+/// Extended attributes that are left alone (Nix's default `ignored-acls`).
+const IGNORED_XATTRS: [&str; 3] = ["security.selinux", "system.nfs4_acl", "security.csm"];
+
+/// Gives the tree at `path` the canonical metadata of a store object.
+pub fn canonicalise(path: &Path) -> Result<(), Error> {
+    let meta = fs::symlink_metadata(path).map_err(Error::io("getting status of", path))?;
+    let ty = meta.file_type();
+    if !(ty.is_file() || ty.is_dir() || ty.is_symlink()) {
+        return Err(Error::UnsupportedType(path.to_owned()));
+    }
+    strip_xattrs(path)?;
+    if !ty.is_symlink() {
+        let mode = meta.mode() & 0o7777;
+        let is_dir = ty.is_dir();
+        if (mode != 0o444 || is_dir) && mode != 0o555 {
+            let exec = meta.mode() & 0o100 != 0 || is_dir;
+            let new = if exec { 0o555 } else { 0o444 };
+            fs::set_permissions(path, fs::Permissions::from_mode(new))
+                .map_err(Error::io("changing mode of", path))?;
+        }
+    }
+    if meta.mtime() != MTIME_STORE {
+        set_store_mtime(path)?;
+    }
+    if ty.is_dir() {
+        for entry in fs::read_dir(path).map_err(Error::io("reading directory", path))? {
+            let entry = entry.map_err(Error::io("reading directory", path))?;
+            canonicalise(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets the mtime of `path` (not following a symlink) to [`MTIME_STORE`], leaving the atime.
+fn set_store_mtime(path: &Path) -> Result<(), Error> {
+    let times = Timestamps {
+        last_access: rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: MTIME_STORE,
+            tv_nsec: 0,
+        },
+    };
+    rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| Error::io("changing modification time of", path)(e.into()))
+}
+
+/// Removes the extended attributes of `path` (not following a symlink), except the ignored
+/// ones. File systems without extended attributes are fine.
+fn strip_xattrs(path: &Path) -> Result<(), Error> {
+    let query = |e: Errno| Error::io("querying extended attributes of", path)(e.into());
+    let size = match rustix::fs::llistxattr(path, &mut [0u8; 0][..]) {
+        Ok(n) => n,
+        Err(Errno::NOTSUP | Errno::NODATA) => return Ok(()),
+        Err(e) => return Err(query(e)),
+    };
+    if size == 0 {
+        return Ok(());
+    }
+    let mut buf = vec![0u8; size];
+    let n = rustix::fs::llistxattr(path, &mut buf[..]).map_err(query)?;
+    buf.truncate(n);
+    for name in buf.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        if IGNORED_XATTRS.iter().any(|i| i.as_bytes() == name) {
+            continue;
+        }
+        let name = std::ffi::OsStr::from_bytes(name);
+        rustix::fs::lremovexattr(path, name)
+            .map_err(|e| Error::io("removing extended attribute of", path)(e.into()))?;
+    }
+    Ok(())
+}
+
+/// Deletes the file or tree at `path`, making read-only directories writable first. A missing
+/// path is fine.
+pub fn delete_path(path: &Path) -> Result<(), Error> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("getting status of", path)(e)),
+    };
+    if meta.is_dir() {
+        if meta.mode() & 0o700 != 0o700 {
+            fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() | 0o700))
+                .map_err(Error::io("changing mode of", path))?;
+        }
+        for entry in fs::read_dir(path).map_err(Error::io("reading directory", path))? {
+            let entry = entry.map_err(Error::io("reading directory", path))?;
+            delete_path(&entry.path())?;
+        }
+        fs::remove_dir(path).map_err(Error::io("deleting directory", path))
+    } else {
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("deleting file", path)(e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Renames `old` to `new`. A read-only directory is made writable for the rename (moving a
+/// directory to another parent updates its `..` entry) and gets its mode back afterwards.
+pub fn move_path(old: &Path, new: &Path) -> Result<(), Error> {
+    let meta = fs::symlink_metadata(old).map_err(Error::io("getting status of", old))?;
+    let change = meta.is_dir() && meta.mode() & 0o200 == 0;
+    let mode = meta.mode() & 0o7777;
+    if change {
+        fs::set_permissions(old, fs::Permissions::from_mode(mode | 0o200))
+            .map_err(Error::io("changing mode of", old))?;
+    }
+    fs::rename(old, new).map_err(Error::io("renaming", old))?;
+    if change {
+        fs::set_permissions(new, fs::Permissions::from_mode(mode))
+            .map_err(Error::io("changing mode of", new))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn mode(p: &Path) -> u32 {
+        fs::symlink_metadata(p).unwrap().mode() & 0o7777
+    }
+
+    fn mtime(p: &Path) -> i64 {
+        fs::symlink_metadata(p).unwrap().mtime()
+    }
+
+    #[test]
+    fn canonical_modes_and_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("t");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(root.join("plain"), b"a").unwrap();
+        fs::write(root.join("exec"), b"#!").unwrap();
+        fs::write(root.join("sub/group-exec"), b"x").unwrap();
+        fs::set_permissions(root.join("exec"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(
+            root.join("sub/group-exec"),
+            fs::Permissions::from_mode(0o654),
+        )
+        .unwrap();
+        symlink("/nonexistent", root.join("dangling")).unwrap();
+        symlink("plain", root.join("rel")).unwrap();
+        canonicalise(&root).unwrap();
+        let cases = [
+            ("", 0o555),
+            ("sub", 0o555),
+            ("plain", 0o444),
+            ("exec", 0o555),
+            // Only the owner-execute bit counts.
+            ("sub/group-exec", 0o444),
+        ];
+        for (rel, want) in cases {
+            let p = if rel.is_empty() {
+                root.clone()
+            } else {
+                root.join(rel)
+            };
+            assert_eq!(mode(&p), want, "{rel}");
+            assert_eq!(mtime(&p), 1, "{rel}");
+        }
+        for link in ["dangling", "rel"] {
+            assert_eq!(mtime(&root.join(link)), 1, "{link}");
+        }
+        delete_path(&root).unwrap();
+        assert!(!root.exists());
+    }
+
+    #[test]
+    fn unsupported_types_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let err = canonicalise(dir.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("file \"{}\" has an unsupported type", sock.display())
+        );
+    }
+
+    #[test]
+    fn move_keeps_read_only_directory_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        fs::create_dir_all(a.join("x")).unwrap();
+        fs::create_dir(dir.path().join("other")).unwrap();
+        canonicalise(&a).unwrap();
+        let b = dir.path().join("other/b");
+        move_path(&a, &b).unwrap();
+        assert_eq!(mode(&b), 0o555);
+        assert_eq!(mtime(&b), 1);
+        delete_path(&dir.path().join("other")).unwrap();
+        delete_path(&dir.path().join("missing")).unwrap();
+    }
+}

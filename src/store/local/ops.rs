@@ -1,0 +1,262 @@
+//! Adding objects to a local store: from NAR streams (copies from other stores) and from
+//! file system trees (flake sources).
+//!
+//! Mirrors the Nix source's `src/libstore/local-store.cc` (`addToStore`, `addToStoreFromDump`,
+//! `registerValidPaths`, `pathInfoIsUntrusted`). The steps of an add are: check signatures,
+//! register a temporary GC root, skip paths that are valid, lock, check again, materialise in
+//! a temporary directory while hashing, verify, canonicalise, rename into place, register,
+//! unlock.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::canon::{canonicalise, delete_path, move_path};
+use super::lock::{PathLocks, TempDir};
+use super::{Error, LocalStore};
+use crate::hash::{Algo, Hash, Hasher};
+use crate::store::ca::Method;
+use crate::store::path::{References, check_name};
+use crate::store::{CheckSigs, PathInfo, StorePath, nar};
+
+/// Reads from `inner` and hashes (and counts) every byte read.
+struct HashingReader<'a> {
+    inner: &'a mut dyn Read,
+    hasher: Hasher,
+}
+
+impl Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl LocalStore {
+    /// Adds the paths of `batch` from their NARs and registers them in one transaction, so
+    /// that references among them are allowed. Paths that are valid already are skipped
+    /// (their NARs are not read). On error nothing of the batch is registered or left behind.
+    pub fn add_nars(
+        &self,
+        batch: Vec<(PathInfo, &mut dyn Read)>,
+        check: CheckSigs,
+    ) -> Result<(), Error> {
+        for (info, _) in &batch {
+            self.check_trusted(info, check)?;
+            self.check_ca_claim(info)?;
+        }
+        let mut todo = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (info, nar) in batch {
+            self.add_temp_root(&info.path)?;
+            if seen.insert(info.path.clone()) && !self.is_valid_path(&info.path)? {
+                todo.push((info, nar));
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let real: BTreeSet<PathBuf> = todo.iter().map(|(i, _)| self.real_path(&i.path)).collect();
+        let mut locks = PathLocks::lock(&real)?;
+        let mut placed = Vec::new();
+        let result = self.materialise_and_register(todo, &mut placed);
+        if result.is_err() {
+            for p in &placed {
+                let _ = delete_path(p);
+            }
+        } else {
+            locks.set_deletion(true);
+        }
+        result
+    }
+
+    fn materialise_and_register(
+        &self,
+        todo: Vec<(PathInfo, &mut dyn Read)>,
+        placed: &mut Vec<PathBuf>,
+    ) -> Result<(), Error> {
+        let mut infos = Vec::new();
+        for (info, nar) in todo {
+            // Another process may have added the path before we got the lock.
+            if self.is_valid_path(&info.path)? {
+                continue;
+            }
+            let real = self.real_path(&info.path);
+            self.restore_verified(&info, nar, &real)?;
+            placed.push(real);
+            infos.push(info);
+        }
+        self.register(&infos)
+    }
+
+    /// Restores `nar` into a temporary directory, checks it against `info` and moves the
+    /// canonicalised result to `real`, replacing any leftover there.
+    fn restore_verified(
+        &self,
+        info: &PathInfo,
+        nar: &mut dyn Read,
+        real: &Path,
+    ) -> Result<(), Error> {
+        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let dest = tmp.path().join(info.path.base_name());
+        let mut reader = HashingReader {
+            inner: nar,
+            hasher: Hasher::new(Algo::Sha256),
+        };
+        nar::restore(&mut reader, &dest)?;
+        let size = reader.hasher.len();
+        let hash = reader.hasher.finish();
+        let printed = || self.opts.store_dir.print(&info.path);
+        if hash != info.nar_hash {
+            return Err(Error::HashMismatch {
+                path: printed(),
+                specified: info.nar_hash.to_sri(),
+                got: hash.to_sri(),
+            });
+        }
+        if size != info.nar_size {
+            return Err(Error::SizeMismatch {
+                path: printed(),
+                specified: info.nar_size,
+                got: size,
+            });
+        }
+        self.check_ca_hash(info, &dest, &hash)?;
+        canonicalise(&dest)?;
+        delete_path(real)?;
+        move_path(&dest, real)
+    }
+
+    /// Adds the file system tree at `src` (a directory, file or symlink) as a flake source:
+    /// NAR-hashed, no references, `ca = fixed:r:sha256:…`, named `name`. Returns the path and
+    /// its info; a path that is valid already is returned as it is.
+    pub fn add_tree(&self, name: &str, src: &Path) -> Result<(StorePath, PathInfo), Error> {
+        self.add_tree_impl(name, src, None)
+    }
+
+    /// Like [`LocalStore::add_tree`], but fails without registering anything unless the tree's
+    /// NAR hash is `expected`.
+    pub fn add_tree_with_hash(
+        &self,
+        name: &str,
+        src: &Path,
+        expected: &Hash,
+    ) -> Result<(StorePath, PathInfo), Error> {
+        self.add_tree_impl(name, src, Some(expected))
+    }
+
+    fn add_tree_impl(
+        &self,
+        name: &str,
+        src: &Path,
+        expected: Option<&Hash>,
+    ) -> Result<(StorePath, PathInfo), Error> {
+        check_name(name)?;
+        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let dest = tmp.path().join(name);
+        let (hash, size) = nar::copy_tree(src, &dest)?;
+        if let Some(expected) = expected
+            && *expected != hash
+        {
+            return Err(Error::TreeHashMismatch {
+                src: src.to_owned(),
+                specified: expected.to_sri(),
+                got: hash.to_sri(),
+            });
+        }
+        let dir = &self.opts.store_dir;
+        let path = dir.make_source_path(&hash, name, &References::default())?;
+        self.add_temp_root(&path)?;
+        if let Some(info) = self.path_info(&path)? {
+            return Ok((path, info));
+        }
+        let real = self.real_path(&path);
+        let mut locks = PathLocks::lock(&BTreeSet::from([real.clone()]))?;
+        if let Some(info) = self.path_info(&path)? {
+            locks.set_deletion(true);
+            return Ok((path, info));
+        }
+        let mut info = PathInfo::source(path.clone(), hash, size);
+        info.registration_time = (self.opts.clock)();
+        canonicalise(&dest)?;
+        delete_path(&real)?;
+        move_path(&dest, &real)?;
+        if let Err(e) = self.register(std::slice::from_ref(&info)) {
+            let _ = delete_path(&real);
+            return Err(e);
+        }
+        locks.set_deletion(true);
+        Ok((path, info))
+    }
+
+    /// Registers `infos` as valid in one transaction. Their contents must be in place at
+    /// [`LocalStore::real_path`] already; references must be valid or in the batch.
+    pub fn register_valid_paths(&self, infos: &[PathInfo]) -> Result<(), Error> {
+        for info in infos {
+            self.check_ca_claim(info)?;
+        }
+        self.register(infos)
+    }
+
+    fn register(&self, infos: &[PathInfo]) -> Result<(), Error> {
+        if infos.is_empty() {
+            return Ok(());
+        }
+        let now = (self.opts.clock)();
+        self.db().register(&self.opts.store_dir, infos, now)
+    }
+
+    /// Rejects an untrusted path (Nix's `pathInfoIsUntrusted`, spec A5.6).
+    pub(super) fn check_trusted(&self, info: &PathInfo, check: CheckSigs) -> Result<(), Error> {
+        let dir = &self.opts.store_dir;
+        if check == CheckSigs::NoCheck
+            || !self.opts.require_sigs
+            || info.is_content_addressed(dir)
+            || self.opts.sig_checker.has_trusted_signature(dir, info)
+        {
+            return Ok(());
+        }
+        Err(Error::Untrusted(dir.print(&info.path)))
+    }
+
+    /// Rejects a `ca` field that does not produce the path (Nix's `addValidPath`).
+    fn check_ca_claim(&self, info: &PathInfo) -> Result<(), Error> {
+        let dir = &self.opts.store_dir;
+        if info.ca.is_some() && !info.is_content_addressed(dir) {
+            return Err(Error::NotContentAddressed(dir.print(&info.path)));
+        }
+        Ok(())
+    }
+
+    /// Checks the content at `dest` against the hash of `info.ca` (`nar_hash` is its NAR's
+    /// sha256, already verified).
+    fn check_ca_hash(&self, info: &PathInfo, dest: &Path, nar_hash: &Hash) -> Result<(), Error> {
+        let Some(ca) = &info.ca else { return Ok(()) };
+        let algo = ca.hash.algo();
+        let actual = match ca.method {
+            // Hashing modulo the path's own hash part is not implemented (module docs).
+            Method::Recursive if info.references.contains(&info.path) => return Ok(()),
+            Method::Recursive if algo == Algo::Sha256 => nar_hash.clone(),
+            Method::Recursive => {
+                let mut h = Hasher::new(algo);
+                nar::dump(dest, &mut h)?;
+                h.finish()
+            }
+            Method::Flat | Method::Text => {
+                let mut h = Hasher::new(algo);
+                let mut f = std::fs::File::open(dest).map_err(Error::io("opening file", dest))?;
+                std::io::copy(&mut f, &mut h).map_err(Error::io("reading file", dest))?;
+                h.finish()
+            }
+        };
+        if actual != ca.hash {
+            return Err(Error::CaHashMismatch {
+                path: self.opts.store_dir.print(&info.path),
+                specified: ca.hash.to_prefixed_nix32(),
+                got: actual.to_prefixed_nix32(),
+            });
+        }
+        Ok(())
+    }
+}
