@@ -1,0 +1,322 @@
+//! Store URIs as `--store` and `--to` accept them (spec A6): `auto`, `daemon`, `unix://…`,
+//! `local`, `local?root=R`, a directory (a chroot store), `file://…`, `http(s)://…`, `s3://…`,
+//! `ssh://…`, `ssh-ng://…`.
+//!
+//! Mirrors the Nix source's `src/libstore/store-reference.cc` (`StoreReference::parse`) and
+//! `src/libstore/store-open.cc` (`openStore` and the resolution of `auto`). Parsing never
+//! fails: as in Nix, an unknown scheme is reported only when the store is opened, so
+//! `--to bogus://x --dry-run` succeeds. Formats only: the facts `auto` depends on (daemon
+//! socket, writable `/nix/store`, `$XDG_DATA_HOME`) are inputs.
+//!
+//! # Deviations
+//!
+//! - `auto` prefers the daemon socket when it exists, even when `/nix/var/nix` is writable
+//!   (Nix then opens the store directly): rflake never writes into a daemon-managed store.
+//! - Talking to a daemon, S3 and SSH stores are not implemented; opening one fails with an
+//!   error naming `--store`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+use super::local;
+use super::{CheckSigs, PathInfo, Store, StoreDir, StorePath};
+
+/// The socket of the Nix daemon of a multi-user installation.
+pub const DAEMON_SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
+
+/// Query parameters of a store URI (`?root=/r&compression=zstd`), decoded.
+pub type Params = BTreeMap<String, String>;
+
+/// A parsed store URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreUri {
+    /// `auto` or the empty string: see [`StoreUri::resolve_auto`].
+    Auto,
+    /// `daemon` (the default socket, `None`) or `unix://<socket>`.
+    Daemon {
+        /// The socket, if given.
+        socket: Option<PathBuf>,
+    },
+    /// `local`, `local?root=R`, `local://R` or a directory `R` (a chroot store).
+    Local {
+        /// The chroot root; `None` for the real `/nix/store`.
+        root: Option<PathBuf>,
+        /// Other parameters (`store=` overrides the logical store directory).
+        params: Params,
+    },
+    /// `file://<dir>`: a binary cache in a directory.
+    File {
+        /// The directory.
+        dir: PathBuf,
+        /// Parameters such as `compression`.
+        params: Params,
+    },
+    /// `http://…` or `https://…`: an HTTP binary cache.
+    Http {
+        /// The URL without the parameters that belong to the store.
+        url: String,
+        /// Parameters such as `compression`.
+        params: Params,
+    },
+    /// `s3://…`, `ssh://…`, `ssh-ng://…`: known but not supported.
+    Unsupported {
+        /// The URI as given.
+        uri: String,
+        /// What kind of store it names, e.g. `S3 binary cache`.
+        kind: &'static str,
+    },
+    /// Anything else.
+    Unknown {
+        /// The URI as given.
+        uri: String,
+    },
+}
+
+/// Why a store cannot be opened, reported when it is first used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// No store type has this scheme.
+    #[error("don't know how to open Nix store '{0}'")]
+    Unknown(String),
+    /// The daemon protocol is not implemented.
+    #[error(
+        "cannot use the Nix daemon at '{0}' yet; pass '--store <dir>' to use a store in a \
+         directory instead"
+    )]
+    Daemon(String),
+    /// A store type rflake does not implement.
+    #[error(
+        "cannot open Nix store '{uri}': {kind} stores are not supported yet; pass \
+         '--store <dir>' or a 'file://' binary cache instead"
+    )]
+    Unsupported {
+        /// The URI.
+        uri: String,
+        /// The kind of store.
+        kind: &'static str,
+    },
+}
+
+/// What `auto` depends on, gathered by the CLI.
+#[derive(Clone, Debug)]
+pub struct AutoFacts {
+    /// Whether [`DAEMON_SOCKET`] exists.
+    pub daemon_socket_exists: bool,
+    /// Whether `/nix/store` (and `/nix/var/nix`) can be written by this user.
+    pub nix_store_writable: bool,
+    /// `$XDG_DATA_HOME` (or `~/.local/share`).
+    pub data_home: PathBuf,
+}
+
+impl StoreUri {
+    /// Parses a store URI; a relative directory is resolved against `cwd`.
+    pub fn parse(s: &str, cwd: &Path) -> StoreUri {
+        let (base, query) = s.split_once('?').unwrap_or((s, ""));
+        let mut params = parse_params(query);
+        if let Some((scheme, rest)) = base.split_once("://") {
+            return match scheme {
+                "unix" => StoreUri::Daemon {
+                    socket: (!rest.is_empty()).then(|| PathBuf::from(rest)),
+                },
+                "local" => StoreUri::Local {
+                    root: params
+                        .remove("root")
+                        .or_else(|| (!rest.is_empty()).then(|| rest.to_owned()))
+                        .map(PathBuf::from),
+                    params,
+                },
+                "file" => StoreUri::File {
+                    dir: PathBuf::from(rest),
+                    params,
+                },
+                "http" | "https" => StoreUri::Http {
+                    url: base.to_owned(),
+                    params,
+                },
+                "s3" => unsupported(s, "S3 binary cache"),
+                "ssh" => unsupported(s, "SSH (nix-store --serve)"),
+                "ssh-ng" => unsupported(s, "SSH (nix-daemon --stdio)"),
+                _ => StoreUri::Unknown { uri: s.to_owned() },
+            };
+        }
+        match base {
+            "" | "auto" => StoreUri::Auto,
+            "daemon" => StoreUri::Daemon { socket: None },
+            "local" => StoreUri::Local {
+                root: params.remove("root").map(PathBuf::from),
+                params,
+            },
+            _ if base.contains('/') => StoreUri::Local {
+                root: Some(
+                    params
+                        .remove("root")
+                        .map_or_else(|| cwd.join(base), PathBuf::from),
+                ),
+                params,
+            },
+            _ => StoreUri::Unknown { uri: s.to_owned() },
+        }
+    }
+
+    /// Resolves `auto`: the daemon if its socket exists, else `/nix/store` if it is writable,
+    /// else the chroot store `<data home>/nix/root`. Other URIs are returned unchanged.
+    pub fn resolve_auto(self, facts: &AutoFacts) -> StoreUri {
+        if self != StoreUri::Auto {
+            return self;
+        }
+        if facts.daemon_socket_exists {
+            StoreUri::Daemon { socket: None }
+        } else if facts.nix_store_writable {
+            StoreUri::Local {
+                root: None,
+                params: Params::new(),
+            }
+        } else {
+            StoreUri::Local {
+                root: Some(facts.data_home.join("nix/root")),
+                params: Params::new(),
+            }
+        }
+    }
+
+    /// Returns why this store cannot be opened by rflake, if it cannot.
+    pub fn open_error(&self) -> Option<OpenError> {
+        match self {
+            StoreUri::Daemon { socket } => Some(OpenError::Daemon(
+                socket
+                    .as_ref()
+                    .map_or(DAEMON_SOCKET.to_owned(), |s| s.display().to_string()),
+            )),
+            StoreUri::Unsupported { uri, kind } => Some(OpenError::Unsupported {
+                uri: uri.clone(),
+                kind,
+            }),
+            StoreUri::Unknown { uri } => Some(OpenError::Unknown(uri.clone())),
+            _ => None,
+        }
+    }
+
+    /// Returns the options of a local store URI (`root`, and `store` for the logical store
+    /// directory), with Nix's other defaults; `None` for other kinds.
+    pub fn local_options(&self) -> Option<local::Options> {
+        let StoreUri::Local { root, params } = self else {
+            return None;
+        };
+        let mut opts = local::Options::new(root.clone());
+        if let Some(dir) = params.get("store") {
+            opts.store_dir = StoreDir::new(dir);
+        }
+        Some(opts)
+    }
+}
+
+fn unsupported(uri: &str, kind: &'static str) -> StoreUri {
+    StoreUri::Unsupported {
+        uri: uri.to_owned(),
+        kind,
+    }
+}
+
+fn parse_params(query: &str) -> Params {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            let dec = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+/// Characters escaped in rendered parameters (`/` stays readable in paths).
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn render_params(f: &mut fmt::Formatter<'_>, params: &Params) -> fmt::Result {
+    for (i, (k, v)) in params.iter().enumerate() {
+        let sep = if i == 0 { '?' } else { '&' };
+        let (k, v) = (utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY));
+        write!(f, "{sep}{k}={v}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for StoreUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUri::Auto => f.write_str("auto"),
+            StoreUri::Daemon { socket: None } => f.write_str("daemon"),
+            StoreUri::Daemon { socket: Some(s) } => write!(f, "unix://{}", s.display()),
+            StoreUri::Local { root, params } => {
+                let mut all = params.clone();
+                if let Some(r) = root {
+                    all.insert("root".to_owned(), r.display().to_string());
+                }
+                f.write_str("local")?;
+                render_params(f, &all)
+            }
+            StoreUri::File { dir, params } => {
+                write!(f, "file://{}", dir.display())?;
+                render_params(f, params)
+            }
+            StoreUri::Http { url, params } => {
+                f.write_str(url)?;
+                render_params(f, params)
+            }
+            StoreUri::Unsupported { uri, .. } | StoreUri::Unknown { uri } => f.write_str(uri),
+        }
+    }
+}
+
+/// A store that cannot be opened: every operation fails with the same [`OpenError`], so that
+/// commands that never touch the store (`--dry-run`) still succeed, as with Nix.
+pub struct Unavailable {
+    uri: String,
+    store_dir: StoreDir,
+    error: OpenError,
+}
+
+impl Unavailable {
+    /// Makes the stand-in for `uri`, failing with `error`.
+    pub fn new(uri: &StoreUri, error: OpenError) -> Unavailable {
+        Unavailable {
+            uri: uri.to_string(),
+            store_dir: StoreDir::default(),
+            error,
+        }
+    }
+}
+
+impl Store for Unavailable {
+    fn uri(&self) -> String {
+        self.uri.clone()
+    }
+
+    fn store_dir(&self) -> &StoreDir {
+        &self.store_dir
+    }
+
+    fn query_path_info(&self, _: &StorePath) -> anyhow::Result<Option<PathInfo>> {
+        Err(self.error.clone().into())
+    }
+
+    fn nar_from_path(&self, _: &StorePath, _: &mut dyn Write) -> anyhow::Result<()> {
+        Err(self.error.clone().into())
+    }
+
+    fn add_nar(&self, _: &PathInfo, _: &mut dyn Read, _: CheckSigs) -> anyhow::Result<()> {
+        Err(self.error.clone().into())
+    }
+}
+
+#[cfg(test)]
+mod tests;
