@@ -304,12 +304,13 @@ fn load(job: &FileJob) -> Result<Loaded, DumpError> {
             out,
         });
     }
-    let mut data = Vec::with_capacity(size as usize);
-    file.read_to_end(&mut data)
-        .map_err(io_err("reading file", &job.src))?;
-    if data.len() as u64 != size {
-        return Err(DumpError::Changed(job.src.clone()));
-    }
+    // Exactly the size `fstat` gave, as Nix does: a file that shrinks fails, one that grows
+    // is cut at its size at open.
+    let mut data = vec![0u8; size as usize];
+    file.read_exact(&mut data).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => DumpError::Changed(job.src.clone()),
+        _ => io_err("reading file", &job.src)(e),
+    })?;
     if let (Some(mut o), Some(d)) = (out, job.dest.as_deref()) {
         o.write_all(&data).map_err(io_err("writing to file", d))?;
     }
@@ -322,30 +323,36 @@ fn load(job: &FileJob) -> Result<Loaded, DumpError> {
     })
 }
 
-/// Files handed from the workers to the writer in order, at most [`WINDOW`] ahead.
+/// Files handed from the workers to the writer in order, in chunks of [`CHUNK_FILES`] (so
+/// threads synchronise once per chunk, not once per file), at most [`WINDOW`] files ahead.
 struct Queue {
     state: Mutex<QueueState>,
     ready: Condvar,
     space: Condvar,
 }
 
+/// How many consecutive files a worker loads before handing them over.
+const CHUNK_FILES: usize = 32;
+
 struct QueueState {
-    total: usize,
+    chunks: usize,
     next: usize,
     taken: usize,
     stopped: bool,
-    done: HashMap<usize, Result<Loaded, DumpError>>,
+    done: HashMap<usize, Vec<Result<Loaded, DumpError>>>,
+    current: std::vec::IntoIter<Result<Loaded, DumpError>>,
 }
 
 impl Queue {
     fn new(total: usize) -> Queue {
         Queue {
             state: Mutex::new(QueueState {
-                total,
+                chunks: total.div_ceil(CHUNK_FILES),
                 next: 0,
                 taken: 0,
                 stopped: false,
                 done: HashMap::new(),
+                current: Vec::new().into_iter(),
             }),
             ready: Condvar::new(),
             space: Condvar::new(),
@@ -358,13 +365,13 @@ impl Queue {
 
     fn work(&self, files: &[FileJob]) {
         loop {
-            let i = {
+            let c = {
                 let mut st = self.lock();
                 loop {
-                    if st.stopped || st.next >= st.total {
+                    if st.stopped || st.next >= st.chunks {
                         return;
                     }
-                    if st.next < st.taken + WINDOW {
+                    if st.next < st.taken + WINDOW / CHUNK_FILES {
                         break;
                     }
                     st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -372,22 +379,31 @@ impl Queue {
                 st.next += 1;
                 st.next - 1
             };
-            let loaded = load(&files[i]);
-            self.lock().done.insert(i, loaded);
-            self.ready.notify_all();
+            let end = files.len().min((c + 1) * CHUNK_FILES);
+            let loaded = files[c * CHUNK_FILES..end].iter().map(load).collect();
+            self.lock().done.insert(c, loaded);
+            self.ready.notify_one();
         }
     }
 
+    /// Returns file `i`; files must be taken in order.
     fn take(&self, i: usize) -> Result<Loaded, DumpError> {
         let mut st = self.lock();
-        loop {
-            if let Some(r) = st.done.remove(&i) {
-                st.taken = i + 1;
-                self.space.notify_all();
-                return r;
+        if i % CHUNK_FILES == 0 {
+            let c = i / CHUNK_FILES;
+            loop {
+                if let Some(chunk) = st.done.remove(&c) {
+                    st.current = chunk.into_iter();
+                    st.taken = c + 1;
+                    self.space.notify_all();
+                    break;
+                }
+                st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
             }
-            st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
         }
+        st.current
+            .next()
+            .expect("files are taken in order, one chunk at a time")
     }
 
     fn stop(&self) {
