@@ -389,7 +389,7 @@ impl Queue {
     /// Returns file `i`; files must be taken in order.
     fn take(&self, i: usize) -> Result<Loaded, DumpError> {
         let mut st = self.lock();
-        if i % CHUNK_FILES == 0 {
+        if i.is_multiple_of(CHUNK_FILES) {
             let c = i / CHUNK_FILES;
             loop {
                 if let Some(chunk) = st.done.remove(&c) {
