@@ -2,6 +2,8 @@
 //!
 //! Used by `bench/nar_hash.sh` to time rflake's NAR hashing against Nix's.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
