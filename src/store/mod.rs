@@ -9,6 +9,7 @@
 //! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
 
 pub mod ca;
+pub mod copy;
 pub mod local;
 pub mod nar;
 pub mod path;
