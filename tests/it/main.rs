@@ -4,6 +4,7 @@ mod completions;
 mod differential;
 mod global_registry;
 mod help;
+mod local_store;
 mod registry_cli;
 mod settings_cli;
 mod support;

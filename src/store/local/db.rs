@@ -79,21 +79,27 @@ impl Db {
             .map_err(Error::sqlite("cannot open SQLite database"))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(Error::sqlite("setting timeout"))?;
-        conn.execute_batch("pragma foreign_keys = 1; pragma synchronous = normal;")
-            .map_err(Error::sqlite("setting pragmas"))?;
-        let mode: String = conn
-            .query_row("pragma main.journal_mode", [], |r| r.get(0))
-            .map_err(Error::sqlite("querying journal mode"))?;
+        let pragma = |sql: &str, action| {
+            retry_busy(|| run_pragma(&conn, sql)).map_err(Error::sqlite(action))
+        };
+        pragma("pragma foreign_keys = 1", "enabling foreign keys")?;
+        pragma("pragma synchronous = normal", "setting synchronous mode")?;
+        let mode: String =
+            retry_busy(|| conn.query_row("pragma main.journal_mode", [], |r| r.get(0)))
+                .map_err(Error::sqlite("querying journal mode"))?;
         if mode != "wal" {
-            conn.query_row("pragma main.journal_mode = wal", [], |_| Ok(()))
-                .map_err(Error::sqlite("setting journal mode"))?;
+            // Switching to WAL needs the database to itself: SQLite reports "busy" at once,
+            // without calling the busy handler, while another connection is open.
+            pragma("pragma main.journal_mode = wal", "setting journal mode")?;
         }
-        conn.query_row("pragma main.journal_size_limit = 1099511627776", [], |_| {
-            Ok(())
-        })
-        .map_err(Error::sqlite("setting journal size limit"))?;
-        conn.query_row("pragma wal_autocheckpoint = 40000", [], |_| Ok(()))
-            .map_err(Error::sqlite("setting autocheckpoint interval"))?;
+        pragma(
+            "pragma main.journal_size_limit = 1099511627776",
+            "setting journal size limit",
+        )?;
+        pragma(
+            "pragma wal_autocheckpoint = 40000",
+            "setting autocheckpoint interval",
+        )?;
         let mut db = Db { conn };
         if create {
             db.write("initialising database schema", |tx| {
@@ -243,6 +249,29 @@ impl Db {
     #[cfg(test)]
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Runs a pragma, which may or may not return a row.
+fn run_pragma(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Runs `f` again while SQLite reports "busy" for a statement that does not wait by itself,
+/// pausing a little between attempts (Nix's `retrySQLite` does the same).
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10 * u64::from(attempt.min(10))));
+            }
+            r => return r,
+        }
     }
 }
 

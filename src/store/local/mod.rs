@@ -40,6 +40,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 pub use error::{Error, SCHEMA_VERSION};
@@ -148,7 +149,7 @@ impl LocalStore {
         big_lock
             .lock_shared()
             .map_err(Error::io("acquiring lock", &big_lock_path))?;
-        let db = open_db(&db_dir, &big_lock)?;
+        let db = open_db(&db_dir)?;
         Ok(LocalStore {
             opts,
             real_store_dir,
@@ -258,31 +259,34 @@ fn read_schema(path: &Path) -> Result<u32, Error> {
     }
 }
 
-/// Opens the database in `db_dir`, creating it (under an exclusive big-lock) for a new store.
-fn open_db(db_dir: &Path, big_lock: &File) -> Result<Db, Error> {
+/// Writes the `schema` file (`10`, no newline) atomically, through a temporary file whose name
+/// is unique also among the threads of this process.
+fn write_schema(path: &Path) -> Result<(), Error> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_file_name(format!(".schema.tmp-{}-{n}", std::process::id()));
+    let written =
+        std::fs::write(&tmp, SCHEMA_VERSION.to_string()).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("writing file", path)(e));
+    }
+    Ok(())
+}
+
+/// Opens the database in `db_dir`, creating it for a new store.
+///
+/// Two processes may create a new store at once: the DDL only creates what is missing
+/// (`create … if not exists`, in one transaction) and the `schema` file is replaced
+/// atomically, so both succeed, as with Nix.
+fn open_db(db_dir: &Path) -> Result<Db, Error> {
     let schema_path = db_dir.join("schema");
     let db_path = db_dir.join("db.sqlite");
-    let mut schema = read_schema(&schema_path)?;
+    let schema = read_schema(&schema_path)?;
     if schema == 0 {
-        let lock_path = db_dir.join("big-lock");
-        // Upgrade to exclusive so that two processes do not both create the schema, then
-        // check again: someone else may have created it meanwhile.
-        big_lock
-            .unlock()
-            .and_then(|()| big_lock.lock())
-            .map_err(Error::io("acquiring lock", &lock_path))?;
-        schema = read_schema(&schema_path)?;
-        if schema == 0 {
-            let db = Db::open(&db_path, true)?;
-            fs::write_atomic(&schema_path, SCHEMA_VERSION.to_string().as_bytes())?;
-            big_lock
-                .lock_shared()
-                .map_err(Error::io("acquiring lock", &lock_path))?;
-            return Ok(db);
-        }
-        big_lock
-            .lock_shared()
-            .map_err(Error::io("acquiring lock", &lock_path))?;
+        let db = Db::open(&db_path, true)?;
+        write_schema(&schema_path)?;
+        return Ok(db);
     }
     if schema > SCHEMA_VERSION {
         return Err(Error::SchemaTooNew(schema));

@@ -65,9 +65,10 @@ impl LocalStore {
             for p in &placed {
                 let _ = delete_path(p);
             }
-        } else {
-            locks.set_deletion(true);
         }
+        // Unlike Nix, delete the lock files after a failure too, so that a failed add leaves
+        // nothing in the store directory (the stale-lock protocol makes this safe).
+        locks.set_deletion(true);
         result
     }
 
@@ -177,6 +178,7 @@ impl LocalStore {
             locks.set_deletion(true);
             return Ok((path, info));
         }
+        locks.set_deletion(true);
         let mut info = PathInfo::source(path.clone(), hash, size);
         info.registration_time = (self.opts.clock)();
         canonicalise(&dest)?;
@@ -186,7 +188,6 @@ impl LocalStore {
             let _ = delete_path(&real);
             return Err(e);
         }
-        locks.set_deletion(true);
         Ok((path, info))
     }
 

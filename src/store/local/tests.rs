@@ -287,3 +287,25 @@ fn valid_paths_skip_the_nar() {
     let mut nothing: &[u8] = b"";
     store.add_nar(&a, &mut nothing, CheckSigs::Check).unwrap();
 }
+
+#[test]
+fn concurrent_creation_of_a_new_store() {
+    let root = tempfile::tempdir().unwrap();
+    let a = source_info(&StoreDir::default(), b"a");
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                let store = LocalStore::open(opts(root.path())).unwrap();
+                store
+                    .register_valid_paths(std::slice::from_ref(&a))
+                    .unwrap();
+            });
+        }
+    });
+    let store = LocalStore::open(opts(root.path())).unwrap();
+    assert!(store.is_valid_path(&a.path).unwrap());
+    assert_eq!(
+        std::fs::read(root.path().join("nix/var/nix/db/schema")).unwrap(),
+        b"10"
+    );
+}
