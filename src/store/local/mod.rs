@@ -25,7 +25,10 @@
 //! - No `db/reserved` filler file, no hard-link optimisation (`auto-optimise-store`), no
 //!   fsync of store objects, no check that the store directory is not a symlink.
 //! - New objects are restored into a temporary directory and renamed into place (current Nix
-//!   restores a NAR directly at its final location), so a failed add leaves nothing behind.
+//!   restores a NAR directly at its final location), and the `<base>.lock` file is removed
+//!   after a failed add too (Nix keeps it), so a failed add leaves nothing behind.
+//! - The registration time comes from the [`Clock`] in [`Options`] ([`system_clock`] by
+//!   default) rather than from `time(nullptr)` deep inside the store.
 //! - The `ca` re-hash of a path that refers to itself (hash modulo its own hash part) is
 //!   skipped; rflake only adds paths without references.
 
