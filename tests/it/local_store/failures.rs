@@ -232,3 +232,25 @@ fn concurrent_adds_from_threads_and_nix() {
         &["--store", s(&root), "--verify", "--check-contents"],
     );
 }
+
+#[test]
+fn temp_roots_protect_paths_from_nix_gc() {
+    if !have_nix() {
+        return;
+    }
+    let env = TestEnv::new();
+    let tree = env.path("work/tree");
+    small_tree(&tree);
+    let root = env.path("store");
+    let store = open(&root);
+    let (path, _) = store.add_tree("source", &tree).unwrap();
+    // While the store is open, the path is a temporary root of this process.
+    ok(&env, "nix-store", &["--store", s(&root), "--gc"]);
+    assert!(store.real_path(&path).exists());
+    assert!(store.is_valid_path(&path).unwrap());
+    let real = store.real_path(&path);
+    drop(store);
+    // Once it is closed, nothing keeps the unrooted path alive.
+    ok(&env, "nix-store", &["--store", s(&root), "--gc"]);
+    assert!(!real.exists());
+}
