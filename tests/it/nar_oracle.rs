@@ -1,6 +1,9 @@
 //! NAR serialisation, NAR hashes and source store paths of generated trees, compared with
 //! Nix 2.8 (`nix-store --dump`, `nix hash path`, `nix store add-path`) on the same files.
 
+// Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
