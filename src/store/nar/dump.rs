@@ -62,9 +62,7 @@ const CHUNK: usize = 1 << 20;
 
 /// Writes the NAR of `path` (not following a symlink at `path`) to `sink`.
 pub fn dump(path: &Path, sink: &mut dyn Write) -> Result<(), DumpError> {
-    let plan = Plan::walk(path, None)?;
-    plan.emit(sink)?;
-    Ok(())
+    run(path, None, sink)
 }
 
 /// Returns the sha256 and size of the NAR of `path`, reading files in parallel.
@@ -79,11 +77,37 @@ pub fn hash_path(path: &Path) -> Result<(Hash, u64), DumpError> {
 /// its NAR. Only what a NAR keeps is copied: contents, the owner-execute bit, symlink targets.
 /// Files are created mode 0444 (0555 if executable) and directories 0755.
 pub fn copy_tree(src: &Path, dest: &Path) -> Result<(Hash, u64), DumpError> {
-    let plan = Plan::walk(src, Some(dest))?;
     let mut hasher = Hasher::new(Algo::Sha256);
-    plan.emit(&mut hasher)?;
+    run(src, Some(dest), &mut hasher)?;
     let size = hasher.len();
     Ok((hasher.finish(), size))
+}
+
+/// Walks `src` on one thread, loads files on worker threads and writes the NAR to `sink` on
+/// this one, all at once.
+fn run(src: &Path, dest: Option<&Path>, sink: &mut dyn Write) -> Result<(), DumpError> {
+    let shared = Shared::new();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .clamp(2, 8);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut w = Walker {
+                shared: &shared,
+                ops: vec![Op::Bytes(Vec::new())],
+                files: Vec::new(),
+            };
+            let result = w.walk(src, dest);
+            w.flush();
+            shared.finish_walk(result.err());
+        });
+        for _ in 0..workers {
+            s.spawn(|| shared.work());
+        }
+        let result = shared.consume(sink);
+        shared.stop();
+        result
+    })
 }
 
 /// One step of the NAR stream: structural bytes, or the contents of the file with this index.
@@ -97,11 +121,6 @@ struct FileJob {
     dest: Option<PathBuf>,
 }
 
-struct Plan {
-    ops: Vec<Op>,
-    files: Vec<FileJob>,
-}
-
 fn put_str(buf: &mut Vec<u8>, s: &[u8]) {
     buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
     buf.extend_from_slice(s);
@@ -112,16 +131,29 @@ fn padding(len: u64) -> usize {
     ((8 - len % 8) % 8) as usize
 }
 
-impl Plan {
-    fn walk(src: &Path, dest: Option<&Path>) -> Result<Plan, DumpError> {
-        let mut plan = Plan {
-            ops: vec![Op::Bytes(Vec::new())],
-            files: Vec::new(),
-        };
-        plan.tok(super::MAGIC.as_bytes());
+/// The walk: produces the NAR's structure, with a hole per regular file, and hands it over in
+/// batches.
+struct Walker<'s> {
+    shared: &'s Shared,
+    ops: Vec<Op>,
+    files: Vec<FileJob>,
+}
+
+/// How many files the walker collects before handing them over.
+const FLUSH_FILES: usize = 64;
+
+impl Walker<'_> {
+    fn walk(&mut self, src: &Path, dest: Option<&Path>) -> Result<(), DumpError> {
+        self.tok(super::MAGIC.as_bytes());
         let meta = fs::symlink_metadata(src).map_err(io_err("getting status of", src))?;
-        plan.node(src, dest, meta.file_type(), 0)?;
-        Ok(plan)
+        self.node(src, dest, meta.file_type(), 0)
+    }
+
+    fn flush(&mut self) {
+        self.shared.push(
+            std::mem::take(&mut self.ops),
+            std::mem::take(&mut self.files),
+        );
     }
 
     fn tok(&mut self, s: &[u8]) {
@@ -145,11 +177,14 @@ impl Plan {
         self.tok(b"type");
         if ft.is_file() {
             self.tok(b"regular");
-            self.ops.push(Op::File(self.files.len()));
+            self.ops.push(Op::File(usize::MAX));
             self.files.push(FileJob {
                 src: src.to_owned(),
                 dest: dest.map(Path::to_owned),
             });
+            if self.files.len() >= FLUSH_FILES {
+                self.flush();
+            }
         } else if ft.is_symlink() {
             let target = fs::read_link(src).map_err(io_err("reading symbolic link", src))?;
             self.tok(b"symlink");
@@ -191,42 +226,11 @@ impl Plan {
         self.tok(b")");
         Ok(())
     }
-
-    /// Writes the NAR to `sink`, with worker threads reading (and, when copying, writing)
-    /// the files ahead of it.
-    fn emit(&self, sink: &mut dyn Write) -> Result<(), DumpError> {
-        let queue = Queue::new(self.files.len());
-        let workers = std::thread::available_parallelism()
-            .map_or(2, usize::from)
-            .clamp(2, 8);
-        std::thread::scope(|s| {
-            if !self.files.is_empty() {
-                for _ in 0..workers.min(self.files.len()) {
-                    s.spawn(|| queue.work(&self.files));
-                }
-            }
-            let result = self.write_ops(sink, &queue);
-            queue.stop();
-            result
-        })
-    }
-
-    fn write_ops(&self, sink: &mut dyn Write, queue: &Queue) -> Result<(), DumpError> {
-        for op in &self.ops {
-            match op {
-                Op::Bytes(b) => sink.write_all(b).map_err(DumpError::Sink)?,
-                Op::File(i) => {
-                    let loaded = queue.take(*i)?;
-                    write_file(&self.files[*i], loaded, sink)?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A file opened by a worker: its bytes if small, else the open file to stream.
 struct Loaded {
+    job: FileJob,
     executable: bool,
     size: u64,
     data: Option<Vec<u8>>,
@@ -234,7 +238,8 @@ struct Loaded {
     out: Option<File>,
 }
 
-fn write_file(job: &FileJob, l: Loaded, sink: &mut dyn Write) -> Result<(), DumpError> {
+fn write_file(l: Loaded, sink: &mut dyn Write) -> Result<(), DumpError> {
+    let job = &l.job;
     let mut head = Vec::with_capacity(64);
     if l.executable {
         put_str(&mut head, b"executable");
@@ -277,7 +282,7 @@ fn write_file(job: &FileJob, l: Loaded, sink: &mut dyn Write) -> Result<(), Dump
 
 /// Opens (and, if small, reads) a file; when copying, creates the destination and writes the
 /// small file's bytes to it.
-fn load(job: &FileJob) -> Result<Loaded, DumpError> {
+fn load(job: FileJob) -> Result<Loaded, DumpError> {
     let mut file = File::open(&job.src).map_err(io_err("opening file", &job.src))?;
     let meta = file
         .metadata()
@@ -297,6 +302,7 @@ fn load(job: &FileJob) -> Result<Loaded, DumpError> {
     };
     if size > SMALL_FILE {
         return Ok(Loaded {
+            job,
             executable,
             size,
             data: None,
@@ -306,15 +312,21 @@ fn load(job: &FileJob) -> Result<Loaded, DumpError> {
     }
     // Exactly the size `fstat` gave, as Nix does: a file that shrinks fails, one that grows
     // is cut at its size at open.
-    let mut data = vec![0u8; size as usize];
-    file.read_exact(&mut data).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => DumpError::Changed(job.src.clone()),
-        _ => io_err("reading file", &job.src)(e),
-    })?;
+    // (`take` stops at the size without another read, and reading into spare capacity
+    // avoids zeroing the buffer first.)
+    let mut data = Vec::with_capacity(size as usize);
+    (&mut file)
+        .take(size)
+        .read_to_end(&mut data)
+        .map_err(io_err("reading file", &job.src))?;
+    if data.len() as u64 != size {
+        return Err(DumpError::Changed(job.src.clone()));
+    }
     if let (Some(mut o), Some(d)) = (out, job.dest.as_deref()) {
         o.write_all(&data).map_err(io_err("writing to file", d))?;
     }
     Ok(Loaded {
+        job,
         executable,
         size,
         data: Some(data),
@@ -323,91 +335,172 @@ fn load(job: &FileJob) -> Result<Loaded, DumpError> {
     })
 }
 
-/// Files handed from the workers to the writer in order, in chunks of [`CHUNK_FILES`] (so
-/// threads synchronise once per chunk, not once per file), at most [`WINDOW`] files ahead.
-struct Queue {
-    state: Mutex<QueueState>,
+/// What the walker, the workers and the writer share. Files go from the workers to the writer
+/// in chunks of [`CHUNK_FILES`] (so threads synchronise once per chunk, not once per file), at
+/// most [`WINDOW`] files ahead of the writer.
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when the writer may have something new: ops, or a loaded chunk.
     ready: Condvar,
-    space: Condvar,
+    /// Signalled when workers may have something new: files to load, or room in the window.
+    work: Condvar,
 }
 
 /// How many consecutive files a worker loads before handing them over.
 const CHUNK_FILES: usize = 32;
 
-struct QueueState {
-    chunks: usize,
-    next: usize,
-    taken: usize,
+struct State {
+    ops: Vec<Op>,
+    files: Vec<Option<FileJob>>,
+    walk_done: bool,
+    walk_error: Option<DumpError>,
+    next_chunk: usize,
+    taken_chunks: usize,
     stopped: bool,
     done: HashMap<usize, Vec<Result<Loaded, DumpError>>>,
-    current: std::vec::IntoIter<Result<Loaded, DumpError>>,
 }
 
-impl Queue {
-    fn new(total: usize) -> Queue {
-        Queue {
-            state: Mutex::new(QueueState {
-                chunks: total.div_ceil(CHUNK_FILES),
-                next: 0,
-                taken: 0,
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            state: Mutex::new(State {
+                ops: Vec::new(),
+                files: Vec::new(),
+                walk_done: false,
+                walk_error: None,
+                next_chunk: 0,
+                taken_chunks: 0,
                 stopped: false,
                 done: HashMap::new(),
-                current: Vec::new().into_iter(),
             }),
             ready: Condvar::new(),
-            space: Condvar::new(),
+            work: Condvar::new(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn work(&self, files: &[FileJob]) {
+    fn wait<'a>(
+        cv: &Condvar,
+        g: std::sync::MutexGuard<'a, State>,
+    ) -> std::sync::MutexGuard<'a, State> {
+        cv.wait(g).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands a batch of the walk over, numbering its files.
+    fn push(&self, mut ops: Vec<Op>, files: Vec<FileJob>) {
+        let mut st = self.lock();
+        let mut index = st.files.len();
+        for op in &mut ops {
+            if let Op::File(i) = op {
+                *i = index;
+                index += 1;
+            }
+        }
+        st.ops.append(&mut ops);
+        st.files.extend(files.into_iter().map(Some));
+        drop(st);
+        self.ready.notify_all();
+        self.work.notify_all();
+    }
+
+    fn finish_walk(&self, error: Option<DumpError>) {
+        let mut st = self.lock();
+        st.walk_done = true;
+        st.walk_error = error;
+        drop(st);
+        self.ready.notify_all();
+        self.work.notify_all();
+    }
+
+    /// Loads chunks of files until there are none left.
+    fn work(&self) {
         loop {
-            let c = {
+            let (c, jobs) = {
                 let mut st = self.lock();
                 loop {
-                    if st.stopped || st.next >= st.chunks {
+                    if st.stopped {
                         return;
                     }
-                    if st.next < st.taken + WINDOW / CHUNK_FILES {
+                    let start = st.next_chunk * CHUNK_FILES;
+                    let available = st.files.len() >= start + CHUNK_FILES
+                        || (st.walk_done && st.files.len() > start);
+                    if st.walk_done && st.files.len() <= start {
+                        return;
+                    }
+                    if available && st.next_chunk < st.taken_chunks + WINDOW / CHUNK_FILES {
                         break;
                     }
-                    st = self.space.wait(st).unwrap_or_else(|e| e.into_inner());
+                    st = Self::wait(&self.work, st);
                 }
-                st.next += 1;
-                st.next - 1
+                let c = st.next_chunk;
+                st.next_chunk += 1;
+                let end = st.files.len().min((c + 1) * CHUNK_FILES);
+                let jobs: Vec<FileJob> = st.files[c * CHUNK_FILES..end]
+                    .iter_mut()
+                    .filter_map(Option::take)
+                    .collect();
+                (c, jobs)
             };
-            let end = files.len().min((c + 1) * CHUNK_FILES);
-            let loaded = files[c * CHUNK_FILES..end].iter().map(load).collect();
+            let loaded = jobs.into_iter().map(load).collect();
             self.lock().done.insert(c, loaded);
-            self.ready.notify_one();
+            self.ready.notify_all();
         }
     }
 
-    /// Returns file `i`; files must be taken in order.
-    fn take(&self, i: usize) -> Result<Loaded, DumpError> {
-        let mut st = self.lock();
-        if i.is_multiple_of(CHUNK_FILES) {
-            let c = i / CHUNK_FILES;
-            loop {
-                if let Some(chunk) = st.done.remove(&c) {
-                    st.current = chunk.into_iter();
-                    st.taken = c + 1;
-                    self.space.notify_all();
-                    break;
+    /// Writes the NAR: the walk's structure with each file's contents in its place.
+    fn consume(&self, sink: &mut dyn Write) -> Result<(), DumpError> {
+        let mut chunk: std::vec::IntoIter<Result<Loaded, DumpError>> = Vec::new().into_iter();
+        loop {
+            let ops = {
+                let mut st = self.lock();
+                loop {
+                    if let Some(e) = st.walk_error.take() {
+                        return Err(e);
+                    }
+                    if !st.ops.is_empty() {
+                        break std::mem::take(&mut st.ops);
+                    }
+                    if st.walk_done {
+                        return Ok(());
+                    }
+                    st = Self::wait(&self.ready, st);
                 }
-                st = self.ready.wait(st).unwrap_or_else(|e| e.into_inner());
+            };
+            for op in ops {
+                match op {
+                    Op::Bytes(b) => sink.write_all(&b).map_err(DumpError::Sink)?,
+                    Op::File(i) => {
+                        if i.is_multiple_of(CHUNK_FILES) {
+                            chunk = self.take_chunk(i / CHUNK_FILES).into_iter();
+                        }
+                        let loaded = chunk
+                            .next()
+                            .expect("files are taken in order, one chunk at a time")?;
+                        write_file(loaded, sink)?;
+                    }
+                }
             }
         }
-        st.current
-            .next()
-            .expect("files are taken in order, one chunk at a time")
+    }
+
+    fn take_chunk(&self, c: usize) -> Vec<Result<Loaded, DumpError>> {
+        let mut st = self.lock();
+        loop {
+            if let Some(chunk) = st.done.remove(&c) {
+                st.taken_chunks = c + 1;
+                drop(st);
+                self.work.notify_all();
+                return chunk;
+            }
+            st = Self::wait(&self.ready, st);
+        }
     }
 
     fn stop(&self) {
         self.lock().stopped = true;
-        self.space.notify_all();
+        self.work.notify_all();
     }
 }
