@@ -9,6 +9,7 @@
 //! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
 
 pub mod ca;
+pub mod compression;
 pub mod nar;
 pub mod path;
 pub mod path_info;
