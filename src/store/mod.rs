@@ -13,6 +13,7 @@ pub mod compression;
 pub mod nar;
 pub mod path;
 pub mod path_info;
+pub mod signature;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
