@@ -11,6 +11,7 @@
 pub mod ca;
 pub mod compression;
 pub mod nar;
+pub mod narinfo;
 pub mod path;
 pub mod path_info;
 pub mod signature;
