@@ -8,6 +8,7 @@
 //! Mirrors the Nix source's `src/libstore/` (`store-api.cc`, `local-store.cc`,
 //! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
 
+pub mod binary_cache;
 pub mod ca;
 pub mod compression;
 pub mod nar;
