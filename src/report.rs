@@ -13,6 +13,17 @@ pub trait Reporter: Sync {
     fn notice(&self, msg: &str);
     /// A debug message, printed only with `-v`/`--debug`.
     fn debug(&self, msg: &str);
+
+    /// Progress of a long task named `label`: `done` of `total` units (bytes or items). The
+    /// CLI draws a progress bar on a terminal; other reporters ignore it.
+    fn progress(&self, label: &str, done: u64, total: Option<u64>) {
+        let _ = (label, done, total);
+    }
+
+    /// The task named `label` has finished; its progress display goes away.
+    fn progress_done(&self, label: &str) {
+        let _ = label;
+    }
 }
 
 /// A reporter that drops everything.

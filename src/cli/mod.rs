@@ -169,7 +169,7 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
     } else {
         output::INFO + i32::from(g.verbose) - i32::from(g.quiet)
     };
-    let printer = Printer::new(level);
+    let printer = Printer::with_progress(level);
     let Some(command) = cli.command else {
         let mut cmd = Cli::command();
         printer.err_line(&cmd.render_usage().to_string());

@@ -4,7 +4,11 @@
 //! Verbosity follows Nix's levels: error 0, warn 1, notice 2, info 3 (the default), talkative 4,
 //! chatty 5, debug 6. `-v` raises it, `--quiet` lowers it, `--debug` sets it to debug.
 
-use std::io::{self, Write as _};
+use std::collections::HashMap;
+use std::io::{self, IsTerminal as _, Write as _};
+use std::sync::{Arc, Mutex};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::report::Reporter;
 
@@ -18,15 +22,38 @@ pub const INFO: i32 = 3;
 pub const DEBUG: i32 = 6;
 
 /// Writes data to stdout and diagnostics to stderr.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Printer {
     level: i32,
+    progress: Option<Arc<Progress>>,
+}
+
+/// Progress bars on a terminal, one per running task.
+struct Progress {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl Printer {
-    /// Makes a printer with a verbosity level.
+    /// Makes a printer with a verbosity level, without progress bars.
     pub fn new(level: i32) -> Printer {
-        Printer { level }
+        Printer {
+            level,
+            progress: None,
+        }
+    }
+
+    /// Makes a printer that also draws progress bars, if stderr is a terminal and the
+    /// verbosity is the default one (`--quiet` hides them; `-v` shows log lines instead).
+    pub fn with_progress(level: i32) -> Printer {
+        let mut p = Printer::new(level);
+        if level == INFO && io::stderr().is_terminal() {
+            p.progress = Some(Arc::new(Progress {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                bars: Mutex::new(HashMap::new()),
+            }));
+        }
+        p
     }
 
     /// Writes data to stdout.
@@ -41,9 +68,17 @@ impl Printer {
         self.out(&format!("{s}\n"))
     }
 
-    /// Writes a line to stderr whatever the verbosity (errors, usage messages).
+    /// Writes a line to stderr whatever the verbosity (errors, usage messages), above any
+    /// progress bars.
     pub fn err_line(&self, s: &str) {
-        let _ = writeln!(io::stderr().lock(), "{s}");
+        match &self.progress {
+            Some(p) => p.multi.suspend(|| {
+                let _ = writeln!(io::stderr().lock(), "{s}");
+            }),
+            None => {
+                let _ = writeln!(io::stderr().lock(), "{s}");
+            }
+        }
     }
 
     /// Writes a line to stderr if the verbosity is at least `level`.
@@ -66,4 +101,42 @@ impl Reporter for Printer {
     fn debug(&self, msg: &str) {
         self.log(DEBUG, msg);
     }
+
+    fn progress(&self, label: &str, done: u64, total: Option<u64>) {
+        let Some(p) = &self.progress else {
+            return;
+        };
+        let Ok(mut bars) = p.bars.lock() else {
+            return;
+        };
+        let bar = bars.entry(label.to_owned()).or_insert_with(|| {
+            let bar = p.multi.add(ProgressBar::no_length());
+            bar.set_style(style(total.is_some()));
+            bar.set_message(label.to_owned());
+            bar
+        });
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    }
+
+    fn progress_done(&self, label: &str) {
+        let Some(p) = &self.progress else {
+            return;
+        };
+        if let Some(bar) = p.bars.lock().ok().and_then(|mut b| b.remove(label)) {
+            bar.finish_and_clear();
+            p.multi.remove(&bar);
+        }
+    }
+}
+
+fn style(bounded: bool) -> ProgressStyle {
+    let template = if bounded {
+        "[{elapsed_precise}] {bar:30} {pos}/{len} {msg}"
+    } else {
+        "[{elapsed_precise}] {spinner} {pos} {msg}"
+    };
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }

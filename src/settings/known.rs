@@ -237,7 +237,7 @@ pub static SETTINGS: &[Setting] = &[
     k("print-missing", Bool),
     k("pure-eval", Bool),
     k("require-drop-supplementary-groups", Bool),
-    k("require-sigs", Bool),
+    k("require-sigs", Bool).used(),
     k("restrict-eval", Bool),
     k("run-diff-hook", Bool),
     k("sandbox", Sandbox).aliases(&["build-use-chroot", "build-use-sandbox"]),
@@ -385,7 +385,7 @@ mod tests {
             .filter(|s| s.used_by_rflake)
             .map(|s| s.name)
             .collect();
-        assert_eq!(used.len(), 19, "{used:?}");
+        assert_eq!(used.len(), 20, "{used:?}");
         assert!(lookup("flake-registry").is_some_and(|s| s.experimental_feature == Some("flakes")));
     }
 

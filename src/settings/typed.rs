@@ -37,6 +37,9 @@ pub struct Settings {
     pub trusted_public_keys: Vec<String>,
     /// `secret-key-files`: files with keys used to sign store paths.
     pub secret_key_files: Vec<String>,
+    /// `require-sigs`: whether paths copied into a local store need a trusted signature
+    /// (content-addressed paths never do).
+    pub require_sigs: bool,
     /// `http-connections`: maximum parallel HTTP connections.
     pub http_connections: u64,
     /// `connect-timeout`: seconds allowed to establish a connection.
@@ -81,6 +84,7 @@ impl Default for Settings {
                 "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=".to_owned(),
             ],
             secret_key_files: Vec::new(),
+            require_sigs: true,
             http_connections: 25,
             connect_timeout: 15,
             ssl_cert_file: None,
@@ -161,6 +165,7 @@ impl Settings {
     fn bool_field(&mut self, name: &str) -> Option<&mut bool> {
         Some(match name {
             "use-registries" => &mut self.use_registries,
+            "require-sigs" => &mut self.require_sigs,
             "warn-dirty" => &mut self.warn_dirty,
             "allow-dirty" => &mut self.allow_dirty,
             "accept-flake-config" => &mut self.accept_flake_config,

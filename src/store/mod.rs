@@ -11,6 +11,7 @@
 pub mod binary_cache;
 pub mod ca;
 pub mod compression;
+pub mod copy;
 pub mod nar;
 pub mod narinfo;
 pub mod path;

@@ -5,6 +5,7 @@ mod completions;
 mod differential;
 mod global_registry;
 mod help;
+mod nar_oracle;
 mod registry_cli;
 mod settings_cli;
 mod support;

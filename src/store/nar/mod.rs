@@ -15,8 +15,11 @@ mod read;
 mod restore;
 
 pub use dump::{DumpError, copy_tree, dump, hash_path};
-pub use read::{Entry, ParseError, Visitor, parse};
+pub use read::{Check, Entry, ParseError, Visitor, parse};
 pub use restore::{RestoreError, restore};
 
 /// The magic string every NAR starts with.
 pub const MAGIC: &str = "nix-archive-1";
+
+#[cfg(test)]
+mod tests;

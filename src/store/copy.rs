@@ -1,0 +1,371 @@
+//! Copying store paths and closures between any two stores (Nix's `copyPaths`,
+//! `copyClosure` in the Nix source's `src/libstore/store-api.cc`).
+//!
+//! Paths the destination already has are skipped. The rest are copied references first; paths
+//! whose references are all in place are copied in parallel (up to `jobs` at a time), each as
+//! a NAR streamed through a pipe from the source's `nar_from_path` into the destination's
+//! `add_nar`.
+//!
+//! # Deviations
+//!
+//! Nix copies one path at a time to a binary cache; rflake uploads up to `jobs` at once. The
+//! result is the same.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+
+use super::{CheckSigs, PathInfo, Store, StorePath};
+use crate::report::Reporter;
+
+/// How to copy.
+#[derive(Clone, Copy, Debug)]
+pub struct CopyOptions {
+    /// Whether the destination checks signatures (`--no-check-sigs` turns it off).
+    pub check_sigs: CheckSigs,
+    /// How many paths may be copied at once.
+    pub jobs: usize,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            check_sigs: CheckSigs::Check,
+            jobs: 4,
+        }
+    }
+}
+
+/// Returns `paths` and everything they refer to, directly or not, in `store`.
+pub fn closure(
+    store: &dyn Store,
+    paths: &BTreeSet<StorePath>,
+) -> anyhow::Result<BTreeSet<StorePath>> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<StorePath> = paths.iter().cloned().collect();
+    while let Some(p) = todo.pop() {
+        if !seen.insert(p.clone()) {
+            continue;
+        }
+        let info = query(store, &p)?;
+        todo.extend(info.references.into_iter().filter(|r| !seen.contains(r)));
+    }
+    Ok(seen)
+}
+
+fn query(store: &dyn Store, p: &StorePath) -> anyhow::Result<PathInfo> {
+    store.query_path_info(p)?.with_context(|| {
+        format!(
+            "path '{}' is not valid in '{}'",
+            store.store_dir().print(p),
+            store.uri()
+        )
+    })
+}
+
+/// Copies the closure of `paths` from `src` to `dst`.
+pub fn copy_closure(
+    src: &dyn Store,
+    dst: &dyn Store,
+    paths: &BTreeSet<StorePath>,
+    opts: CopyOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<BTreeSet<StorePath>> {
+    let all = closure(src, paths)?;
+    copy_paths(src, dst, &all, opts, reporter)
+}
+
+/// Copies `paths` (not their closure) from `src` to `dst`, skipping those `dst` has, and
+/// returns the paths that were copied. References of a copied path must be in `paths` or
+/// already valid in `dst`.
+pub fn copy_paths(
+    src: &dyn Store,
+    dst: &dyn Store,
+    paths: &BTreeSet<StorePath>,
+    opts: CopyOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<BTreeSet<StorePath>> {
+    let valid = dst.query_valid_paths(paths)?;
+    let missing: BTreeSet<StorePath> = paths.difference(&valid).cloned().collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let n = missing.len();
+    reporter.notice(&format!(
+        "copying {n} path{}...",
+        if n == 1 { "" } else { "s" }
+    ));
+    let mut infos = BTreeMap::new();
+    for p in &missing {
+        infos.insert(p.clone(), query(src, p)?);
+    }
+    let done = Mutex::new(0u64);
+    for level in levels(&infos) {
+        let next = Mutex::new(level.iter());
+        let errors = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..opts.jobs.clamp(1, level.len()) {
+                s.spawn(|| {
+                    loop {
+                        let Some(p) = next.lock().ok().and_then(|mut it| it.next()) else {
+                            return;
+                        };
+                        if let Err(e) = copy_one(src, dst, &infos[p], opts.check_sigs, reporter) {
+                            if let Ok(mut errs) = errors.lock() {
+                                errs.push(e);
+                            }
+                            return;
+                        }
+                        if let Ok(mut d) = done.lock() {
+                            *d += 1;
+                            reporter.progress("copying paths", *d, Some(n as u64));
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = errors
+            .into_inner()
+            .ok()
+            .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+        {
+            reporter.progress_done("copying paths");
+            return Err(e);
+        }
+    }
+    reporter.progress_done("copying paths");
+    Ok(missing)
+}
+
+/// Groups the paths so that each group refers only to earlier groups (or outside the set).
+fn levels(infos: &BTreeMap<StorePath, PathInfo>) -> Vec<Vec<StorePath>> {
+    let mut level: BTreeMap<&StorePath, usize> = BTreeMap::new();
+    fn depth<'a>(
+        p: &'a StorePath,
+        infos: &'a BTreeMap<StorePath, PathInfo>,
+        level: &mut BTreeMap<&'a StorePath, usize>,
+        stack: &mut BTreeSet<&'a StorePath>,
+    ) -> usize {
+        if let Some(&l) = level.get(p) {
+            return l;
+        }
+        // A reference cycle (only possible with corrupt metadata) is cut here.
+        if !stack.insert(p) {
+            return 0;
+        }
+        let l = infos[p]
+            .references
+            .iter()
+            .filter(|r| *r != p)
+            .filter_map(|r| infos.get_key_value(r).map(|(k, _)| k))
+            .map(|r| depth(r, infos, level, stack) + 1)
+            .max()
+            .unwrap_or(0);
+        stack.remove(p);
+        level.insert(p, l);
+        l
+    }
+    let mut stack = BTreeSet::new();
+    for p in infos.keys() {
+        depth(p, infos, &mut level, &mut stack);
+    }
+    let mut out: Vec<Vec<StorePath>> = Vec::new();
+    for (p, l) in level {
+        if out.len() <= l {
+            out.resize(l + 1, Vec::new());
+        }
+        out[l].push(p.clone());
+    }
+    out
+}
+
+/// Returns how Nix names a copy: from a local store only the destination is named, into one
+/// only the source.
+fn copy_message(src: &dyn Store, dst: &dyn Store, path: &str) -> String {
+    let is_local = |uri: &str| uri == "local" || uri == "daemon" || uri.starts_with("local?");
+    let (s, d) = (src.uri(), dst.uri());
+    if is_local(&s) {
+        format!("copying path '{path}' to '{d}'...")
+    } else if is_local(&d) {
+        format!("copying path '{path}' from '{s}'...")
+    } else {
+        format!("copying path '{path}' from '{s}' to '{d}'...")
+    }
+}
+
+fn copy_one(
+    src: &dyn Store,
+    dst: &dyn Store,
+    info: &PathInfo,
+    check: CheckSigs,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let printed = src.store_dir().print(&info.path);
+    reporter.notice(&copy_message(src, dst, &printed));
+    let (mut reader, mut writer) = std::io::pipe().context("creating a pipe")?;
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || -> anyhow::Result<()> {
+            src.nar_from_path(&info.path, &mut writer)?;
+            writer.flush()?;
+            Ok(())
+        });
+        let mut buffered = std::io::BufReader::with_capacity(1 << 16, &mut reader);
+        let added = dst.add_nar(info, &mut buffered as &mut dyn Read, check);
+        // Unblock the producer if the consumer stopped early.
+        drop(buffered);
+        drop(reader);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the NAR producer panicked")));
+        match (added, produced) {
+            (Err(e), _) => Err(e),
+            // The destination may stop reading early (it already had the path).
+            (Ok(()), Err(e)) if is_broken_pipe(&e) => Ok(()),
+            (Ok(()), Err(e)) => Err(e),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    })
+    .with_context(|| format!("copying path '{printed}' to '{}'", dst.uri()))
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{Algo, Hash};
+    use crate::report::Collect;
+    use crate::store::StoreDir;
+
+    /// A store in memory, for testing the copy logic.
+    struct Memory {
+        uri: String,
+        dir: StoreDir,
+        paths: Mutex<BTreeMap<StorePath, (PathInfo, Vec<u8>)>>,
+    }
+
+    impl Memory {
+        fn new(uri: &str) -> Memory {
+            Memory {
+                uri: uri.to_owned(),
+                dir: StoreDir::default(),
+                paths: Mutex::new(BTreeMap::new()),
+            }
+        }
+
+        fn add_text(&self, name: &str, text: &str, refs: &[&StorePath]) -> StorePath {
+            let p = self
+                .dir
+                .make_text_path(&Hash::digest(Algo::Sha256, text.as_bytes()), name, refs)
+                .unwrap();
+            let nar = text.as_bytes().to_vec();
+            let mut info = PathInfo::source(
+                p.clone(),
+                Hash::digest(Algo::Sha256, &nar),
+                nar.len() as u64,
+            );
+            info.ca = None;
+            info.references = refs.iter().map(|r| (*r).clone()).collect();
+            self.paths.lock().unwrap().insert(p.clone(), (info, nar));
+            p
+        }
+    }
+
+    impl Store for Memory {
+        fn uri(&self) -> String {
+            self.uri.clone()
+        }
+        fn store_dir(&self) -> &StoreDir {
+            &self.dir
+        }
+        fn query_path_info(&self, path: &StorePath) -> anyhow::Result<Option<PathInfo>> {
+            Ok(self.paths.lock().unwrap().get(path).map(|(i, _)| i.clone()))
+        }
+        fn nar_from_path(&self, path: &StorePath, sink: &mut dyn Write) -> anyhow::Result<()> {
+            let nar = self.paths.lock().unwrap()[path].1.clone();
+            sink.write_all(&nar)?;
+            Ok(())
+        }
+        fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, _: CheckSigs) -> anyhow::Result<()> {
+            let mut buf = Vec::new();
+            nar.read_to_end(&mut buf)?;
+            anyhow::ensure!(
+                Hash::digest(Algo::Sha256, &buf) == info.nar_hash,
+                "hash mismatch"
+            );
+            let mut paths = self.paths.lock().unwrap();
+            for r in &info.references {
+                anyhow::ensure!(
+                    r == &info.path || paths.contains_key(r),
+                    "reference {r} missing"
+                );
+            }
+            paths.insert(info.path.clone(), (info.clone(), buf));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn copies_closures_references_first_and_skips_present_paths() {
+        let src = Memory::new("local");
+        let a = src.add_text("a", "x", &[]);
+        let b = src.add_text("b", "refers to a", &[&a]);
+        let c = src.add_text("c", "refers to a and b", &[&a, &b]);
+        let d = src.add_text("d", "alone", &[]);
+        let dst = Memory::new("file:///cache");
+        let log = Collect::default();
+        let roots = BTreeSet::from([c.clone(), d.clone()]);
+        let copied = copy_closure(&src, &dst, &roots, CopyOptions::default(), &log).unwrap();
+        assert_eq!(
+            copied,
+            BTreeSet::from([a.clone(), b.clone(), c.clone(), d.clone()])
+        );
+        let lines = log.lines();
+        assert_eq!(lines[0], "copying 4 paths...");
+        let pos = |p: &StorePath| {
+            let needle = format!("copying path '/nix/store/{p}' to 'file:///cache'...");
+            lines.iter().position(|l| *l == needle).unwrap()
+        };
+        assert!(pos(&a) < pos(&b) && pos(&b) < pos(&c));
+        assert_eq!(dst.paths.lock().unwrap().len(), 4);
+
+        // Everything is there now: nothing is copied or printed.
+        let log = Collect::default();
+        let copied = copy_closure(&src, &dst, &roots, CopyOptions::default(), &log).unwrap();
+        assert!(copied.is_empty());
+        assert!(log.lines().is_empty());
+    }
+
+    #[test]
+    fn reports_a_failed_copy_and_names_the_path() {
+        let src = Memory::new("file:///src");
+        let a = src.add_text("a", "x", &[]);
+        src.paths.lock().unwrap().get_mut(&a).unwrap().1 = b"tampered".to_vec();
+        let dst = Memory::new("local");
+        let log = Collect::default();
+        let err = copy_paths(
+            &src,
+            &dst,
+            &BTreeSet::from([a.clone()]),
+            CopyOptions::default(),
+            &log,
+        )
+        .unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            format!("copying path '/nix/store/{a}' to 'local': hash mismatch")
+        );
+        assert_eq!(
+            log.lines()[1],
+            format!("copying path '/nix/store/{a}' from 'file:///src'...")
+        );
+        assert!(dst.paths.lock().unwrap().is_empty());
+    }
+}
