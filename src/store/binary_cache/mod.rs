@@ -2,7 +2,7 @@
 //! (compressed) NARs, the format of `cache.nixos.org` and of `nix copy --to file://…`.
 //!
 //! Mirrors the Nix source's `src/libstore/binary-cache-store.cc`, with the backends of
-//! `local-binary-cache-store.cc` ([`file`]) and `http-binary-cache-store.cc` ([`http`]);
+//! `local-binary-cache-store.cc` ([`file`](mod@file)) and `http-binary-cache-store.cc` ([`http`]);
 //! spec A5. Layout:
 //!
 //! ```text
@@ -11,12 +11,13 @@
 //! nar/<file hash nix32>.nar<ext> the NAR, compressed with the `compression` parameter
 //! ```
 //!
-//! [`BinaryCacheStore::add_nar`](crate::store::Store::add_nar) streams the NAR once: it hashes
-//! it, compresses it into a spool (a file in `nar/` for directory caches) while hashing the
-//! compressed bytes, checks `NarHash`/`NarSize`, then uploads the NAR and only then the signed
-//! `.narinfo`, so a visible `.narinfo` always names an existing NAR. Binary caches never check
-//! signatures of what is added to them (spec A5.6): [`signature::check_trusted`] is for local
-//! destinations. Reading verifies the NAR against the `.narinfo` while streaming it.
+//! [`BinaryCacheStore::add_nar`](crate::store::Store::add_nar) streams the NAR once: it parses
+//! and hashes it, compresses it into a spool (a file in `nar/` for directory caches) while
+//! hashing the compressed bytes, checks `NarHash`/`NarSize` (then that it parsed), uploads the
+//! NAR and only then the signed `.narinfo`, so a visible `.narinfo` always names an existing
+//! NAR. Binary caches never check signatures of what is added to them (spec A5.6):
+//! [`signature::check_trusted`] is for local destinations. Reading verifies the NAR against the
+//! `.narinfo` while streaming it.
 //!
 //! # Deviations
 //!

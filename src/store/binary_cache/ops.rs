@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use super::{BinaryCacheStore, Error, NarMismatch};
 use crate::hash::{Algo, Hash, Hasher};
 use crate::store::compression::{self, Encoder};
+use crate::store::nar;
 use crate::store::narinfo::NarInfo;
 use crate::store::path::StorePath;
 use crate::store::path_info::PathInfo;
@@ -26,6 +27,28 @@ impl<W: Write> Write for Tee<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// A reader that passes what it reads from `inner` to `sink` and `hasher`, keeping a write
+/// error apart from read errors.
+struct TeeReader<'a, W> {
+    inner: &'a mut dyn Read,
+    sink: &'a mut W,
+    hasher: &'a mut Hasher,
+    write_error: Option<io::Error>,
+}
+
+impl<W: Write> Read for TeeReader<'_, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Err(e) = self.sink.write_all(&buf[..n]) {
+            let msg = e.to_string();
+            self.write_error = Some(e);
+            return Err(io::Error::other(msg));
+        }
+        Ok(n)
     }
 }
 
@@ -82,16 +105,14 @@ pub(super) fn upload_nar(
     let mut encoder = Encoder::new(method, file, store.config.compression_level)?;
     let mut nar_hasher = Hasher::new(info.nar_hash.algo());
     let full_path = store.store_dir.print(&info.path);
-    pump(nar, &mut encoder, &mut nar_hasher).map_err(|e| match e {
-        PumpError::Read(e) => {
-            anyhow::Error::new(e).context(format!("reading the NAR of '{full_path}'"))
-        }
-        PumpError::Write(e) => anyhow::Error::new(e).context("writing the compressed NAR"),
-    })?;
+    let parsed = compress_checked(nar, &mut encoder, &mut nar_hasher)?;
     let file = encoder.finish().context("writing the compressed NAR")?;
     let nar_size = nar_hasher.len();
     let nar_hash = nar_hasher.finish();
     check_nar(info, &full_path, &nar_hash, nar_size)?;
+    // A NAR that has the claimed hash but does not parse (e.g. unsorted, which Nix 2.8
+    // accepted) is refused too, as Nix's upload parses it.
+    parsed.with_context(|| format!("importing path '{full_path}'"))?;
     let file_size = file.hasher.len();
     let file_hash = file.hasher.finish();
     let url = format!("nar/{}.nar{}", file_hash.to_nix32(), method.nar_extension());
@@ -109,6 +130,37 @@ pub(super) fn upload_nar(
         file_hash: Some(file_hash),
         file_size,
     })
+}
+
+/// Reads the whole NAR from `nar` into `encoder` and `hasher` while parsing it. Returns the
+/// parse result separately: the hash check comes first, as it explains more.
+fn compress_checked<W: Write>(
+    nar: &mut dyn Read,
+    encoder: &mut W,
+    hasher: &mut Hasher,
+) -> anyhow::Result<Result<(), nar::ParseError>> {
+    let mut tee = TeeReader {
+        inner: nar,
+        sink: encoder,
+        hasher,
+        write_error: None,
+    };
+    let mut buffered = io::BufReader::with_capacity(64 * 1024, &mut tee);
+    let parsed = nar::parse(&mut buffered, &mut nar::Check);
+    // Bytes after the NAR count towards its size (and so fail the check).
+    let drained = io::copy(&mut buffered, &mut io::sink());
+    drop(buffered);
+    if let Some(e) = tee.write_error {
+        return Err(anyhow::Error::new(e).context("writing the compressed NAR"));
+    }
+    drained.context("reading the NAR")?;
+    match parsed {
+        // A failing source, not a bad NAR (a short one is left to the hash check).
+        Err(nar::ParseError::Io(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
+            Err(anyhow::Error::new(e).context("reading the NAR"))
+        }
+        parsed => Ok(parsed),
+    }
 }
 
 /// Checks a NAR's hash and size against what `info` claims (hash first, as Nix does).

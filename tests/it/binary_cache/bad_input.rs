@@ -191,6 +191,28 @@ fn add_nar_rejects_a_nar_that_does_not_match() {
         e.to_string().starts_with("hash mismatch importing path"),
         "{e}"
     );
+    // The claimed hash, but not a NAR.
+    let junk = b"not a NAR at all".to_vec();
+    let mut junk_info = info.clone();
+    junk_info.nar_hash = Hash::digest(Algo::Sha256, &junk);
+    junk_info.nar_size = junk.len() as u64;
+    let e = store
+        .add_nar(&junk_info, &mut junk.as_slice(), CheckSigs::Check)
+        .unwrap_err();
+    assert_eq!(
+        format!("{e:#}"),
+        format!("importing path '{HELLO}': bad archive: input doesn't look like a Nix archive")
+    );
+    // Bytes after the NAR count.
+    let mut long = nar.clone();
+    long.extend(b"trailing");
+    let e = store
+        .add_nar(&info, &mut long.as_slice(), CheckSigs::Check)
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("hash mismatch importing path"),
+        "{e}"
+    );
     // Nothing was written, not even a spool file.
     assert!(c.list("nar").is_empty());
     assert_eq!(c.list("").len(), 4);

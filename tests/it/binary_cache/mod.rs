@@ -144,6 +144,12 @@ fn hello() -> (Vec<u8>, PathInfo) {
 
 #[test]
 fn fixtures_match_the_spec() {
+    let env = TestEnv::new();
+    let mut t1 = vec![];
+    rflake::store::nar::dump(&write_t1(&env), &mut t1).unwrap();
+    assert_eq!(Hash::digest(Algo::Sha256, &t1).to_sri(), T1_NAR_SRI);
+    assert_eq!(t1.len() as u64, T1_NAR_SIZE);
+
     let (nar, info) = hello();
     // `nix store add-path --name hello` of the file gives the same path.
     assert_eq!(nar.len(), 120);
