@@ -8,13 +8,17 @@
 //! Mirrors the Nix source's `src/libstore/` (`store-api.cc`, `local-store.cc`,
 //! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
 
+pub mod binary_cache;
 pub mod ca;
+pub mod compression;
 pub mod copy;
 pub mod local;
 pub mod nar;
+pub mod narinfo;
 pub mod path;
 pub mod path_info;
 pub mod uri;
+pub mod signature;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

@@ -1,5 +1,6 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
+mod binary_cache;
 mod completions;
 mod differential;
 mod global_registry;

@@ -3,12 +3,15 @@
 //!
 //! Routes map a request target (path plus query, exactly as sent) to a canned [`Response`];
 //! unknown targets get 404. A route whose response has an `ETag` answers a matching
-//! `If-None-Match` with 304. Every request is logged. Connections are served one at a time and
-//! closed after each response. The server stops when dropped.
+//! `If-None-Match` with 304. A directory mounted with [`HttpServer::serve_dir`] answers `GET` and
+//! `HEAD` from its files and stores `PUT` bodies in them (a writable binary cache). Every request
+//! is logged. Connections are served one at a time and closed after each response. The server
+//! stops when dropped.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -72,6 +75,8 @@ pub struct Request {
     pub path: String,
     /// The headers in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body (read when the request has a `Content-Length`).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -91,6 +96,8 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 #[derive(Default)]
 struct State {
     routes: HashMap<String, Response>,
+    /// Path prefixes (ending in `/`) served from directories.
+    dirs: Vec<(String, PathBuf)>,
     log: Vec<Request>,
 }
 
@@ -141,6 +148,17 @@ impl HttpServer {
             .insert(path.to_owned(), response);
     }
 
+    /// Serves the files of `dir` under `prefix` (e.g. `/cache`): `GET`/`HEAD` read them (404 when
+    /// missing), `PUT` writes the body (creating directories) and answers 201. Exact routes win.
+    pub fn serve_dir(&self, prefix: &str, dir: &Path) {
+        let prefix = format!("{}/", prefix.trim_end_matches('/'));
+        self.state
+            .lock()
+            .unwrap()
+            .dirs
+            .push((prefix, dir.to_owned()));
+    }
+
     /// Returns the requests received so far.
     pub fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().log.clone()
@@ -168,9 +186,38 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
         let mut state = state.lock().unwrap();
         state.log.push(request.clone());
         let routed = state.routes.get(&request.path).cloned();
-        routed.unwrap_or_else(|| Response::status(404).body("not found\n"))
+        routed
+            .or_else(|| serve_from_dir(&state.dirs, &request))
+            .unwrap_or_else(|| Response::status(404).body("not found\n"))
     };
     write_response(stream, &request, &conditional(&request, response))
+}
+
+/// Answers `request` from a directory mounted with `serve_dir`, if its path is under one.
+fn serve_from_dir(dirs: &[(String, PathBuf)], request: &Request) -> Option<Response> {
+    let path = request.path.split('?').next().unwrap_or_default();
+    let (prefix, dir) = dirs.iter().find(|(p, _)| path.starts_with(p.as_str()))?;
+    let rel = &path[prefix.len()..];
+    if rel.is_empty()
+        || rel
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Some(Response::status(403));
+    }
+    let file = dir.join(rel);
+    Some(match request.method.as_str() {
+        "GET" | "HEAD" => match std::fs::read(&file) {
+            Ok(body) => Response::ok(body),
+            Err(_) => Response::status(404),
+        },
+        "PUT" => {
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, &request.body).unwrap();
+            Response::status(201)
+        }
+        _ => Response::status(405),
+    })
 }
 
 /// Turns a 200 into a bodiless 304 when the request's `If-None-Match` names the response's `ETag`.
@@ -208,10 +255,14 @@ fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
             headers.push((name.to_owned(), value.trim().to_owned()));
         }
     }
+    let len = find_header(&headers, "Content-Length").map_or(0, |l| l.parse().unwrap());
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
     Ok(Some(Request {
         method,
         path,
         headers,
+        body,
     }))
 }
 
@@ -238,12 +289,15 @@ fn write_response(mut stream: TcpStream, request: &Request, response: &Response)
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         301 => "Moved Permanently",
         302 => "Found",
         304 => "Not Modified",
         307 => "Temporary Redirect",
         308 => "Permanent Redirect",
+        403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         500 => "Internal Server Error",
         _ => "Unknown",
     }

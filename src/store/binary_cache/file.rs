@@ -1,0 +1,151 @@
+//! `file://DIR` binary caches: the cache is a directory (Nix's
+//! `src/libstore/local-binary-cache-store.cc`).
+//!
+//! Opening creates `nar/`, `log/` and `build-trace-v2/`. Files are written to
+//! `<file>.tmp.<pid>.<counter>` and renamed into place; NAR files are compressed straight into
+//! a spool file in `nar/` and renamed once their hash (hence their name) is known.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+
+use super::Error;
+use super::backend::{self, Backend, Spool};
+use crate::util::fs::{self as ufs, Error as FsError};
+
+/// A binary cache in a local directory.
+#[derive(Debug)]
+pub struct FileBackend {
+    root: PathBuf,
+}
+
+impl FileBackend {
+    /// Returns the cache in `root` (nothing is touched until [`Backend::init`]).
+    pub fn new(root: impl Into<PathBuf>) -> FileBackend {
+        FileBackend { root: root.into() }
+    }
+
+    /// Returns the cache directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves `key` inside the cache, refusing keys that could leave it (a `.narinfo`'s
+    /// `URL` is read from the cache itself): Nix's `checkBinaryCachePath`.
+    fn resolve(&self, key: &str) -> Result<PathBuf, Error> {
+        let bad = |reason| Error::BadKey {
+            key: key.to_owned(),
+            reason,
+        };
+        if key.is_empty() {
+            return Err(bad("must not be empty"));
+        }
+        if key.contains('\0') {
+            return Err(bad("must not contain NUL"));
+        }
+        let p = Path::new(key);
+        if p.is_absolute() {
+            return Err(bad("must not be absolute"));
+        }
+        if key.split('/').any(|seg| seg == "." || seg == "..")
+            || p.components().any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(bad("must not contain '..' or '.' segments"));
+        }
+        Ok(self.root.join(p))
+    }
+}
+
+impl Backend for FileBackend {
+    fn uri(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    fn init(&self) -> anyhow::Result<()> {
+        for dir in ["nar", "log", "build-trace-v2"] {
+            ufs::create_dir_all(&self.root.join(dir))?;
+        }
+        Ok(())
+    }
+
+    fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        let path = self.resolve(key)?;
+        match fs::symlink_metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(io) => Err(FsError {
+                action: "getting status of",
+                path,
+                io,
+            }
+            .into()),
+        }
+    }
+
+    fn get(&self, key: &str) -> anyhow::Result<Option<Box<dyn Read + '_>>> {
+        let path = self.resolve(key)?;
+        match File::open(&path) {
+            Ok(f) => Ok(Some(Box::new(io::BufReader::new(f)))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(io) => Err(FsError {
+                action: "opening file",
+                path,
+                io,
+            }
+            .into()),
+        }
+    }
+
+    fn put(&self, key: &str, data: &[u8], _content_type: &str) -> anyhow::Result<()> {
+        let path = self.resolve(key)?;
+        backend::write_atomic(&path, data)?;
+        Ok(())
+    }
+
+    fn spool(&self) -> anyhow::Result<Spool> {
+        // In `nar/`, where NAR files end up, so that persisting is a rename.
+        let dir = self.root.join("nar");
+        ufs::create_dir_all(&dir)?;
+        Ok(Spool::file(
+            dir.join(format!("spool.tmp.{}", backend::tmp_suffix())),
+        )?)
+    }
+
+    fn put_spool(&self, key: &str, spool: Spool, _content_type: &str) -> anyhow::Result<()> {
+        let path = self.resolve(key)?;
+        if let Some(parent) = path.parent() {
+            ufs::create_dir_all(parent)?;
+        }
+        spool.persist(&path)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_stay_inside_the_cache() {
+        let b = FileBackend::new("/c");
+        for ok in ["nix-cache-info", "nar/x.nar.xz", "a/b/c"] {
+            assert_eq!(b.resolve(ok).unwrap(), Path::new("/c").join(ok), "{ok}");
+        }
+        let cases = [
+            ("", "must not be empty"),
+            ("/etc/passwd", "must not be absolute"),
+            ("../x", "must not contain '..' or '.' segments"),
+            ("nar/../../x", "must not contain '..' or '.' segments"),
+            ("./x", "must not contain '..' or '.' segments"),
+            ("a\0b", "must not contain NUL"),
+        ];
+        for (key, reason) in cases {
+            let e = b.resolve(key).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("local binary cache path '{key}' {reason}"),
+                "{key:?}"
+            );
+        }
+    }
+}
