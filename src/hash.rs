@@ -275,7 +275,9 @@ pub struct Hasher {
 enum State {
     Md5(md5::Md5),
     Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
+    // ring's SHA-256 is OpenSSL's assembly: with SHA-NI about 1.5x the speed of sha2's, and
+    // NAR hashing is bound by it.
+    Sha256(ring::digest::Context),
     Sha512(sha2::Sha512),
 }
 
@@ -286,7 +288,7 @@ impl Hasher {
         let state = match algo {
             Algo::Md5 => State::Md5(md5::Md5::new()),
             Algo::Sha1 => State::Sha1(sha1::Sha1::new()),
-            Algo::Sha256 => State::Sha256(sha2::Sha256::new()),
+            Algo::Sha256 => State::Sha256(ring::digest::Context::new(&ring::digest::SHA256)),
             Algo::Sha512 => State::Sha512(sha2::Sha512::new()),
         };
         Hasher { state, len: 0 }
@@ -320,7 +322,7 @@ impl Hasher {
         let (algo, bytes) = match self.state {
             State::Md5(h) => (Algo::Md5, h.finalize().to_vec()),
             State::Sha1(h) => (Algo::Sha1, h.finalize().to_vec()),
-            State::Sha256(h) => (Algo::Sha256, h.finalize().to_vec()),
+            State::Sha256(h) => (Algo::Sha256, h.finish().as_ref().to_vec()),
             State::Sha512(h) => (Algo::Sha512, h.finalize().to_vec()),
         };
         Hash { algo, bytes }

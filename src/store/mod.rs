@@ -17,8 +17,8 @@ pub mod nar;
 pub mod narinfo;
 pub mod path;
 pub mod path_info;
-pub mod uri;
 pub mod signature;
+pub mod uri;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
