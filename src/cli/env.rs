@@ -27,6 +27,8 @@ pub const NIX_CACHE_HOME: &str = "NIX_CACHE_HOME";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Colon-separated system configuration directories (default `/etc/xdg`).
 pub const XDG_CONFIG_DIRS: &str = "XDG_CONFIG_DIRS";
+/// The user's data directory (default `~/.local/share`), home of the `auto` chroot store.
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 /// The user's cache directory (default `~/.cache`).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// CA bundle for HTTPS, checked first.
@@ -152,5 +154,18 @@ pub fn downloader(dirs: &Dirs, settings: &Settings, offline: bool, refresh: bool
         connect_timeout: settings.connect_timeout,
         ssl_cert_file: settings.ssl_cert_file.clone(),
         now: now(),
+    }
+}
+
+/// Gathers what the `auto` store depends on: whether the daemon socket exists, whether
+/// `/nix/store` and `/nix/var/nix` can be written, and `$XDG_DATA_HOME`.
+pub fn auto_store_facts() -> crate::store::uri::AutoFacts {
+    use rustix::fs::{Access, access};
+    let writable = |p: &str| access(p, Access::WRITE_OK).is_ok();
+    let home = PathBuf::from(var(HOME).unwrap_or_else(|| "/".into()));
+    crate::store::uri::AutoFacts {
+        daemon_socket_exists: Path::new(crate::store::uri::DAEMON_SOCKET).exists(),
+        nix_store_writable: writable("/nix/store") && writable("/nix/var/nix"),
+        data_home: var(XDG_DATA_HOME).map_or_else(|| home.join(".local/share"), PathBuf::from),
     }
 }

@@ -17,6 +17,7 @@ mod registry;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::anyhow;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
@@ -30,6 +31,9 @@ use crate::registry::layers::Locations;
 use crate::registry::{Entry, Registry};
 use crate::report::Reporter as _;
 use crate::settings::{self, Settings};
+use crate::store::Store;
+use crate::store::open::OpenConfig;
+use crate::store::uri::StoreUri;
 use crate::util::fs::RealFs;
 
 /// rflake: Nix's `flake archive`, `registry` and `profile upgrade`, faster.
@@ -105,6 +109,16 @@ impl Context {
             base: Some((&self.cwd, &RealFs)),
             ..ParseOptions::default()
         }
+    }
+
+    /// Opens the store `uri` names (`--store`/the `store` setting when `None`), resolving
+    /// `auto`. Stores rflake cannot use yet (the daemon) open as stand-ins that fail, naming
+    /// `--store`, only when they are used.
+    pub fn open_store(&self, uri: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
+        let uri = StoreUri::parse(uri.unwrap_or(&self.settings.store), &self.cwd);
+        let uri = uri.resolve_auto(&env::auto_store_facts());
+        let cfg = OpenConfig::from_settings(&self.settings)?;
+        crate::store::open::open(&uri, &cfg, &self.printer)
     }
 
     /// Builds the flag registry from `--override-flake FROM TO` pairs.

@@ -15,6 +15,7 @@ pub mod copy;
 pub mod local;
 pub mod nar;
 pub mod narinfo;
+pub mod open;
 pub mod path;
 pub mod path_info;
 pub mod signature;

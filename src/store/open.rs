@@ -1,0 +1,179 @@
+//! Opening the store a URI names (Nix's `openStore`, `src/libstore/store-open.cc`), configured
+//! from the settings: the logical store directory, `require-sigs`, `trusted-public-keys` (plus
+//! the public halves of `secret-key-files`, which Nix trusts too), and the HTTP client for
+//! binary caches (`ssl-cert-file`, `connect-timeout`).
+//!
+//! Stores rflake cannot use (the daemon, SSH, S3, unknown schemes) open as a stand-in that
+//! fails on first use, so commands that never touch the store (a locked `--dry-run`) work.
+//!
+//! # Deviations
+//!
+//! The logical store directory is always `/nix/store` unless a local store URI says
+//! `?store=…`; `NIX_STORE_DIR` is not read.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::binary_cache;
+use super::local::LocalStore;
+use super::signature::{self, PublicKeys, SecretKey};
+use super::uri::{StoreUri, Unavailable};
+use super::{PathInfo, Store, StoreDir};
+use crate::report::Reporter;
+use crate::settings::Settings;
+
+/// What opening a store needs besides its URI.
+#[derive(Clone)]
+pub struct OpenConfig {
+    /// The logical store directory.
+    pub store_dir: StoreDir,
+    /// `require-sigs`.
+    pub require_sigs: bool,
+    /// Keys whose signatures make a path trusted.
+    pub trusted_keys: PublicKeys,
+    /// The client for `http(s)://` binary caches.
+    pub http_client: Option<reqwest::blocking::Client>,
+    /// Where HTTP uploads spool NARs (in memory without one).
+    pub temp_dir: Option<PathBuf>,
+}
+
+impl OpenConfig {
+    /// Builds the configuration from the settings. A malformed trusted key is an error; an
+    /// unreadable secret key file is skipped, as in Nix.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<OpenConfig> {
+        let mut trusted_keys =
+            PublicKeys::parse(settings.trusted_public_keys.iter().map(String::as_str))
+                .context("reading the 'trusted-public-keys' setting")?;
+        for file in &settings.secret_key_files {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            let key = SecretKey::parse(text.trim())
+                .with_context(|| format!("reading secret key file '{file}'"))?;
+            trusted_keys.insert(key.to_public());
+        }
+        let mut client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(settings.connect_timeout.max(1)))
+            .timeout(None);
+        if let Some(ca) = &settings.ssl_cert_file {
+            let pem = crate::util::fs::read(ca)?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("reading certificates from '{}'", ca.display()))?
+            {
+                client = client.add_root_certificate(cert);
+            }
+        }
+        Ok(OpenConfig {
+            store_dir: StoreDir::default(),
+            require_sigs: settings.require_sigs,
+            trusted_keys,
+            http_client: Some(client.build().context("setting up the HTTP client")?),
+            temp_dir: None,
+        })
+    }
+}
+
+/// Opens the store `uri` names (`auto` must have been resolved).
+pub fn open(
+    uri: &StoreUri,
+    cfg: &OpenConfig,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(e) = uri.open_error() {
+        return Ok(Arc::new(Unavailable::new(uri, e)));
+    }
+    match uri {
+        StoreUri::Local { .. } => {
+            let mut opts = uri
+                .local_options()
+                .context("a local store URI has local options")?;
+            opts.require_sigs = cfg.require_sigs;
+            let keys = cfg.trusted_keys.clone();
+            opts.sig_checker = Arc::new(move |dir: &StoreDir, info: &PathInfo| {
+                signature::count_valid_sigs(info, dir, &keys) > 0
+            });
+            let store =
+                LocalStore::open(opts).with_context(|| format!("opening the Nix store '{uri}'"))?;
+            Ok(Arc::new(store))
+        }
+        StoreUri::File { .. } | StoreUri::Http { .. } => {
+            let opts = binary_cache::OpenOptions {
+                store_dir: cfg.store_dir.clone(),
+                http_client: cfg.http_client.clone(),
+                temp_dir: cfg.temp_dir.clone(),
+            };
+            Ok(Arc::new(binary_cache::open(
+                &uri.to_string(),
+                opts,
+                reporter,
+            )?))
+        }
+        StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
+        other => anyhow::bail!("don't know how to open Nix store '{other}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::{Algo, Hash};
+    use crate::report::Silent;
+    use crate::store::CheckSigs;
+    use crate::store::path::References;
+
+    #[test]
+    fn secret_key_files_are_trusted_and_stand_ins_fail_late() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = SecretKey::from_seed("demo-1", &std::array::from_fn(|i| i as u8));
+        let key_file = tmp.path().join("key");
+        std::fs::write(&key_file, secret.to_file_text()).unwrap();
+        let settings = Settings {
+            secret_key_files: vec![
+                key_file.display().to_string(),
+                tmp.path().join("missing").display().to_string(),
+            ],
+            ..Settings::default()
+        };
+        let cfg = OpenConfig::from_settings(&settings).unwrap();
+        assert!(cfg.trusted_keys.get("demo-1").is_some());
+        assert!(cfg.trusted_keys.get("cache.nixos.org-1").is_some());
+
+        // A local store checks signatures with those keys.
+        let root = tmp.path().join("root");
+        let uri = StoreUri::parse(root.to_str().unwrap(), tmp.path());
+        let store = open(&uri, &cfg, &Silent).unwrap();
+        let nar = b"\x0d\0\0\0\0\0\0\0nix-archive-1\0\0\0\x01\0\0\0\0\0\0\0(\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0type\0\0\0\0\x07\0\0\0\0\0\0\0regular\0\x08\0\0\0\0\0\0\0contents\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0)\0\0\0\0\0\0\0";
+        let h = Hash::digest(Algo::Sha256, nar);
+        let dir = StoreDir::default();
+        let path = dir
+            .make_source_path(&h, "x", &References::default())
+            .unwrap();
+        let mut info = PathInfo::source(path, h, nar.len() as u64);
+        info.ca = None;
+        let err = store
+            .add_nar(&info, &mut &nar[..], CheckSigs::Check)
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("lacks a signature by a trusted key"),
+            "{err:#}"
+        );
+        signature::sign_path_info(&mut info, &dir, &secret);
+        store
+            .add_nar(&info, &mut &nar[..], CheckSigs::Check)
+            .unwrap();
+        assert!(store.query_path_info(&info.path).unwrap().is_some());
+
+        let daemon = open(&StoreUri::parse("daemon", tmp.path()), &cfg, &Silent).unwrap();
+        let err = daemon.query_path_info(&info.path).unwrap_err();
+        assert!(format!("{err:#}").contains("--store"), "{err:#}");
+        let bogus = open(&StoreUri::parse("bogus://x", tmp.path()), &cfg, &Silent).unwrap();
+        let err = bogus.query_path_info(&info.path).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "don't know how to open Nix store 'bogus://x'"
+        );
+    }
+}
