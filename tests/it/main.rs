@@ -9,4 +9,5 @@ mod local_store;
 mod nar_oracle;
 mod registry_cli;
 mod settings_cli;
+mod store_copy;
 mod support;
