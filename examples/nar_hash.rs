@@ -6,6 +6,10 @@
 
 use std::process::ExitCode;
 
+/// The allocator of the `rflake` binary, so the benchmark measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Some(path) = std::env::args_os().nth(1) else {
         eprintln!("usage: nar_hash PATH");
