@@ -11,9 +11,9 @@
 //!    │
 //!   operations  (later issues) locking, flake archive, registry pin, profile upgrade
 //!    │
-//!   effects     settings (nix.conf), registry::layers, registry::global (downloads)
-//!    │
-//!   formats     hash, flakeref, registry model (registry.json), no I/O
+//!   effects     settings (nix.conf), registry::layers, registry::global (downloads),
+//!    │          store::local, store::binary_cache, store::copy, store::open
+//!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo
 //! ```
 //!
 //! # Nix concept → module
@@ -24,6 +24,10 @@
 //! | flake references, inputs, URL syntax (`libflake/flakeref.cc`, `libfetchers/*`) | [`flakeref`] |
 //! | flake registries (`libflake/flake-registry`, `nix registry`) | [`registry`] |
 //! | configuration (`nix.conf`, `NIX_CONFIG`, `--option`) | [`settings`] |
+//! | store paths, NAR, `ca`, path info (`libstore/path.cc`, `libutil/archive.cc`) | [`store::path`], [`store::nar`], [`store::ca`], [`store::path_info`] |
+//! | the local store (`libstore/local-store.cc`), store URIs | [`store::local`], [`store::uri`], [`store::open`] |
+//! | binary caches, `.narinfo`, signatures (`libstore/binary-cache-store.cc`) | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
+//! | copying closures (`copyPaths`) | [`store::copy`] |
 //! | the `nix` command line | [`cli`] |
 
 pub mod cli;
