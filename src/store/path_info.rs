@@ -83,6 +83,53 @@ impl PathInfo {
     }
 }
 
+/// A NAR being imported is not the one its path info describes (checked before the path is
+/// registered or uploaded).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportMismatch {
+    /// The NAR does not hash to `narHash`.
+    #[error("hash mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}")]
+    Hash {
+        /// The full store path.
+        path: String,
+        /// The claimed hash (SRI).
+        specified: String,
+        /// The NAR's hash (SRI).
+        got: String,
+    },
+    /// The NAR is not `narSize` bytes long.
+    #[error("size mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}")]
+    Size {
+        /// The full store path.
+        path: String,
+        /// The claimed size.
+        specified: u64,
+        /// The NAR's size.
+        got: u64,
+    },
+}
+
+impl PathInfo {
+    /// Checks a NAR's sha256 and size against this info (the hash first, as Nix does).
+    pub fn check_nar(&self, dir: &StoreDir, hash: &Hash, size: u64) -> Result<(), ImportMismatch> {
+        if *hash != self.nar_hash {
+            return Err(ImportMismatch::Hash {
+                path: dir.print(&self.path),
+                specified: self.nar_hash.to_sri(),
+                got: hash.to_sri(),
+            });
+        }
+        if size != self.nar_size {
+            return Err(ImportMismatch::Size {
+                path: dir.print(&self.path),
+                specified: self.nar_size,
+                got: size,
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

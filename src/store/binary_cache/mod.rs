@@ -81,26 +81,9 @@ pub enum Error {
         /// The cache.
         uri: String,
     },
-    /// A NAR being added does not have the `NarHash` its path info claims.
-    #[error("hash mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}")]
-    HashMismatch {
-        /// The full store path.
-        path: String,
-        /// The claimed hash (SRI).
-        specified: String,
-        /// The NAR's hash (SRI).
-        got: String,
-    },
-    /// A NAR being added does not have the `NarSize` its path info claims.
-    #[error("size mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}")]
-    SizeMismatch {
-        /// The full store path.
-        path: String,
-        /// The claimed size.
-        specified: u64,
-        /// The NAR's size.
-        got: u64,
-    },
+    /// The NAR is not the one its path info describes.
+    #[error(transparent)]
+    Mismatch(#[from] crate::store::path_info::ImportMismatch),
     /// A NAR read from the cache does not match its `.narinfo`.
     #[error("{0}")]
     CorruptNar(Box<NarMismatch>),

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use anyhow::Context as _;
 
 use super::{BinaryCacheStore, Error, NarMismatch};
-use crate::hash::{Algo, Hash, Hasher};
+use crate::hash::{Algo, Hasher};
 use crate::store::compression::{self, Encoder};
 use crate::store::nar;
 use crate::store::narinfo::NarInfo;
@@ -109,7 +109,8 @@ pub(super) fn upload_nar(
     let file = encoder.finish().context("writing the compressed NAR")?;
     let nar_size = nar_hasher.len();
     let nar_hash = nar_hasher.finish();
-    check_nar(info, &full_path, &nar_hash, nar_size)?;
+    info.check_nar(&store.store_dir, &nar_hash, nar_size)
+        .map_err(Error::from)?;
     // A NAR that has the claimed hash but does not parse (e.g. unsorted, which Nix 2.8
     // accepted) is refused too, as Nix's upload parses it.
     parsed.with_context(|| format!("importing path '{full_path}'"))?;
@@ -161,25 +162,6 @@ fn compress_checked<W: Write>(
         }
         parsed => Ok(parsed),
     }
-}
-
-/// Checks a NAR's hash and size against what `info` claims (hash first, as Nix does).
-fn check_nar(info: &PathInfo, full_path: &str, hash: &Hash, size: u64) -> Result<(), Error> {
-    if *hash != info.nar_hash {
-        return Err(Error::HashMismatch {
-            path: full_path.to_owned(),
-            specified: info.nar_hash.to_sri(),
-            got: hash.to_sri(),
-        });
-    }
-    if size != info.nar_size {
-        return Err(Error::SizeMismatch {
-            path: full_path.to_owned(),
-            specified: info.nar_size,
-            got: size,
-        });
-    }
-    Ok(())
 }
 
 /// Streams the NAR of `path` into `sink`, decompressing it and checking it against the

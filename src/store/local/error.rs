@@ -45,26 +45,9 @@ pub enum Error {
     /// The path is not valid in this store.
     #[error("path '{0}' is not valid")]
     NotValid(String),
-    /// A NAR did not hash to the expected `narHash`.
-    #[error("hash mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}")]
-    HashMismatch {
-        /// The printed store path.
-        path: String,
-        /// The expected hash (SRI).
-        specified: String,
-        /// The actual hash (SRI).
-        got: String,
-    },
-    /// A NAR did not have the expected `narSize`.
-    #[error("size mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}")]
-    SizeMismatch {
-        /// The printed store path.
-        path: String,
-        /// The expected size.
-        specified: u64,
-        /// The actual size.
-        got: u64,
-    },
+    /// The NAR is not the one its path info describes.
+    #[error(transparent)]
+    Mismatch(#[from] crate::store::path_info::ImportMismatch),
     /// The content does not hash to the hash of the `ca` field.
     #[error(
         "ca hash mismatch importing path '{path}';\n  specified: {specified}\n  got:       {got}"

@@ -108,21 +108,7 @@ impl LocalStore {
         nar::restore(&mut reader, &dest)?;
         let size = reader.hasher.len();
         let hash = reader.hasher.finish();
-        let printed = || self.opts.store_dir.print(&info.path);
-        if hash != info.nar_hash {
-            return Err(Error::HashMismatch {
-                path: printed(),
-                specified: info.nar_hash.to_sri(),
-                got: hash.to_sri(),
-            });
-        }
-        if size != info.nar_size {
-            return Err(Error::SizeMismatch {
-                path: printed(),
-                specified: info.nar_size,
-                got: size,
-            });
-        }
+        info.check_nar(&self.opts.store_dir, &hash, size)?;
         self.check_ca_hash(info, &dest, &hash)?;
         canonicalise(&dest)?;
         delete_path(real)?;
