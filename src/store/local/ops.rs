@@ -123,7 +123,8 @@ impl LocalStore {
     }
 
     /// Like [`LocalStore::add_tree`], but fails without registering anything unless the tree's
-    /// NAR hash is `expected`.
+    /// NAR hash is `expected`. When the path `expected` gives is valid already, the tree is not
+    /// read at all (as in Nix, a valid path short-circuits the add).
     pub fn add_tree_with_hash(
         &self,
         name: &str,
@@ -140,6 +141,16 @@ impl LocalStore {
         expected: Option<&Hash>,
     ) -> Result<(StorePath, PathInfo), Error> {
         check_name(name)?;
+        if let Some(expected) = expected {
+            let path =
+                self.opts
+                    .store_dir
+                    .make_source_path(expected, name, &References::default())?;
+            self.add_temp_root(&path)?;
+            if let Some(info) = self.path_info(&path)? {
+                return Ok((path, info));
+            }
+        }
         let tmp = TempDir::new_in(&self.real_store_dir)?;
         let dest = tmp.path().join(name);
         let (hash, size) = nar::copy_tree(src, &dest)?;

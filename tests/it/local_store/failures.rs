@@ -158,6 +158,13 @@ fn tree_hash_is_checked_before_anything_is_registered() {
     assert_eq!(info.nar_hash, hash);
     assert_eq!(store_entries(&root), BTreeSet::from([path.to_string()]));
     assert_eq!(info.registration_time, 1_700_000_000);
+
+    // Adding it again with its hash is a no-op that does not even read the tree (see Nix's
+    // short-circuit for valid paths, spec E2.12): a vanished source does not matter.
+    fs::remove_dir_all(&tree).unwrap();
+    let (again, info2) = store.add_tree_with_hash("source", &tree, &hash).unwrap();
+    assert_eq!((again, info2), (path.clone(), info));
+    assert_eq!(store_entries(&root), BTreeSet::from([path.to_string()]));
 }
 
 #[test]
