@@ -31,6 +31,7 @@
 //! | the `nix` command line | [`cli`] |
 
 pub mod cli;
+pub mod fetch;
 pub mod flakeref;
 pub mod hash;
 pub mod registry;

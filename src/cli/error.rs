@@ -23,5 +23,12 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     for cause in err.chain().skip(1) {
         printer.err_line(&format!("caused by: {cause}"));
     }
+    // Nix exits with 102 on a hash mismatch (`HashMismatchError`), which scripts test for.
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<crate::fetch::HashMismatch>().is_some())
+    {
+        return ExitCode::from(crate::fetch::HASH_MISMATCH_EXIT);
+    }
     ExitCode::FAILURE
 }

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 use super::args::{EvalArgs, FlakeArgs, JsonArgs};
 use super::{Context, not_implemented};
+use crate::report::Reporter as _;
 
 /// The `flake` subcommands rflake provides.
 #[derive(Subcommand, Debug)]
@@ -84,10 +85,56 @@ pub struct PrefetchArgs {
 }
 
 /// Runs a `flake` subcommand.
-pub fn run(cmd: FlakeCommand, _ctx: &Context) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: FlakeCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         FlakeCommand::Archive(_) => not_implemented("flake archive"),
         FlakeCommand::Metadata(_) => not_implemented("flake metadata"),
-        FlakeCommand::Prefetch(_) => not_implemented("flake prefetch"),
+        FlakeCommand::Prefetch(a) => prefetch(&a, ctx),
     }
+}
+
+/// `flake prefetch`: resolve the reference through the registries, fetch it into the store,
+/// and say where it went (Nix's `CmdFlakePrefetch`).
+fn prefetch(a: &PrefetchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let original = crate::flakeref::parse(&a.flake_url, &ctx.cwd_parse_options(), &ctx.printer)?;
+    let downloader = ctx.downloader();
+    let flags = ctx.flag_registry(&a.eval.override_flake)?;
+    let mut regs = crate::registry::layers::Registries::new(
+        ctx.registry_locations(),
+        flags,
+        &downloader,
+        &ctx.printer,
+    );
+    let resolved = crate::registry::resolve::resolve(
+        &original,
+        crate::registry::resolve::Mode::All,
+        &mut regs,
+    )?;
+    let store = ctx.local_store()?;
+    let cache = crate::fetch::cache::Cache::open(&ctx.dirs.cache_home)?;
+    let env = ctx.fetch_env(&store, &cache);
+    let (path, locked) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
+    let locked_ref = crate::flakeref::FlakeRef {
+        input: locked.without(&["__final"]),
+        subdir: resolved.subdir.clone(),
+    };
+    let printed_path = crate::store::Store::store_dir(&store).print(&path);
+    let hash = crate::fetch::nar_hash_of(&locked)?
+        .map(|h| h.to_sri())
+        .unwrap_or_default();
+    if a.json.json {
+        let value = serde_json::json!({
+            "hash": hash,
+            "locked": crate::flakeref::attrs::to_json(&locked_ref.to_attrs()),
+            "original": crate::flakeref::attrs::to_json(&original.to_attrs()),
+            "storePath": printed_path,
+        });
+        ctx.print_json(&value, &a.json)?;
+    } else {
+        ctx.printer.notice(&format!(
+            "Downloaded '{}' to '{printed_path}' (hash '{hash}').",
+            locked_ref.to_url_string()?
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::anyhow;
+use anyhow::{Context as _, anyhow};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 pub use args::GlobalArgs;
@@ -119,6 +119,82 @@ impl Context {
         let uri = uri.resolve_auto(&env::auto_store_facts());
         let cfg = OpenConfig::from_settings(&self.settings)?;
         crate::store::open::open(&uri, &cfg, &self.printer)
+    }
+
+    /// Opens the store given by `--store`/`store` as a local store, the only kind fetchers add
+    /// to.
+    pub fn local_store(&self) -> anyhow::Result<crate::store::local::LocalStore> {
+        let uri =
+            StoreUri::parse(&self.settings.store, &self.cwd).resolve_auto(&env::auto_store_facts());
+        if let Some(e) = uri.open_error() {
+            return Err(e.into());
+        }
+        let Some(mut opts) = uri.local_options() else {
+            anyhow::bail!(
+                "rflake can only fetch into a local store, not '{uri}'; pass '--store <dir>'"
+            );
+        };
+        let cfg = OpenConfig::from_settings(&self.settings)?;
+        opts.require_sigs = cfg.require_sigs;
+        crate::store::local::LocalStore::open(opts)
+            .with_context(|| format!("opening the Nix store '{uri}'"))
+    }
+
+    /// Returns the fetcher settings of this run (`--offline` and `--refresh` included).
+    pub fn fetch_settings(&self) -> crate::fetch::Settings {
+        let s = &self.settings;
+        crate::fetch::Settings {
+            tarball_ttl: if self.global.refresh {
+                0
+            } else {
+                s.tarball_ttl
+            },
+            offline: self.global.offline,
+            allow_dirty: s.allow_dirty,
+            warn_dirty: s.warn_dirty,
+            access_tokens: s.access_tokens.clone(),
+            trust_tarballs_from_git_forges: s.trust_tarballs_from_git_forges,
+            download_attempts: s.download_attempts,
+            connect_timeout: s.connect_timeout,
+            ssl_cert_file: s.ssl_cert_file.clone(),
+        }
+    }
+
+    /// Returns what fetchers need for this run.
+    pub fn fetch_env<'a>(
+        &'a self,
+        store: &'a crate::store::local::LocalStore,
+        cache: &'a crate::fetch::cache::Cache,
+    ) -> crate::fetch::Env<'a> {
+        crate::fetch::Env {
+            store,
+            cache_dir: self.dirs.cache_home.clone(),
+            cache,
+            settings: self.fetch_settings(),
+            cwd: self.cwd.clone(),
+            now: env::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            reporter: &self.printer,
+        }
+    }
+
+    /// Prints a JSON document on stdout: indented with `--pretty` or on a terminal, compact
+    /// with `--no-pretty` or otherwise; always with a final newline.
+    pub fn print_json(
+        &self,
+        value: &serde_json::Value,
+        args: &args::JsonArgs,
+    ) -> anyhow::Result<()> {
+        use std::io::IsTerminal as _;
+        let pretty = args.pretty || (!args.no_pretty && std::io::stdout().is_terminal());
+        let text = if pretty {
+            serde_json::to_string_pretty(value)?
+        } else {
+            serde_json::to_string(value)?
+        };
+        self.printer.out_line(&text)?;
+        Ok(())
     }
 
     /// Builds the flag registry from `--override-flake FROM TO` pairs.

@@ -95,7 +95,9 @@ impl Drop for PathLocks {
 
 /// A directory `<real store>/tmp-<pid>-<n>`, mode 0700, locked so that Nix's garbage
 /// collector leaves it alone, and deleted with its contents on drop.
-pub(super) struct TempDir {
+/// A locked temporary directory in the real store directory (so a tree built in it can be
+/// renamed into place), deleted on drop.
+pub struct TempDir {
     path: PathBuf,
     _lock: File,
 }
@@ -122,7 +124,7 @@ impl TempDir {
     }
 
     /// Returns the directory.
-    pub(super) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 }

@@ -36,6 +36,7 @@ pub mod canon;
 mod db;
 mod error;
 mod lock;
+pub use lock::TempDir;
 mod ops;
 mod temproots;
 

@@ -134,6 +134,16 @@ impl LocalStore {
         self.add_tree_impl(name, src, Some(expected))
     }
 
+    /// [`LocalStore::add_tree`] or [`LocalStore::add_tree_with_hash`], as `expected` says.
+    pub fn add_tree_with_hash_opt(
+        &self,
+        name: &str,
+        src: &Path,
+        expected: Option<&Hash>,
+    ) -> Result<(StorePath, PathInfo), Error> {
+        self.add_tree_impl(name, src, expected)
+    }
+
     fn add_tree_impl(
         &self,
         name: &str,
@@ -141,19 +151,66 @@ impl LocalStore {
         expected: Option<&Hash>,
     ) -> Result<(StorePath, PathInfo), Error> {
         check_name(name)?;
-        if let Some(expected) = expected {
-            let path =
-                self.opts
-                    .store_dir
-                    .make_source_path(expected, name, &References::default())?;
-            self.add_temp_root(&path)?;
-            if let Some(info) = self.path_info(&path)? {
-                return Ok((path, info));
-            }
+        if let Some(found) = self.valid_with_hash(name, expected)? {
+            return Ok(found);
         }
         let tmp = TempDir::new_in(&self.real_store_dir)?;
         let dest = tmp.path().join(name);
         let (hash, size) = nar::copy_tree(src, &dest)?;
+        self.place_tree(name, &dest, src, hash, size, expected)
+    }
+
+    /// Returns a locked temporary directory in the store directory: a fetcher that builds a
+    /// tree there (unpacking an archive, exporting a git tree) can then add it with
+    /// [`LocalStore::adopt_tree`] without copying it.
+    pub fn temp_dir(&self) -> Result<TempDir, Error> {
+        TempDir::new_in(&self.real_store_dir)
+    }
+
+    /// Adds the tree at `tree`, which must be inside a [`LocalStore::temp_dir`], by moving it
+    /// into place: hashed, checked against `expected` (nothing is registered on a mismatch),
+    /// canonicalised, renamed, registered. A valid path is returned as it is.
+    pub fn adopt_tree(
+        &self,
+        name: &str,
+        tree: &Path,
+        expected: Option<&Hash>,
+    ) -> Result<(StorePath, PathInfo), Error> {
+        check_name(name)?;
+        if let Some(found) = self.valid_with_hash(name, expected)? {
+            return Ok(found);
+        }
+        let (hash, size) = nar::hash_path(tree)?;
+        self.place_tree(name, tree, tree, hash, size, expected)
+    }
+
+    /// With an expected hash, returns the path it gives if that is valid already.
+    fn valid_with_hash(
+        &self,
+        name: &str,
+        expected: Option<&Hash>,
+    ) -> Result<Option<(StorePath, PathInfo)>, Error> {
+        let Some(expected) = expected else {
+            return Ok(None);
+        };
+        let path = self
+            .opts
+            .store_dir
+            .make_source_path(expected, name, &References::default())?;
+        self.add_temp_root(&path)?;
+        Ok(self.path_info(&path)?.map(|info| (path, info)))
+    }
+
+    /// Moves the hashed tree at `dest` into place as a source path, unless its path is valid.
+    fn place_tree(
+        &self,
+        name: &str,
+        dest: &Path,
+        src: &Path,
+        hash: Hash,
+        size: u64,
+        expected: Option<&Hash>,
+    ) -> Result<(StorePath, PathInfo), Error> {
         if let Some(expected) = expected
             && *expected != hash
         {
@@ -178,9 +235,9 @@ impl LocalStore {
         locks.set_deletion(true);
         let mut info = PathInfo::source(path.clone(), hash, size);
         info.registration_time = (self.opts.clock)();
-        canonicalise(&dest)?;
+        canonicalise(dest)?;
         delete_path(&real)?;
-        move_path(&dest, &real)?;
+        move_path(dest, &real)?;
         if let Err(e) = self.register(std::slice::from_ref(&info)) {
             let _ = delete_path(&real);
             return Err(e);

@@ -1,0 +1,305 @@
+//! Fetchers: turning a direct input into a file tree in the store and a locked input (spec
+//! Part 7, Nix's `src/libfetchers/`).
+//!
+//! [`fetch_to_store`] is the common pipeline of spec §7.1: the short cut for final inputs whose
+//! store path is valid already, the per-type fetcher, adding the tree to the store (NAR hash,
+//! `source` path), checking the result against what was asked (`narHash`, `rev`, final
+//! attributes) and marking it `__final`. Each type has its module: [`path`], [`git`],
+//! [`tarball`] (also `file`), [`forge`] (github, gitlab, sourcehut) and [`hg`].
+//!
+//! Everything a fetcher needs arrives in an [`Env`]: the store, the fetcher cache, the HTTP
+//! settings, the reporter and the clock. Nothing here reads environment variables.
+//!
+//! # Deviations
+//!
+//! See the type modules.
+
+pub mod cache;
+pub mod forge;
+pub mod git;
+pub mod hg;
+pub mod path;
+pub mod tarball;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::flakeref::attrs::{self, Attr};
+use crate::flakeref::{Input, Kind};
+use crate::hash::{Algo, Hash};
+use crate::report::Reporter;
+use crate::store::local::LocalStore;
+use crate::store::path::References;
+use crate::store::{PathInfo, Store as _, StorePath};
+
+/// The settings that change how inputs are fetched (spec §7.8).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `tarball-ttl` in seconds: how long cached downloads, git refs and forge API answers stay
+    /// fresh (0 with `--refresh`).
+    pub tarball_ttl: u64,
+    /// `--offline`: never touch the network; cached data never expires.
+    pub offline: bool,
+    /// `allow-dirty`.
+    pub allow_dirty: bool,
+    /// `warn-dirty`.
+    pub warn_dirty: bool,
+    /// `access-tokens`: host → token.
+    pub access_tokens: BTreeMap<String, String>,
+    /// `trust-tarballs-from-git-forges`.
+    pub trust_tarballs_from_git_forges: bool,
+    /// `download-attempts`.
+    pub download_attempts: u64,
+    /// `connect-timeout` in seconds.
+    pub connect_timeout: u64,
+    /// `ssl-cert-file`.
+    pub ssl_cert_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            tarball_ttl: 3600,
+            offline: false,
+            allow_dirty: true,
+            warn_dirty: true,
+            access_tokens: BTreeMap::new(),
+            trust_tarballs_from_git_forges: true,
+            download_attempts: 5,
+            connect_timeout: 15,
+            ssl_cert_file: None,
+        }
+    }
+}
+
+/// What fetching needs: explicit inputs only.
+pub struct Env<'a> {
+    /// The store trees are added to.
+    pub store: &'a LocalStore,
+    /// Nix's cache directory (`$XDG_CACHE_HOME/nix`): clone caches, the fetcher cache.
+    pub cache_dir: PathBuf,
+    /// The fetcher cache (`fetcher-cache-v4.sqlite` in the cache directory).
+    pub cache: &'a cache::Cache,
+    /// The settings.
+    pub settings: Settings,
+    /// The working directory (relative git `file:` URLs, spec §7.3.1).
+    pub cwd: PathBuf,
+    /// The current time in Unix seconds.
+    pub now: u64,
+    /// Where warnings, notices and progress go.
+    pub reporter: &'a dyn Reporter,
+}
+
+/// A fetched tree: where it is on disk now, and what kind of place that is.
+pub struct Tree {
+    /// The directory (or file, or symlink) holding the tree.
+    pub path: PathBuf,
+    /// Where it is, which decides how it gets into the store.
+    pub place: Place,
+}
+
+/// Where a fetched tree is.
+pub enum Place {
+    /// Somewhere outside the store (a work tree, a path input): it is copied in.
+    Outside,
+    /// In a temporary directory of the store (an unpacked archive, an exported git tree): it is
+    /// moved into place.
+    StoreTemp(crate::store::local::TempDir),
+    /// A valid store path already (a cached download): used as it is when its name is right.
+    Stored(StorePath, PathInfo),
+    /// A temporary directory outside the store, deleted when the tree is dropped.
+    Temp(tempfile::TempDir),
+}
+
+impl Tree {
+    /// A tree at `path` that the fetcher does not own.
+    pub fn at(path: impl Into<PathBuf>) -> Tree {
+        Tree {
+            path: path.into(),
+            place: Place::Outside,
+        }
+    }
+}
+
+/// What a type's fetcher returns: the tree and the input with the attributes it learned
+/// (`rev`, `lastModified`, …) added.
+pub struct Fetched {
+    /// The tree.
+    pub tree: Tree,
+    /// The input with its new attributes.
+    pub input: Input,
+}
+
+/// The store name of an input's tree: its `name` attribute, else `source`.
+pub fn store_name(input: &Input) -> &str {
+    input.get_str("name").unwrap_or("source")
+}
+
+/// The exit status of a `narHash` mismatch (Nix's `exit 102`).
+pub const HASH_MISMATCH_EXIT: u8 = 102;
+
+/// A fetched tree does not have the `narHash` that was asked for.
+#[derive(Debug, thiserror::Error)]
+#[error("NAR hash mismatch in input '{input}', expected '{expected}' but got '{got}'")]
+pub struct HashMismatch {
+    /// The requested input, printed.
+    pub input: String,
+    /// The requested hash (SRI).
+    pub expected: String,
+    /// The tree's hash (SRI).
+    pub got: String,
+}
+
+/// Runs the type's fetcher for a direct input.
+pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
+    match input.kind() {
+        Some(Kind::Path) => path::fetch(env, input),
+        Some(Kind::Git) => git::fetch(env, input),
+        Some(Kind::Tarball) => tarball::fetch_tarball(env, input),
+        Some(Kind::File) => tarball::fetch_file(env, input),
+        Some(Kind::GitHub | Kind::GitLab | Kind::SourceHut) => forge::fetch(env, input),
+        Some(Kind::Hg) => hg::fetch(env, input),
+        Some(Kind::Indirect) => anyhow::bail!(
+            "cannot fetch indirect input '{}'; it must be resolved through a registry first",
+            printed(input)
+        ),
+        None => anyhow::bail!("input '{}' has an unsupported type", printed(input)),
+    }
+}
+
+/// Prints an input for messages (its URL form, or its attributes as JSON).
+pub fn printed(input: &Input) -> String {
+    input
+        .to_url_string()
+        .unwrap_or_else(|_| attrs::to_compact_json(input.attrs()))
+}
+
+/// Fetches `input` into the store (spec §7.1) and returns its store path and the locked input
+/// (with `narHash` and `__final`).
+pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath, Input)> {
+    let name = store_name(input).to_owned();
+    if is_final(input)
+        && let Some(nar_hash) = nar_hash_of(input)?
+    {
+        let path =
+            env.store
+                .store_dir()
+                .make_source_path(&nar_hash, &name, &References::default())?;
+        if env.store.is_valid_path(&path)? {
+            return Ok((path, input.clone()));
+        }
+    }
+    let fetched = fetch(env, input)
+        .with_context(|| format!("while fetching the input '{}'", printed(input)))?;
+    let expected = nar_hash_of(input)?;
+    let added = match fetched.tree.place {
+        Place::Stored(path, info)
+            if path.name() == name && expected.as_ref().is_none_or(|e| *e == info.nar_hash) =>
+        {
+            Ok((path, info))
+        }
+        Place::StoreTemp(_) => env
+            .store
+            .adopt_tree(&name, &fetched.tree.path, expected.as_ref()),
+        _ => env
+            .store
+            .add_tree_with_hash_opt(&name, &fetched.tree.path, expected.as_ref()),
+    };
+    let (path, info) = added.map_err(|e| match e {
+        crate::store::local::Error::TreeHashMismatch { specified, got, .. } => {
+            anyhow::Error::new(HashMismatch {
+                input: printed(input),
+                expected: specified,
+                got,
+            })
+        }
+        other => other.into(),
+    })?;
+    let mut result = fetched.input.attrs().clone();
+    result.insert("narHash".into(), Attr::Str(info.nar_hash.to_sri()));
+    let result = check_locks(input, result, &info.nar_hash)?;
+    Ok((path, result))
+}
+
+/// Returns whether the input is final (`__final = true`).
+pub fn is_final(input: &Input) -> bool {
+    matches!(input.attrs().get("__final"), Some(Attr::Bool(true)))
+}
+
+/// Returns the input's `narHash`, if it has one.
+pub fn nar_hash_of(input: &Input) -> anyhow::Result<Option<Hash>> {
+    match input.get_str("narHash") {
+        Some(h) => Ok(Some(Hash::parse_any(h, Some(Algo::Sha256))?)),
+        None => Ok(None),
+    }
+}
+
+/// Checks the fetched attributes against the requested input (Nix's `checkLocks`) and marks
+/// the result final.
+fn check_locks(
+    requested: &Input,
+    mut result: attrs::Attrs,
+    nar_hash: &Hash,
+) -> anyhow::Result<Input> {
+    if is_final(requested) {
+        for (k, v) in requested.attrs() {
+            if k == "__final" {
+                continue;
+            }
+            let ours = result.get(k);
+            let same = match (k.as_str(), v, ours) {
+                ("narHash", Attr::Str(a), Some(Attr::Str(b))) => {
+                    Hash::parse_any(a, Some(Algo::Sha256)).ok()
+                        == Hash::parse_any(b, Some(Algo::Sha256)).ok()
+                }
+                (_, _, None) => true,
+                (_, a, Some(b)) => a == b,
+            };
+            if !same {
+                anyhow::bail!(
+                    "mismatch in field '{k}' of input '{}', got '{}'",
+                    attrs::to_compact_json(requested.attrs()),
+                    attrs::to_compact_json(&result)
+                );
+            }
+        }
+        result = requested.attrs().clone();
+    } else {
+        if let Some(expected) = nar_hash_of(requested)?
+            && expected != *nar_hash
+        {
+            return Err(HashMismatch {
+                input: printed(requested),
+                expected: expected.to_sri(),
+                got: nar_hash.to_sri(),
+            }
+            .into());
+        }
+        if let Some(rev) = requested.get_str("rev")
+            && result.get("rev") != Some(&Attr::Str(rev.to_owned()))
+        {
+            let got = Input::from_attrs(result.clone(), &crate::report::Silent)
+                .map(|i| printed(&i))
+                .unwrap_or_default();
+            anyhow::bail!("'rev' attribute mismatch in input '{got}', expected {rev}");
+        }
+    }
+    result.insert("__final".into(), Attr::Bool(true));
+    Ok(Input::from_attrs(result, &crate::report::Silent)?)
+}
+
+/// Returns the largest modification time (seconds) of `path` and everything below it, not
+/// following symlinks (the `lastModified` of path inputs and unpacked tarballs).
+pub fn newest_mtime(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::symlink_metadata(path)?;
+    let mut newest = u64::try_from(meta.mtime()).unwrap_or(0);
+    if meta.is_dir() {
+        for e in std::fs::read_dir(path)? {
+            newest = newest.max(newest_mtime(&e?.path())?);
+        }
+    }
+    Ok(newest)
+}

@@ -1,0 +1,71 @@
+//! `path` inputs (spec §7.2, Nix's `src/libfetchers/path.cc`): the whole directory tree,
+//! unfiltered, with `lastModified` the newest modification time in it.
+//!
+//! # Deviations
+//!
+//! None known.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::{Env, Fetched, Tree, newest_mtime, printed};
+use crate::flakeref::Input;
+use crate::flakeref::attrs::Attr;
+use crate::report::Silent;
+
+/// Fetches a `path` input.
+pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
+    let _ = env;
+    let raw = input.get_str("path").unwrap_or_default();
+    if !raw.starts_with('/') {
+        anyhow::bail!(
+            "cannot fetch input '{}' because it uses a relative path",
+            printed(input)
+        );
+    }
+    let path = lexically_normal(Path::new(raw));
+    let mut attrs = input.attrs().clone();
+    if !attrs.contains_key("lastModified") {
+        let mtime = newest_mtime(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "getting status of '{}': {}",
+                path.display(),
+                crate::util::fs::strerror(&e)
+            )
+        })?;
+        attrs.insert("lastModified".into(), Attr::Int(mtime));
+    }
+    Ok(Fetched {
+        tree: Tree::at(path),
+        input: Input::from_attrs(attrs, &Silent)?,
+    })
+}
+
+/// Resolves `.` and `..` without looking at the file system (Nix's `canonPath` without
+/// symlink resolution).
+fn lexically_normal(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_lexically() {
+        assert_eq!(
+            lexically_normal(Path::new("/a/./b/../c//d/")),
+            PathBuf::from("/a/c/d")
+        );
+        assert_eq!(lexically_normal(Path::new("/../x")), PathBuf::from("/x"));
+    }
+}
