@@ -18,6 +18,7 @@ pub mod cache;
 pub mod forge;
 pub mod git;
 pub mod hg;
+pub mod http;
 pub mod path;
 pub mod tarball;
 
