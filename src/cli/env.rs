@@ -36,6 +36,15 @@ pub const NIX_SSL_CERT_FILE: &str = "NIX_SSL_CERT_FILE";
 /// CA bundle for HTTPS, checked second.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 
+/// Test-only: where the requests of forge inputs go instead of `https://<host>` (see
+/// `fetch::Settings::forge_base_url`), like Nix's `_NIX_FORCE_HTTP`.
+pub const RFLAKE_FORGE_BASE_URL: &str = "_RFLAKE_FORGE_BASE_URL";
+
+/// Returns the test-only forge base URL, if set.
+pub fn forge_base_url() -> Option<String> {
+    var(RFLAKE_FORGE_BASE_URL)
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

@@ -157,6 +157,7 @@ impl Context {
             download_attempts: s.download_attempts,
             connect_timeout: s.connect_timeout,
             ssl_cert_file: s.ssl_cert_file.clone(),
+            forge_base_url: env::forge_base_url(),
         }
     }
 

@@ -49,7 +49,12 @@ pub enum Error {
         url: String,
     },
     /// The server answered with an error status.
-    #[error("unable to download '{url}': HTTP error {status}{}{}", rate_limit_note(*rate_limit_reset), body_note(body))]
+    #[error(
+        "unable to download '{url}': HTTP error {status}{}{}{}",
+        rate_limit_note(*rate_limit_reset),
+        hint.as_ref().map_or_else(String::new, |h| format!("\n\nhint: {h}")),
+        body_note(body)
+    )]
     Status {
         /// The URL (user info removed).
         url: String,
@@ -59,6 +64,8 @@ pub enum Error {
         body: Option<String>,
         /// When a rate limit (`X-RateLimit-Remaining: 0`) resets, in Unix seconds.
         rate_limit_reset: Option<u64>,
+        /// Advice added by the caller (which access token to set).
+        hint: Option<String>,
     },
     /// The request could not be made or the response not read.
     #[error("unable to download '{url}': {message}")]
@@ -391,6 +398,7 @@ impl<'a> Client<'a> {
             status,
             body,
             rate_limit_reset,
+            hint: None,
         }
     }
 }
@@ -504,6 +512,7 @@ mod tests {
             status: s,
             body: None,
             rate_limit_reset: None,
+            hint: None,
         };
         for s in [500, 502, 503, 408, 429] {
             assert!(status(s).is_transient(), "{s}");

@@ -57,6 +57,10 @@ pub struct Settings {
     pub connect_timeout: u64,
     /// `ssl-cert-file`.
     pub ssl_cert_file: Option<PathBuf>,
+    /// Test-only: send the requests of github, gitlab and sourcehut inputs to
+    /// `<base>/<host>/<path>` instead of `https://<host>/<path>` (the CLI reads it from
+    /// `_RFLAKE_FORGE_BASE_URL`), so that tests can serve a forge's API on loopback.
+    pub forge_base_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -71,6 +75,7 @@ impl Default for Settings {
             download_attempts: 5,
             connect_timeout: 15,
             ssl_cert_file: None,
+            forge_base_url: None,
         }
     }
 }
