@@ -244,7 +244,6 @@ fn later_commands_say_they_are_not_implemented() {
         &["registry", "pin", "nixpkgs"],
         &["flake", "archive", "--json", "--dry-run"],
         &["flake", "metadata", "."],
-        &["flake", "prefetch", "github:a/b"],
         &["profile", "upgrade", "--all"],
     ];
     for args in cases {
