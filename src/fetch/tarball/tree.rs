@@ -70,11 +70,81 @@ enum Node {
     Symlink,
 }
 
-/// A file for a worker to write.
-pub struct Job {
-    path: PathBuf,
-    executable: bool,
-    data: Vec<u8>,
+/// An entry for a worker to create.
+pub enum Job {
+    /// A regular file with its contents.
+    File {
+        /// Where.
+        path: PathBuf,
+        /// Whether the owner may execute it.
+        executable: bool,
+        /// The contents.
+        data: Vec<u8>,
+    },
+    /// A symlink.
+    Symlink {
+        /// Where.
+        path: PathBuf,
+        /// The target, verbatim.
+        target: Vec<u8>,
+    },
+}
+
+impl Job {
+    fn path(&self) -> &Path {
+        match self {
+            Job::File { path, .. } | Job::Symlink { path, .. } => path,
+        }
+    }
+
+    fn run(&self) -> io::Result<()> {
+        match self {
+            Job::File {
+                path,
+                executable,
+                data,
+            } => {
+                let mut f = create_file(path, *executable)?;
+                f.write_all(data)
+                    .map_err(|e| with_path(e, "writing to file", path))?;
+                finish_file(&f, path)
+            }
+            Job::Symlink { path, target } => {
+                std::os::unix::fs::symlink(OsStr::from_bytes(target), path)
+                    .map_err(|e| with_path(e, "creating symlink", path))
+            }
+        }
+    }
+}
+
+/// The workers' queues. All entries of one directory go to the same worker: threads creating
+/// files in one directory only contend for its lock (ext4 spins on it).
+pub struct Queues {
+    senders: Vec<mpsc::SyncSender<Job>>,
+}
+
+impl Queues {
+    /// Makes `n` queues of `depth` jobs; returns them and their receiving ends.
+    pub fn new(n: usize, depth: usize) -> (Queues, Vec<mpsc::Receiver<Job>>) {
+        let (senders, receivers) = (0..n.max(1)).map(|_| mpsc::sync_channel(depth)).unzip();
+        (Queues { senders }, receivers)
+    }
+
+    fn send(&self, job: Job) -> anyhow::Result<()> {
+        // FNV-1a of the parent directory.
+        let parent = job.path().parent().unwrap_or(Path::new(""));
+        let hash = parent
+            .as_os_str()
+            .as_bytes()
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+        let i = (hash % self.senders.len() as u64) as usize;
+        self.senders[i]
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the file writers stopped"))
+    }
 }
 
 /// Jobs handed to the workers and not finished yet, so that the builder can wait for them.
@@ -123,24 +193,11 @@ impl Pending {
     }
 }
 
-/// Runs a worker: writes the files it receives until the channel closes.
-pub fn work(jobs: &Mutex<mpsc::Receiver<Job>>, pending: &Pending) {
-    loop {
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
-        let result =
-            create_file(&job.path, job.executable).and_then(|mut f| write_all(&mut f, &job));
-        pending.done(result);
+/// Runs a worker: creates the entries it receives until its queue closes.
+pub fn work(jobs: mpsc::Receiver<Job>, pending: &Pending) {
+    for job in jobs {
+        pending.done(job.run());
     }
-}
-
-fn write_all(f: &mut fs::File, job: &Job) -> io::Result<()> {
-    f.write_all(&job.data)
-        .map_err(|e| with_path(e, "writing to file", &job.path))?;
-    finish_file(f, &job.path)
 }
 
 /// Gives a written file the store's mtime now, so that canonicalising it later costs no write.
@@ -186,7 +243,7 @@ pub struct Builder<'p> {
     root: PathBuf,
     model: BTreeMap<Vec<u8>, Node>,
     hard_links: BTreeMap<Components, Components>,
-    jobs: mpsc::SyncSender<Job>,
+    jobs: Queues,
     pending: &'p Pending,
     limits: Limits,
     bytes: u64,
@@ -196,12 +253,7 @@ pub struct Builder<'p> {
 
 impl<'p> Builder<'p> {
     /// A builder writing into the empty directory `root`, handing small files to `jobs`.
-    pub fn new(
-        root: PathBuf,
-        jobs: mpsc::SyncSender<Job>,
-        pending: &'p Pending,
-        limits: Limits,
-    ) -> Builder<'p> {
+    pub fn new(root: PathBuf, jobs: Queues, pending: &'p Pending, limits: Limits) -> Builder<'p> {
         Builder {
             root,
             model: BTreeMap::new(),
@@ -232,8 +284,11 @@ impl<'p> Builder<'p> {
             }
             Kind::Symlink(target) => {
                 if let Some(disk) = self.place(&path, Node::Symlink)? {
-                    std::os::unix::fs::symlink(OsStr::from_bytes(target), &disk)
-                        .map_err(|e| with_path(e, "creating symlink", &disk))?;
+                    self.pending.add();
+                    self.jobs.send(Job::Symlink {
+                        path: disk,
+                        target: target.to_vec(),
+                    })?;
                 }
             }
             Kind::HardLink(target) => {
@@ -265,15 +320,11 @@ impl<'p> Builder<'p> {
             if data.len() as u64 <= SMALL_FILE {
                 self.count_bytes(data.len() as u64)?;
                 self.pending.add();
-                let job = Job {
+                return self.jobs.send(Job::File {
                     path: disk,
                     executable,
                     data,
-                };
-                return self
-                    .jobs
-                    .send(job)
-                    .map_err(|_| anyhow::anyhow!("the file writers stopped"));
+                });
             }
             return self.write_streaming(
                 &disk,
@@ -364,6 +415,7 @@ impl<'p> Builder<'p> {
                 fs::remove_file(&disk).map_err(|e| with_path(e, "removing file", &disk))?;
             }
             Some(Node::Symlink) => {
+                self.pending.wait()?;
                 fs::remove_file(&disk).map_err(|e| with_path(e, "removing symlink", &disk))?;
             }
         }

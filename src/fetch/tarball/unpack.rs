@@ -17,11 +17,10 @@
 use std::fs;
 use std::io::{self, Cursor, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, mpsc};
 
 use anyhow::Context as _;
 
-use super::tree::{self, Builder, Kind, Limits, Pending};
+use super::tree::{self, Builder, Kind, Limits, Pending, Queues};
 
 /// The result of unpacking.
 #[derive(Debug)]
@@ -63,13 +62,13 @@ pub fn unpack(input: &mut dyn Read, dir: &Path, limits: Limits) -> anyhow::Resul
         .map_or(2, usize::from)
         .clamp(1, 8);
     let pending = Pending::default();
-    let (tx, rx) = mpsc::sync_channel(128);
-    let rx = Mutex::new(rx);
+    let (queues, receivers) = Queues::new(workers, 64);
     let (tree, last_modified) = std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| tree::work(&rx, &pending));
+        for rx in receivers {
+            let pending = &pending;
+            s.spawn(move || tree::work(rx, pending));
         }
-        let mut builder = Builder::new(root, tx, &pending, limits);
+        let mut builder = Builder::new(root, queues, &pending, limits);
         let read = match zip_file {
             Some(file) => read_zip(file, &mut builder),
             None => read_tar(&mut reader, &mut builder),
