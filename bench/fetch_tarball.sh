@@ -10,9 +10,13 @@
 #   MB         total size in MB (default 160)
 #   RFLAKE     the rflake binary (default target/release/rflake, built here)
 #   RUNS       measured runs per command (default 10)
+#   STORE_FS   directory for the stores and caches (default: a temporary directory in TMPDIR;
+#              e.g. /dev/shm to leave the disk out)
 #
 # Every run starts from an empty store and an empty cache directory (hyperfine --prepare), so
-# each one downloads, unpacks, hashes and registers the whole tree. Both tools run in the same
+# each one downloads, unpacks, hashes and registers the whole tree. The previous run's store is
+# moved aside, not deleted: deleting 40,000 files just before a run makes ext4's inode
+# allocation slow (`recently_deleted`) and the timings erratic. Both tools run in the same
 # isolated environment: temporary HOME, NIX_CONFIG without substituters and with a global
 # registry file that does not exist.
 set -euo pipefail
@@ -52,11 +56,11 @@ if [ ! -f "$serve/tree.tar.zst" ]; then
   rm "$serve/tree.tar"
 fi
 
-root=$(mktemp -d "${TMPDIR:-/tmp}/rflake-bench.XXXXXX")
+root=$(mktemp -d "${STORE_FS:-${TMPDIR:-/tmp}}/rflake-bench.XXXXXX")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory "$serve" "$port" >/dev/null 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null; rm -rf "$root"' EXIT
+trap 'kill "$server" 2>/dev/null; chmod -R u+w "$root" 2>/dev/null; rm -rf "$root"' EXIT
 for _ in $(seq 50); do
   python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/')" \
     2>/dev/null && break
@@ -82,8 +86,8 @@ for ext in tar.gz tar.zst; do
   echo "$ext: both $nix_hash" >&2
   rm -rf "$root"/check-*
 
-  hyperfine -N -w 1 -r "$RUNS" \
-    --prepare "rm -rf $root/store $root/cache" \
+  hyperfine -w 1 -r "$RUNS" \
+    --prepare "mkdir -p $root/old && if [ -d $root/store ]; then mv $root/store $root/old/\$(date +%s%N); fi; rm -rf $root/cache; sync" \
     --export-json "$BENCH_OUT/fetch_tarball_$ext.json" \
     --export-markdown "$BENCH_OUT/fetch_tarball_$ext.md" \
     -n "nix $ext" "env XDG_CACHE_HOME=$root/cache nix flake prefetch --store $root/store $url" \
