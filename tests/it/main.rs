@@ -3,6 +3,7 @@
 mod binary_cache;
 mod completions;
 mod differential;
+mod fetch_git;
 mod global_registry;
 mod help;
 mod local_store;
