@@ -202,3 +202,40 @@ fn missing_rev_on_a_remote() {
         "{out}"
     );
 }
+
+#[test]
+fn submodules_of_a_remote_resolve_against_its_url() {
+    let env = TestEnv::new();
+    let sub = GitRepo::init(env.path("sub"));
+    sub.write("file", "in the submodule\n");
+    sub.commit_all("sub");
+    let sub_bare = GitRepo::init_bare(env.path("served/sub.git"));
+    sub.push(&sub_bare, "master");
+    let work = GitRepo::init(env.path("work"));
+    work.write("top", "top\n");
+    work.git(&[
+        "submodule",
+        "add",
+        "-q",
+        &sub_bare.url("").replace("git+", ""),
+        "sub",
+    ]);
+    // Relative to the parent's URL, as published.
+    work.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        "submodule.sub.url",
+        "../sub.git",
+    ]);
+    work.commit_all("with a submodule");
+    let bare = GitRepo::init_bare(env.path("served/repo.git"));
+    work.push(&bare, "master");
+    let http = GitHttpServer::start(&env.path("served"));
+    let url = format!("git+{}?submodules=1", http.url("repo.git"));
+    let v = prefetch_json(&env, &url, &[]);
+    assert!(super::tree(&env, &v).contains("f sub/file: in the submodule"));
+    // The submodule's clone is cached like any other.
+    let offline = prefetch_json(&env, &url, &["--offline"]);
+    assert_eq!(offline["storePath"], v["storePath"]);
+}
