@@ -4,6 +4,7 @@ mod binary_cache;
 mod completions;
 mod differential;
 mod fetch_git;
+mod fetch_hg;
 mod global_registry;
 mod help;
 mod local_store;

@@ -225,7 +225,7 @@ fn export_files(
 }
 
 /// Copies a file, symlink or (a tracked file replaced by a) directory, not following symlinks.
-fn copy_entry(src: &Path, dst: &Path) -> anyhow::Result<()> {
+pub fn copy_entry(src: &Path, dst: &Path) -> anyhow::Result<()> {
     let meta = fs::symlink_metadata(src)
         .with_context(|| format!("getting status of \"{}\"", src.display()))?;
     if meta.file_type().is_symlink() {
