@@ -17,6 +17,8 @@
 //! - With `--offline`, `hg pull`/`hg clone` never run: a cached ref is used whatever its age,
 //!   and what is not in the clone fails with
 //!   `cannot fetch Mercurial repository '<url>' while offline (it is not in the cache)`.
+//! - A failing `hg` command is reported as `program 'hg <args>' failed: <hg's stderr>`
+//!   (Nix: `program 'hg' failed with exit code N`, after hg printed its complaint itself).
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
