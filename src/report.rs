@@ -20,6 +20,12 @@ pub trait Reporter: Sync {
         let _ = (label, done, total);
     }
 
+    /// Like [`Reporter::progress`] for a transfer counted in bytes (downloads, clones): the CLI
+    /// shows sizes and the rate.
+    fn progress_bytes(&self, label: &str, done: u64, total: Option<u64>) {
+        self.progress(label, done, total);
+    }
+
     /// The task named `label` has finished; its progress display goes away.
     fn progress_done(&self, label: &str) {
         let _ = label;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs rflake's whole test suite. Installs what the tests need first (Nix 2.8 as the
-# differential oracle, git, zsh and fish for the completion checks), only if missing.
+# differential oracle, git, Mercurial, zsh and fish for the completion checks), only if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v nix >/dev/null 2>&1 || need+=(nix-bin)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v hg >/dev/null 2>&1 || need+=(mercurial)
 command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
 if ((${#need[@]})); then

@@ -103,22 +103,11 @@ impl Reporter for Printer {
     }
 
     fn progress(&self, label: &str, done: u64, total: Option<u64>) {
-        let Some(p) = &self.progress else {
-            return;
-        };
-        let Ok(mut bars) = p.bars.lock() else {
-            return;
-        };
-        let bar = bars.entry(label.to_owned()).or_insert_with(|| {
-            let bar = p.multi.add(ProgressBar::no_length());
-            bar.set_style(style(total.is_some()));
-            bar.set_message(label.to_owned());
-            bar
-        });
-        if let Some(t) = total {
-            bar.set_length(t);
-        }
-        bar.set_position(done);
+        self.draw(label, done, total, false);
+    }
+
+    fn progress_bytes(&self, label: &str, done: u64, total: Option<u64>) {
+        self.draw(label, done, total, true);
     }
 
     fn progress_done(&self, label: &str) {
@@ -132,11 +121,34 @@ impl Reporter for Printer {
     }
 }
 
-fn style(bounded: bool) -> ProgressStyle {
-    let template = if bounded {
-        "[{elapsed_precise}] {bar:30} {pos}/{len} {msg}"
-    } else {
-        "[{elapsed_precise}] {spinner} {pos} {msg}"
+impl Printer {
+    /// Creates or moves the progress bar named `label`.
+    fn draw(&self, label: &str, done: u64, total: Option<u64>, bytes: bool) {
+        let Some(p) = &self.progress else {
+            return;
+        };
+        let Ok(mut bars) = p.bars.lock() else {
+            return;
+        };
+        let bar = bars.entry(label.to_owned()).or_insert_with(|| {
+            let bar = p.multi.add(ProgressBar::no_length());
+            bar.set_style(style(total.is_some(), bytes));
+            bar.set_message(label.to_owned());
+            bar
+        });
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    }
+}
+
+fn style(bounded: bool, bytes: bool) -> ProgressStyle {
+    let template = match (bounded, bytes) {
+        (true, false) => "[{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        (false, false) => "[{elapsed_precise}] {spinner} {pos} {msg}",
+        (true, true) => "[{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        (false, true) => "[{elapsed_precise}] {spinner} {bytes} {bytes_per_sec} {msg}",
     };
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }

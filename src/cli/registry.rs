@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use super::Context;
 use super::args::EvalArgs;
-use super::{Context, not_implemented};
 use crate::flakeref::{self, FlakeRef, ParseOptions};
 use crate::registry::resolve::{self, Layer, Mode, Source as _};
 use crate::registry::{Entry, layers};
+use crate::report::Reporter as _;
 
 /// Long help of `rflake registry`.
 pub const ABOUT: &str = "\
@@ -132,7 +133,7 @@ pub fn run(cmd: RegistryCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         RegistryCommand::Add(a) => add(&a, ctx),
         RegistryCommand::List(_) => list(ctx),
-        RegistryCommand::Pin(_) => not_implemented("registry pin"),
+        RegistryCommand::Pin(a) => pin(&a, ctx),
         RegistryCommand::Remove(a) => remove(&a, ctx),
         RegistryCommand::Resolve(a) => resolve_refs(&a, ctx),
     }
@@ -164,6 +165,57 @@ fn add(a: &AddArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     });
     layers::write(&path, &reg)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `registry pin URL [LOCKED-URL]` (spec §6.8): resolve LOCKED-URL through all registries,
+/// fetch it, and map URL to what was fetched in the target registry.
+fn pin(a: &PinArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let url = parse_arg(&a.url, ctx)?;
+    let locked = match &a.locked {
+        Some(l) => parse_arg(l, ctx)?,
+        None => url.clone(),
+    };
+    let path = target_file(&a.file, ctx);
+    // Read (and validate) the target before fetching anything: a file rflake would refuse to
+    // rewrite should not cost a download first.
+    let mut reg = layers::read_strict(&path, &ctx.printer)?;
+    let downloader = ctx.downloader();
+    let flags = ctx.flag_registry(&a.eval.override_flake)?;
+    let mut regs =
+        layers::Registries::new(ctx.registry_locations(), flags, &downloader, &ctx.printer);
+    let resolved = resolve::resolve(&locked, Mode::All, &mut regs)?;
+    let store = ctx.local_store()?;
+    let cache = crate::fetch::cache::Cache::open(&ctx.dirs.cache_home)?;
+    let env = ctx.fetch_env(&store, &cache);
+    let (_, fetched) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
+    let fetched = pinned_input(fetched);
+    let trust = ctx.settings.trust_tarballs_from_git_forges;
+    if !fetched.is_locked(trust) {
+        ctx.printer.warn(&format!(
+            "flake '{}' is not locked",
+            fetched.without(&["__final"]).to_url_string()?
+        ));
+    }
+    reg.add(Entry {
+        from: url.input,
+        to: fetched,
+        dir: url.subdir,
+        exact: false,
+    });
+    layers::write(&path, &reg)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a pin records: the fetched input as Nix's fetchers return it, which has no `narHash`
+/// for path, git and forge inputs (the pipeline added it), and keeps `__final`.
+fn pinned_input(fetched: crate::flakeref::Input) -> crate::flakeref::Input {
+    use crate::flakeref::Kind;
+    match fetched.kind() {
+        Some(Kind::Path | Kind::Git | Kind::GitHub | Kind::GitLab | Kind::SourceHut) => {
+            fetched.without(&["narHash"])
+        }
+        _ => fetched,
+    }
 }
 
 fn remove(a: &RemoveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {

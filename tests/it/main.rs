@@ -3,6 +3,9 @@
 mod binary_cache;
 mod completions;
 mod differential;
+mod fetch_git;
+mod fetch_hg;
+mod fetch_path;
 mod fetch_tarball;
 mod global_registry;
 mod help;

@@ -241,7 +241,6 @@ fn symlinked_registry_is_written_through_the_link() {
 fn later_commands_say_they_are_not_implemented() {
     let env = TestEnv::new();
     let cases: &[&[&str]] = &[
-        &["registry", "pin", "nixpkgs"],
         &["flake", "archive", "--json", "--dry-run"],
         &["flake", "metadata", "."],
         &["profile", "upgrade", "--all"],

@@ -5,6 +5,8 @@
 //! - [`CommandOutput`]: what a command printed, rendered for insta snapshots.
 //! - [`Differential`]: two identical `TestEnv`s, one for Nix 2.8 (the oracle) and one for rflake.
 //! - [`HttpServer`]: a loopback HTTP server for download tests (the global registry).
+//! - [`GitRepo`]: git fixtures with fixed identity and dates; [`GitDaemon`] and
+//!   [`GitHttpServer`] serve them over `git://` and smart HTTP.
 
 // Each test file uses a different subset of the helpers.
 #![allow(dead_code, unused_imports)]
@@ -13,11 +15,15 @@
 #![allow(clippy::unwrap_used)]
 
 mod env;
+mod git;
+mod git_server;
 mod http;
 mod oracle;
 mod output;
 
 pub use env::{GLOBAL_REGISTRY, TestEnv, USER_REGISTRY};
+pub use git::{FIRST_COMMIT_TIME, GitRepo, git_command, git_in};
+pub use git_server::{GitDaemon, GitHttpServer};
 pub use http::{HttpServer, Request, Response};
 pub use oracle::{Differential, nix_available};
 pub use output::CommandOutput;

@@ -1,0 +1,100 @@
+//! Nix 2.8 as the oracle: the same git references give the same store path and NAR hash.
+//!
+//! Only `storePath` and `hash` are compared: 2.8 records short ref names and no `dirtyRev`
+//! (spec Part 8 item 10). Under `CI`, a missing `nix` fails these tests.
+
+use serde_json::Value;
+
+use super::workdir::two_commits;
+use crate::support::{GitRepo, TestEnv, nix_available};
+
+/// Returns an environment for `nix`, or `None` (after a note) when it is not installed.
+fn nix_env() -> Option<TestEnv> {
+    if !nix_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`nix` is not on PATH but CI is set: the git oracle tests need Nix 2.8 (nix-bin)"
+        );
+        return None;
+    }
+    let mut env = TestEnv::new();
+    // Nix 2.8 clones submodules with `git submodule update`, which refuses local paths unless
+    // allowed.
+    env.add_env("GIT_CONFIG_COUNT", "1");
+    env.add_env("GIT_CONFIG_KEY_0", "protocol.file.allow");
+    env.add_env("GIT_CONFIG_VALUE_0", "always");
+    Some(env)
+}
+
+/// Returns `(storePath, hash)` of `prefetch --json` output.
+fn store_path_and_hash(out: &crate::support::CommandOutput) -> (String, String) {
+    assert!(out.success(), "{out}");
+    let v: Value = serde_json::from_str(out.stdout()).unwrap();
+    (
+        v["storePath"].as_str().unwrap().to_owned(),
+        v["hash"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Prefetches each URL with both tools and requires the same store path and hash.
+fn same_as_nix(env: &TestEnv, nix: &TestEnv, urls: &[String]) {
+    for url in urls {
+        let args = [
+            "flake",
+            "prefetch",
+            "--json",
+            "--no-warn-dirty",
+            url.as_str(),
+        ];
+        let ours = store_path_and_hash(&env.run(&args));
+        let theirs = store_path_and_hash(&nix.run_nix(&args));
+        assert_eq!(ours, theirs, "{url}: rflake (left) and nix (right)");
+    }
+}
+
+#[test]
+fn clean_and_dirty_work_trees_and_commits() {
+    let Some(nix) = nix_env() else { return };
+    let env = TestEnv::new();
+    let repo = two_commits(&env, "repo");
+    let first = repo.rev("HEAD~1");
+    let mut urls = vec![
+        repo.url(""),
+        repo.url("?ref=master"),
+        repo.url(&format!("?rev={first}&ref=master")),
+    ];
+    same_as_nix(&env, &nix, &urls);
+    repo.git(&["rm", "-q", "hello"]);
+    repo.write("dir1/foo", "foo\n").git(&["add", "dir1/foo"]);
+    repo.write("untracked", "x\n");
+    repo.write("dir/run.sh", "#!/bin/sh\necho changed\n");
+    urls.truncate(1);
+    same_as_nix(&env, &nix, &urls);
+}
+
+#[test]
+fn bare_repositories_and_submodules() {
+    let Some(nix) = nix_env() else { return };
+    let env = TestEnv::new();
+    let sub = GitRepo::init(env.path("sub"));
+    sub.write("file", "in the submodule\n");
+    sub.commit_all("sub");
+    let repo = two_commits(&env, "repo");
+    repo.git(&[
+        "submodule",
+        "add",
+        "-q",
+        &sub.path().display().to_string(),
+        "sub",
+    ]);
+    repo.commit_all("with a submodule");
+    let bare = GitRepo::init_bare(env.path("bare.git"));
+    repo.push(&bare, "master");
+    let urls = vec![
+        bare.url(""),
+        bare.url("?ref=master&shallow=1"),
+        repo.url("?submodules=1"),
+        repo.url("?ref=master&submodules=1"),
+    ];
+    same_as_nix(&env, &nix, &urls);
+}
