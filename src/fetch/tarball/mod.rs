@@ -26,6 +26,7 @@
 
 pub mod tree;
 pub mod unpack;
+pub mod writers;
 
 use std::io::Read;
 use std::path::Path;

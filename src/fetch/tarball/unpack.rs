@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::tree::{self, Builder, Kind, Limits, Pending, Queues};
+use super::tree::{Builder, Kind, Limits};
+use super::writers::{self, Pending, Queues};
 
 /// The result of unpacking.
 #[derive(Debug)]
@@ -66,7 +67,7 @@ pub fn unpack(input: &mut dyn Read, dir: &Path, limits: Limits) -> anyhow::Resul
     let (tree, last_modified) = std::thread::scope(|s| {
         for rx in receivers {
             let pending = &pending;
-            s.spawn(move || tree::work(rx, pending));
+            s.spawn(move || writers::work(rx, pending));
         }
         let mut builder = Builder::new(root, queues, &pending, limits);
         let read = match zip_file {

@@ -131,6 +131,10 @@ fn redirect_and_link_header_lock_the_immutable_url() {
         paths(&server),
         ["/latest.tar.gz", &format!("/stable/{rev}.tar.gz")]
     );
+    // Every URL of the redirect chain got a cache entry.
+    let (out, direct) = prefetch(&env, &[&stable]);
+    assert_eq!(direct["storePath"], SAMPLE_PATH, "{out}");
+    assert_eq!(server.requests().len(), 2);
 
     // The requested rev, revCount or narHash are checked against the locked input.
     for query in [
@@ -153,6 +157,25 @@ fn redirect_and_link_header_lock_the_immutable_url() {
             && out.stderr().contains(&format!("expected {wrong}")),
         "{out}"
     );
+}
+
+#[test]
+fn s3_style_link_header() {
+    let server = HttpServer::start();
+    let immutable = server.url("/v1.tar.gz");
+    server.route(
+        "/x.tar.gz",
+        Response::ok(gzip(&sample_tar())).header(
+            "x-amz-meta-link",
+            &format!("<{immutable}?lastModified=42>; rel=\"immutable\""),
+        ),
+    );
+    let env = TestEnv::new();
+    let (out, json) = prefetch(&env, &[&server.url("/x.tar.gz")]);
+    assert!(out.success(), "{out}");
+    assert_eq!(json["locked"]["url"], immutable);
+    // The immutable URL's own lastModified wins over the archive's.
+    assert_eq!(json["locked"]["lastModified"], 42);
 }
 
 #[test]
