@@ -192,7 +192,8 @@ impl Forge<'_, '_> {
         let etag = cached
             .as_ref()
             .and_then(|c| c.value.get("etag"))
-            .and_then(Value::as_str);
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty());
         let req = Request {
             url,
             etag,

@@ -56,7 +56,11 @@ struct Cached {
 
 impl Cached {
     fn etag(&self) -> Option<&str> {
-        self.value.get("etag").and_then(Value::as_str)
+        // An empty ETag means the server sent none (Nix sends no `If-None-Match` then).
+        self.value
+            .get("etag")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
     }
 
     fn immutable_url(&self) -> Option<&str> {

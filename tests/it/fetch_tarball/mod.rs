@@ -284,6 +284,12 @@ fn offline_never_touches_the_network() {
     let (out, json) = prefetch(&env, &["--offline", "--tarball-ttl", "0", &url]);
     assert_eq!(json, first, "{out}");
     assert_eq!(server.requests().len(), 1);
+    // Without an ETag, revalidating is a plain GET.
+    let (out, json) = prefetch(&env, &["--refresh", &url]);
+    assert_eq!(json, first, "{out}");
+    let log = server.requests();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].header("If-None-Match"), None);
 }
 
 #[test]
