@@ -1,6 +1,6 @@
 //! Unpacking archives (spec §7.5.4, Nix's `src/libutil/tarfile.cc` `unpackTarfileToSink`): the
 //! compression (gzip, bzip2, xz, zstd, none) and the format (tar, zip) are detected from the
-//! content, then the entries go to a [`tree::Builder`] as they are read, so a download is
+//! content, then the entries go to a [`super::tree::Builder`] as they are read, so a download is
 //! unpacked while it arrives. Zip needs random access, so a zip archive is first written to a
 //! file next to the tree.
 //!
