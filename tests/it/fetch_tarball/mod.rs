@@ -8,6 +8,7 @@
 
 mod forge;
 mod oracle;
+mod pin;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
