@@ -98,3 +98,44 @@ fn bare_repositories_and_submodules() {
     ];
     same_as_nix(&env, &nix, &urls);
 }
+
+/// `registry pin` of a git reference writes what Nix 2.8 writes, up to the documented
+/// differences (spec §6.8, Part 8 items 10 and 14): current Nix (and rflake) write `__final`,
+/// no `narHash`, and the full ref name; 2.8 wrote a `narHash`, no `__final`, and a short ref.
+#[test]
+fn pin_equals_nix_up_to_the_documented_differences() {
+    let Some(env) = nix_env() else { return };
+    let repo = two_commits(&env, "repo");
+    let url = repo.url("");
+    let url = url.strip_prefix("git+").unwrap_or(&url);
+    env.write(
+        "global-registry.json",
+        format!(
+            r#"{{"version":2,"flakes":[{{"from":{{"type":"indirect","id":"foo"}},"to":{{"type":"git","url":"{url}"}}}}]}}"#
+        ),
+    );
+    let nix_store = env.path("nix-store").display().to_string();
+    let nix_reg = env.path("nix-registry.json").display().to_string();
+    let nix = env.run_nix(&[
+        "registry",
+        "pin",
+        "--store",
+        &nix_store,
+        "--registry",
+        &nix_reg,
+        "foo",
+    ]);
+    assert!(nix.success(), "{nix}");
+    let ours = env.run(&["registry", "pin", "foo"]);
+    assert!(ours.success(), "{ours}");
+    assert_eq!(ours.stderr(), "", "a clean git pin is locked");
+    let nix: Value = serde_json::from_str(&env.read("nix-registry.json")).unwrap();
+    let mut ours: Value = serde_json::from_str(&env.read("config/nix/registry.json")).unwrap();
+    let to = ours["flakes"][0]["to"].as_object_mut().unwrap();
+    assert_eq!(to.remove("__final"), Some(Value::Bool(true)));
+    assert_eq!(to["ref"], "refs/heads/master");
+    to.insert("ref".into(), Value::from("master"));
+    assert!(!to.contains_key("narHash"));
+    to.insert("narHash".into(), nix["flakes"][0]["to"]["narHash"].clone());
+    assert_eq!(ours, nix);
+}
