@@ -197,6 +197,7 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
             return Ok((path, input.clone()));
         }
     }
+    let _lock = lock_input(env, input)?;
     let fetched = fetch(env, input)
         .with_context(|| format!("while fetching the input '{}'", printed(input)))?;
     let expected = nar_hash_of(input)?;
@@ -227,6 +228,40 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
     result.insert("narHash".into(), Attr::Str(info.nar_hash.to_sri()));
     let result = check_locks(input, result, &info.nar_hash)?;
     Ok((path, result))
+}
+
+/// Takes the per-input lock `<cache>/fetcher-locks/<sha256 of the attributes' JSON>`, so that
+/// two processes do not fetch the same input at once (spec §7.1 step 3); says so when it has to
+/// wait. The lock is released when the returned file is dropped.
+fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
+    let dir = env.cache_dir.join("fetcher-locks");
+    crate::util::fs::create_dir_all(&dir)?;
+    let key = Hash::digest(
+        Algo::Sha256,
+        attrs::to_compact_json(input.attrs()).as_bytes(),
+    );
+    let path = dir.join(key.to_base16());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock file '{}'", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            env.reporter.notice(&format!(
+                "waiting for another Nix process to finish fetching input '{}'...",
+                printed(input)
+            ));
+            file.lock()
+                .with_context(|| format!("locking '{}'", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(anyhow::Error::new(e).context(format!("locking '{}'", path.display())));
+        }
+    }
+    Ok(file)
 }
 
 /// Returns whether the input is final (`__final = true`).
@@ -308,4 +343,52 @@ pub fn newest_mtime(path: &Path) -> std::io::Result<u64> {
         }
     }
     Ok(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Collect;
+
+    #[test]
+    fn a_second_fetch_of_the_same_input_waits_and_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(crate::store::local::Options::new(Some(
+            tmp.path().join("s"),
+        )))
+        .unwrap();
+        let cache = cache::Cache::in_memory().unwrap();
+        let log = Collect::default();
+        let env = Env {
+            store: &store,
+            cache_dir: tmp.path().join("cache"),
+            cache: &cache,
+            settings: Settings::default(),
+            cwd: tmp.path().to_owned(),
+            now: 0,
+            reporter: &log,
+        };
+        let input = Input::from_attrs(
+            [
+                ("type".to_owned(), Attr::Str("path".into())),
+                ("path".to_owned(), Attr::Str("/x".into())),
+            ]
+            .into(),
+            &crate::report::Silent,
+        )
+        .unwrap();
+        let first = lock_input(&env, &input).unwrap();
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| lock_input(&env, &input).map(drop));
+            while log.lines().is_empty() {
+                std::thread::yield_now();
+            }
+            assert_eq!(
+                log.lines(),
+                ["waiting for another Nix process to finish fetching input 'path:/x'..."]
+            );
+            drop(first);
+            waiter.join().unwrap().unwrap();
+        });
+    }
 }
