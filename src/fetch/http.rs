@@ -179,7 +179,8 @@ impl Read for Body<'_> {
         self.done += n as u64;
         if n == 0 || self.done - self.reported >= PROGRESS_STEP {
             self.reported = self.done;
-            self.reporter.progress_bytes(&self.label, self.done, self.total);
+            self.reporter
+                .progress_bytes(&self.label, self.done, self.total);
         }
         Ok(n)
     }

@@ -9,6 +9,7 @@
 mod forge;
 mod oracle;
 mod pin;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;

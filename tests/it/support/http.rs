@@ -104,6 +104,8 @@ struct State {
 /// The running server; see the module docs.
 pub struct HttpServer {
     addr: SocketAddr,
+    /// The TLS set-up when the server speaks HTTPS: the CA certificate (PEM) clients must trust.
+    ca_pem: Option<String>,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -112,6 +114,24 @@ pub struct HttpServer {
 impl HttpServer {
     /// Binds `127.0.0.1:0` and starts serving in a thread.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Like [`HttpServer::start`], but speaking HTTPS with a certificate for `localhost` and
+    /// `127.0.0.1` issued by a fresh test CA; [`HttpServer::ca_pem`] is that CA.
+    pub fn start_tls() -> Self {
+        let (config, ca_pem) = tls_config();
+        let mut server = Self::start_with(Some(config));
+        server.ca_pem = Some(ca_pem);
+        server
+    }
+
+    /// Returns the test CA's certificate (PEM) of an HTTPS server.
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem.as_deref().expect("an HTTPS server")
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
@@ -123,20 +143,34 @@ impl HttpServer {
                     break;
                 }
                 // A client that hangs up mid-request is not the server's problem.
-                let _ = stream.and_then(|s| serve(s, &state2));
+                let _ = stream.and_then(|s| {
+                    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    match &tls {
+                        None => serve(s, &state2),
+                        Some(cfg) => {
+                            let conn = rustls::ServerConnection::new(Arc::clone(cfg))
+                                .map_err(io::Error::other)?;
+                            serve(rustls::StreamOwned::new(conn, s), &state2)
+                        }
+                    }
+                });
             }
         });
         HttpServer {
             addr,
+            ca_pem: None,
             state,
             stop,
             thread: Some(thread),
         }
     }
 
-    /// Returns `http://127.0.0.1:<port><path>`.
+    /// Returns `http://127.0.0.1:<port><path>` (`https://localhost:<port><path>` for HTTPS).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        match self.ca_pem {
+            None => format!("http://{}{path}", self.addr),
+            Some(_) => format!("https://localhost:{}{path}", self.addr.port()),
+        }
     }
 
     /// Serves `response` for `path` (replacing any earlier route for it).
@@ -177,11 +211,12 @@ impl Drop for HttpServer {
 }
 
 /// Reads one request from `stream`, logs it and writes the routed response.
-fn serve(stream: TcpStream, state: &Mutex<State>) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let Some(request) = read_request(&mut BufReader::new(&stream))? else {
+fn serve(stream: impl Read + Write, state: &Mutex<State>) -> io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    let Some(request) = read_request(&mut reader)? else {
         return Ok(());
     };
+    let stream = reader.into_inner();
     let response = {
         let mut state = state.lock().unwrap();
         state.log.push(request.clone());
@@ -266,7 +301,11 @@ fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
     }))
 }
 
-fn write_response(mut stream: TcpStream, request: &Request, response: &Response) -> io::Result<()> {
+fn write_response(
+    mut stream: impl Write,
+    request: &Request,
+    response: &Response,
+) -> io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\n",
         response.status,
@@ -284,6 +323,30 @@ fn write_response(mut stream: TcpStream, request: &Request, response: &Response)
         stream.write_all(&response.body)?;
     }
     stream.flush()
+}
+
+/// A server configuration with a certificate for `localhost` and `127.0.0.1` signed by a fresh
+/// CA, and that CA's certificate (PEM).
+fn tls_config() -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key_der)
+        .unwrap();
+    (Arc::new(config), ca_cert.pem())
 }
 
 fn reason(status: u16) -> &'static str {
