@@ -329,7 +329,7 @@ impl<'a> Client<'a> {
             }
             let resp = builder
                 .send()
-                .map_err(|e| transport(current.as_str(), describe(e)))?;
+                .map_err(|e| transport(current.as_str(), crate::util::describe_http_error(e)))?;
             let headers = resp.headers();
             for name in ["link", "x-amz-meta-link"] {
                 for value in headers.get_all(name) {
@@ -425,19 +425,6 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-/// Flattens reqwest's error chain into one line (without the URL, which the caller names).
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.

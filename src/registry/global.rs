@@ -185,7 +185,9 @@ fn download(url: &str, etag: Option<&str>, d: &Downloader) -> anyhow::Result<Out
     if let Some(tag) = etag {
         req = req.header(reqwest::header::IF_NONE_MATCH, tag);
     }
-    let resp = req.send().map_err(|e| anyhow!("{}", describe(e)))?;
+    let resp = req
+        .send()
+        .map_err(|e| anyhow!("{}", crate::util::describe_http_error(e)))?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Outcome::NotModified);
@@ -198,19 +200,8 @@ fn download(url: &str, etag: Option<&str>, d: &Downloader) -> anyhow::Result<Out
         .get(reqwest::header::ETAG)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = resp.bytes().map_err(|e| anyhow!("{}", describe(e)))?;
+    let bytes = resp
+        .bytes()
+        .map_err(|e| anyhow!("{}", crate::util::describe_http_error(e)))?;
     Ok(Outcome::Fresh(bytes.to_vec(), new_etag))
-}
-
-/// Flattens reqwest's error chain into one line.
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }

@@ -89,11 +89,12 @@ impl HttpBackend {
 
     fn send_get(&self, key: &str) -> anyhow::Result<(Url, Response)> {
         let url = self.url(key)?;
-        let resp = self
-            .client
-            .get(url.clone())
-            .send()
-            .map_err(|e| anyhow!("unable to download '{url}': {}", describe(e)))?;
+        let resp = self.client.get(url.clone()).send().map_err(|e| {
+            anyhow!(
+                "unable to download '{url}': {}",
+                crate::util::describe_http_error(e)
+            )
+        })?;
         Ok((url, resp))
     }
 
@@ -115,7 +116,12 @@ impl HttpBackend {
         let result = req
             .body(body)
             .send()
-            .map_err(|e| anyhow!("unable to upload '{url}': {}", describe(e)))
+            .map_err(|e| {
+                anyhow!(
+                    "unable to upload '{url}': {}",
+                    crate::util::describe_http_error(e)
+                )
+            })
             .and_then(|resp| {
                 let status = resp.status();
                 if status.is_success() {
@@ -154,19 +160,6 @@ fn content_encoding(resp: &Response) -> anyhow::Result<Option<Method>> {
     Ok(Some(m))
 }
 
-/// Flattens reqwest's error chain into one line.
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
 impl Backend for HttpBackend {
     fn uri(&self) -> String {
         self.display.clone()
@@ -174,11 +167,12 @@ impl Backend for HttpBackend {
 
     fn exists(&self, key: &str) -> anyhow::Result<bool> {
         let url = self.url(key)?;
-        let resp = self
-            .client
-            .head(url.clone())
-            .send()
-            .map_err(|e| anyhow!("unable to download '{url}': {}", describe(e)))?;
+        let resp = self.client.head(url.clone()).send().map_err(|e| {
+            anyhow!(
+                "unable to download '{url}': {}",
+                crate::util::describe_http_error(e)
+            )
+        })?;
         let status = resp.status();
         if status.is_success() {
             Ok(true)
