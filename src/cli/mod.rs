@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 pub use args::GlobalArgs;
@@ -115,29 +115,21 @@ impl Context {
     /// `auto`. Stores rflake cannot use yet (the daemon) open as stand-ins that fail, naming
     /// `--store`, only when they are used.
     pub fn open_store(&self, uri: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
-        let uri = StoreUri::parse(uri.unwrap_or(&self.settings.store), &self.cwd);
-        let uri = uri.resolve_auto(&env::auto_store_facts());
         let cfg = OpenConfig::from_settings(&self.settings)?;
-        crate::store::open::open(&uri, &cfg, &self.printer)
+        crate::store::open::open(&self.store_uri(uri), &cfg, &self.printer)
+    }
+
+    /// Parses the store URI (`--store`/the `store` setting when `None`) and resolves `auto`.
+    fn store_uri(&self, uri: Option<&str>) -> StoreUri {
+        StoreUri::parse(uri.unwrap_or(&self.settings.store), &self.cwd)
+            .resolve_auto(&env::auto_store_facts())
     }
 
     /// Opens the store given by `--store`/`store` as a local store, the only kind fetchers add
     /// to.
     pub fn local_store(&self) -> anyhow::Result<crate::store::local::LocalStore> {
-        let uri =
-            StoreUri::parse(&self.settings.store, &self.cwd).resolve_auto(&env::auto_store_facts());
-        if let Some(e) = uri.open_error() {
-            return Err(e.into());
-        }
-        let Some(mut opts) = uri.local_options() else {
-            anyhow::bail!(
-                "rflake can only fetch into a local store, not '{uri}'; pass '--store <dir>'"
-            );
-        };
         let cfg = OpenConfig::from_settings(&self.settings)?;
-        opts.require_sigs = cfg.require_sigs;
-        crate::store::local::LocalStore::open(opts)
-            .with_context(|| format!("opening the Nix store '{uri}'"))
+        crate::store::open::open_local(&self.store_uri(None), &cfg)
     }
 
     /// Returns the fetcher settings of this run (`--offline` and `--refresh` included).

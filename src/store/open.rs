@@ -19,9 +19,9 @@ use anyhow::Context as _;
 
 use super::binary_cache;
 use super::local::LocalStore;
-use super::signature::{self, PublicKeys, SecretKey};
+use super::signature::{PublicKeys, SecretKey};
 use super::uri::{StoreUri, Unavailable};
-use super::{PathInfo, Store, StoreDir};
+use super::{Store, StoreDir};
 use crate::report::Reporter;
 use crate::settings::Settings;
 
@@ -86,19 +86,7 @@ pub fn open(
         return Ok(Arc::new(Unavailable::new(uri, e)));
     }
     match uri {
-        StoreUri::Local { .. } => {
-            let mut opts = uri
-                .local_options()
-                .context("a local store URI has local options")?;
-            opts.require_sigs = cfg.require_sigs;
-            let keys = cfg.trusted_keys.clone();
-            opts.sig_checker = Arc::new(move |dir: &StoreDir, info: &PathInfo| {
-                signature::count_valid_sigs(info, dir, &keys) > 0
-            });
-            let store =
-                LocalStore::open(opts).with_context(|| format!("opening the Nix store '{uri}'"))?;
-            Ok(Arc::new(store))
-        }
+        StoreUri::Local { .. } => Ok(Arc::new(open_local(uri, cfg)?)),
         StoreUri::File { .. } | StoreUri::Http { .. } => {
             let opts = binary_cache::OpenOptions {
                 store_dir: cfg.store_dir.clone(),
@@ -116,13 +104,30 @@ pub fn open(
     }
 }
 
+/// Opens the local store `uri` names, checking signatures against the configured keys; an
+/// error for any other kind of store (fetchers add to local stores only).
+pub fn open_local(uri: &StoreUri, cfg: &OpenConfig) -> anyhow::Result<LocalStore> {
+    if let Some(e) = uri.open_error() {
+        return Err(e.into());
+    }
+    let Some(mut opts) = uri.local_options() else {
+        anyhow::bail!(
+            "rflake can only fetch into a local store, not '{uri}'; pass '--store <dir>'"
+        );
+    };
+    opts.require_sigs = cfg.require_sigs;
+    opts.sig_checker = Arc::new(cfg.trusted_keys.clone());
+    LocalStore::open(opts).with_context(|| format!("opening the Nix store '{uri}'"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hash::{Algo, Hash};
     use crate::report::Silent;
-    use crate::store::CheckSigs;
     use crate::store::path::References;
+    use crate::store::signature;
+    use crate::store::{CheckSigs, PathInfo};
 
     #[test]
     fn secret_key_files_are_trusted_and_stand_ins_fail_late() {

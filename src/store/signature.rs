@@ -266,6 +266,12 @@ impl PublicKeys {
     }
 }
 
+impl crate::store::local::SigChecker for PublicKeys {
+    fn has_trusted_signature(&self, dir: &StoreDir, info: &PathInfo) -> bool {
+        count_valid_sigs(info, dir, self) > 0
+    }
+}
+
 /// Adds the signature of `key` to `info` (Nix's `ValidPathInfo::sign`); existing signatures
 /// are kept.
 pub fn sign_path_info(info: &mut PathInfo, dir: &StoreDir, key: &SecretKey) {
@@ -293,10 +299,24 @@ pub fn check_trusted(
     require_sigs: bool,
     check: CheckSigs,
 ) -> Result<(), Error> {
+    check_trusted_with(info, dir, require_sigs, check, || {
+        count_valid_sigs(info, dir, keys) > 0
+    })
+}
+
+/// [`check_trusted`] with the signature check left to `has_trusted_signature` (the local
+/// store's hook), which is asked only when nothing else makes the path trusted.
+pub fn check_trusted_with(
+    info: &PathInfo,
+    dir: &StoreDir,
+    require_sigs: bool,
+    check: CheckSigs,
+    has_trusted_signature: impl FnOnce() -> bool,
+) -> Result<(), Error> {
     if !require_sigs
         || check == CheckSigs::NoCheck
         || info.is_content_addressed(dir)
-        || count_valid_sigs(info, dir, keys) > 0
+        || has_trusted_signature()
     {
         return Ok(());
     }

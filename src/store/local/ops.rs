@@ -265,14 +265,14 @@ impl LocalStore {
     /// Rejects an untrusted path (Nix's `pathInfoIsUntrusted`, spec A5.6).
     pub(super) fn check_trusted(&self, info: &PathInfo, check: CheckSigs) -> Result<(), Error> {
         let dir = &self.opts.store_dir;
-        if check == CheckSigs::NoCheck
-            || !self.opts.require_sigs
-            || info.is_content_addressed(dir)
-            || self.opts.sig_checker.has_trusted_signature(dir, info)
-        {
-            return Ok(());
-        }
-        Err(Error::Untrusted(dir.print(&info.path)))
+        crate::store::signature::check_trusted_with(
+            info,
+            dir,
+            self.opts.require_sigs,
+            check,
+            || self.opts.sig_checker.has_trusted_signature(dir, info),
+        )
+        .map_err(|_| Error::Untrusted(dir.print(&info.path)))
     }
 
     /// Rejects a `ca` field that does not produce the path (Nix's `addValidPath`).
