@@ -10,7 +10,7 @@ use std::process::Command;
 use insta::assert_snapshot;
 use serde_json::Value;
 
-use crate::support::{TestEnv, nix_available};
+use crate::support::{TestEnv, require_nix};
 
 /// A Mercurial repository with a fixed user and dates.
 struct HgRepo {
@@ -144,11 +144,7 @@ fn unclean_work_tree_copies_tracked_files() {
 
 #[test]
 fn store_paths_equal_nix() {
-    if !nix_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs nix for the hg oracle test"
-        );
+    if !require_nix() {
         return;
     }
     let env = TestEnv::new();

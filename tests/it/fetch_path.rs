@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use insta::assert_snapshot;
 
-use crate::support::{TestEnv, nix_available};
+use crate::support::{TestEnv, require_nix};
 
 /// A small tree with every file and directory dated 2023-11-14 22:13:20 UTC.
 fn tree(env: &TestEnv) -> String {
@@ -34,17 +34,6 @@ fn set_mtime(p: &Path, secs: u64) {
         .unwrap();
 }
 
-fn have_nix() -> bool {
-    if nix_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs nix for the oracle tests"
-    );
-    false
-}
-
 #[test]
 fn prefetch_json_and_message() {
     let env = TestEnv::new();
@@ -60,7 +49,7 @@ fn prefetch_json_and_message() {
 
 #[test]
 fn prefetch_equals_nix() {
-    if !have_nix() {
+    if !require_nix() {
         return;
     }
     let env = TestEnv::new();
@@ -147,7 +136,7 @@ fn pin_writes_the_fetched_input_and_warns_about_paths() {
 
 #[test]
 fn pin_equals_nix_up_to_the_documented_differences() {
-    if !have_nix() {
+    if !require_nix() {
         return;
     }
     let env = TestEnv::new();

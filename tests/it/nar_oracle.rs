@@ -13,19 +13,7 @@ use rflake::store::StoreDir;
 use rflake::store::nar;
 use rflake::store::path::References;
 
-use crate::support::{TestEnv, nix_available};
-
-/// Returns whether Nix can be used; fails under CI when it is missing.
-fn have_nix() -> bool {
-    if nix_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "`nix` is not on PATH but CI is set: the NAR oracle tests need Nix 2.8 (nix-bin)"
-    );
-    false
-}
+use crate::support::{TestEnv, require_nix};
 
 /// Deterministic bytes.
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
@@ -126,7 +114,7 @@ fn trees(root: &Path) -> Vec<(&'static str, std::path::PathBuf)> {
 
 #[test]
 fn nar_bytes_hashes_and_store_paths_equal_nix() {
-    if !have_nix() {
+    if !require_nix() {
         return;
     }
     let env = TestEnv::new();

@@ -23,7 +23,7 @@ use rflake::store::binary_cache::{self, BinaryCacheStore, OpenOptions};
 use rflake::store::path::References;
 use rflake::store::{PathInfo, StoreDir, StorePath};
 
-use crate::support::{CommandOutput, TestEnv, nix_available};
+use crate::support::{CommandOutput, TestEnv};
 
 /// Tree T1 of spec A2.3 added as `source` (spec A3.3 example 1).
 const T1_PATH: &str = "/nix/store/k30i9rm3dc3almwwl0l6hjpnpx0wjhxz-source";
@@ -46,18 +46,7 @@ const COMPRESSIONS: [(&str, &str); 4] = [
 /// Returns a `TestEnv` for a test that needs `nix`, or `None` (after a note) when it is missing.
 /// Under `CI` a missing `nix` fails instead: the oracle must not silently vanish.
 fn nix_env() -> Option<TestEnv> {
-    if nix_available() {
-        return Some(TestEnv::new());
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "`nix` is not on PATH but CI is set: binary cache tests need Nix 2.8 (nix-bin)"
-    );
-    #[allow(clippy::print_stderr, reason = "the note is for the developer")]
-    {
-        eprintln!("note: skipping a binary cache test: `nix` is not on PATH");
-    }
-    None
+    crate::support::require_nix().then(TestEnv::new)
 }
 
 /// Runs `nix` with `args` in `env`, asserting success.

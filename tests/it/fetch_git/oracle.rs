@@ -6,15 +6,11 @@
 use serde_json::Value;
 
 use super::workdir::two_commits;
-use crate::support::{GitRepo, TestEnv, nix_available};
+use crate::support::{GitRepo, TestEnv, require_nix};
 
 /// Returns an environment for `nix`, or `None` (after a note) when it is not installed.
 fn nix_env() -> Option<TestEnv> {
-    if !nix_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`nix` is not on PATH but CI is set: the git oracle tests need Nix 2.8 (nix-bin)"
-        );
+    if !require_nix() {
         return None;
     }
     let mut env = TestEnv::new();

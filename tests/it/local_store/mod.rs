@@ -18,19 +18,12 @@ use std::sync::Arc;
 
 use rflake::store::local::{LocalStore, Options};
 
-use crate::support::{TestEnv, nix_available};
+use crate::support::TestEnv;
 
 /// Returns whether Nix is there; without it the test is skipped, except under `CI`, where a
 /// missing oracle is a failure (as for the differential tests).
 pub(super) fn have_nix() -> bool {
-    if nix_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "`nix` is not on PATH but CI is set: the local store tests need Nix 2.8 (nix-bin)"
-    );
-    false
+    crate::support::require_nix()
 }
 
 /// Runs `nix`-suite `program` with `args` in `env` and returns its output.

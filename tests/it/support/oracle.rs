@@ -26,6 +26,21 @@ pub fn nix_available() -> bool {
     })
 }
 
+/// Returns whether Nix can be used as the oracle. Without it the calling test is skipped (with
+/// a note), except under `CI`, where a missing oracle fails the test: it must not silently
+/// vanish.
+pub fn require_nix() -> bool {
+    if nix_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "`nix` is not on PATH but CI is set: the oracle tests need Nix 2.8 (nix-bin)"
+    );
+    note_skipped();
+    false
+}
+
 /// Reports a skipped differential test on stderr (the test harness shows it with `--nocapture`).
 #[allow(
     clippy::print_stderr,
@@ -48,12 +63,7 @@ impl Differential {
     ///
     /// Panics instead when `nix` is missing and `CI` is set: the oracle must not silently vanish.
     pub fn new() -> Option<Self> {
-        if !nix_available() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "`nix` is not on PATH but CI is set: differential tests need Nix 2.8 (nix-bin)"
-            );
-            note_skipped();
+        if !require_nix() {
             return None;
         }
         let nix_only = std::env::var_os("RFLAKE_IT_NIX_ONLY").is_some();
