@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use insta::assert_snapshot;
 
-use crate::support::{TestEnv, require_nix};
+use crate::support::{TestEnv, pin_with_both, require_nix};
 
 /// A small tree with every file and directory dated 2023-11-14 22:13:20 UTC.
 fn tree(env: &TestEnv) -> String {
@@ -141,27 +141,7 @@ fn pin_equals_nix_up_to_the_documented_differences() {
     }
     let env = TestEnv::new();
     let src = tree(&env);
-    env.write(
-        "global-registry.json",
-        format!(r#"{{"version":2,"flakes":[{{"from":{{"type":"indirect","id":"foo"}},"to":{{"type":"path","path":"{src}"}}}}]}}"#),
-    );
-    let nix_store = env.path("nix-store").display().to_string();
-    let nix_reg = env.path("nix-registry.json").display().to_string();
-    let nix = env.run_nix(&[
-        "registry",
-        "pin",
-        "--store",
-        &nix_store,
-        "--registry",
-        &nix_reg,
-        "foo",
-    ]);
-    assert!(nix.success(), "{nix}");
-    let ours = env.run(&["registry", "pin", "foo"]);
-    assert!(ours.success(), "{ours}");
-    let nix: serde_json::Value = serde_json::from_str(&env.read("nix-registry.json")).unwrap();
-    let mut ours: serde_json::Value =
-        serde_json::from_str(&env.read("config/nix/registry.json")).unwrap();
+    let (_, mut ours, nix) = pin_with_both(&env, &format!(r#"{{"type":"path","path":"{src}"}}"#));
     // Spec §6.8 / Part 8 item 14: Nix 2.8 wrote a narHash and no __final; current Nix (and
     // rflake) write __final and no narHash for path inputs.
     let to = ours["flakes"][0]["to"].as_object_mut().unwrap();

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::workdir::two_commits;
-use crate::support::{GitRepo, TestEnv, require_nix};
+use crate::support::{GitRepo, TestEnv, pin_with_both, require_nix};
 
 /// Returns an environment for `nix`, or `None` (after a note) when it is not installed.
 fn nix_env() -> Option<TestEnv> {
@@ -104,29 +104,8 @@ fn pin_equals_nix_up_to_the_documented_differences() {
     let repo = two_commits(&env, "repo");
     let url = repo.url("");
     let url = url.strip_prefix("git+").unwrap_or(&url);
-    env.write(
-        "global-registry.json",
-        format!(
-            r#"{{"version":2,"flakes":[{{"from":{{"type":"indirect","id":"foo"}},"to":{{"type":"git","url":"{url}"}}}}]}}"#
-        ),
-    );
-    let nix_store = env.path("nix-store").display().to_string();
-    let nix_reg = env.path("nix-registry.json").display().to_string();
-    let nix = env.run_nix(&[
-        "registry",
-        "pin",
-        "--store",
-        &nix_store,
-        "--registry",
-        &nix_reg,
-        "foo",
-    ]);
-    assert!(nix.success(), "{nix}");
-    let ours = env.run(&["registry", "pin", "foo"]);
-    assert!(ours.success(), "{ours}");
-    assert_eq!(ours.stderr(), "", "a clean git pin is locked");
-    let nix: Value = serde_json::from_str(&env.read("nix-registry.json")).unwrap();
-    let mut ours: Value = serde_json::from_str(&env.read("config/nix/registry.json")).unwrap();
+    let (out, mut ours, nix) = pin_with_both(&env, &format!(r#"{{"type":"git","url":"{url}"}}"#));
+    assert_eq!(out.stderr(), "", "a clean git pin is locked");
     let to = ours["flakes"][0]["to"].as_object_mut().unwrap();
     assert_eq!(to.remove("__final"), Some(Value::Bool(true)));
     assert_eq!(to["ref"], "refs/heads/master");

@@ -25,5 +25,5 @@ pub use env::{GLOBAL_REGISTRY, TestEnv, USER_REGISTRY};
 pub use git::{FIRST_COMMIT_TIME, GitRepo, git_command, git_in};
 pub use git_server::{GitDaemon, GitHttpServer};
 pub use http::{HttpServer, Request, Response};
-pub use oracle::{Differential, nix_available, require_nix};
+pub use oracle::{Differential, nix_available, pin_with_both, require_nix};
 pub use output::CommandOutput;

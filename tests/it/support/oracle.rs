@@ -150,3 +150,38 @@ impl Differential {
         expected
     }
 }
+
+/// Points the global registry's `foo` at `to` (registry JSON attributes), runs `registry pin foo`
+/// with Nix 2.8 (its own store and registry file) and with rflake (the user registry), and
+/// returns rflake's output and the registry files they wrote: `(output, rflake's, Nix's)`.
+pub fn pin_with_both(
+    env: &TestEnv,
+    to: &str,
+) -> (CommandOutput, serde_json::Value, serde_json::Value) {
+    env.write(
+        "global-registry.json",
+        format!(
+            r#"{{"version":2,"flakes":[{{"from":{{"type":"indirect","id":"foo"}},"to":{to}}}]}}"#
+        ),
+    );
+    let nix_store = env.path("nix-store").display().to_string();
+    let nix_reg = env.path("nix-registry.json").display().to_string();
+    let nix = env.run_nix(&[
+        "registry",
+        "pin",
+        "--store",
+        &nix_store,
+        "--registry",
+        &nix_reg,
+        "foo",
+    ]);
+    assert!(nix.success(), "{nix}");
+    let ours = env.run(&["registry", "pin", "foo"]);
+    assert!(ours.success(), "{ours}");
+    let read = |rel: &str| serde_json::from_str(&env.read(rel)).unwrap();
+    (
+        ours,
+        read("config/nix/registry.json"),
+        read("nix-registry.json"),
+    )
+}
