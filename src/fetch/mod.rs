@@ -115,8 +115,6 @@ pub enum Place {
     StoreTemp(crate::store::local::TempDir),
     /// A valid store path already (a cached download): used as it is when its name is right.
     Stored(StorePath, PathInfo),
-    /// A temporary directory outside the store, deleted when the tree is dropped.
-    Temp(tempfile::TempDir),
 }
 
 impl Tree {

@@ -43,14 +43,28 @@ pub fn closure(
     store: &dyn Store,
     paths: &BTreeSet<StorePath>,
 ) -> anyhow::Result<BTreeSet<StorePath>> {
-    let mut seen = BTreeSet::new();
+    Ok(closure_infos(store, paths)?.into_keys().collect())
+}
+
+/// Returns the path info of every path of the closure of `paths` in `store`.
+fn closure_infos(
+    store: &dyn Store,
+    paths: &BTreeSet<StorePath>,
+) -> anyhow::Result<BTreeMap<StorePath, PathInfo>> {
+    let mut seen = BTreeMap::new();
     let mut todo: Vec<StorePath> = paths.iter().cloned().collect();
     while let Some(p) = todo.pop() {
-        if !seen.insert(p.clone()) {
+        if seen.contains_key(&p) {
             continue;
         }
         let info = query(store, &p)?;
-        todo.extend(info.references.into_iter().filter(|r| !seen.contains(r)));
+        todo.extend(
+            info.references
+                .iter()
+                .filter(|r| !seen.contains_key(*r))
+                .cloned(),
+        );
+        seen.insert(p, info);
     }
     Ok(seen)
 }
@@ -73,8 +87,10 @@ pub fn copy_closure(
     opts: CopyOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<BTreeSet<StorePath>> {
-    let all = closure(src, paths)?;
-    copy_paths(src, dst, &all, opts, reporter)
+    // The infos read while walking the closure are the ones copied: each is queried once.
+    let infos = closure_infos(src, paths)?;
+    let all = infos.keys().cloned().collect();
+    copy_known(src, dst, &all, infos, opts, reporter)
 }
 
 /// Copies `paths` (not their closure) from `src` to `dst`, skipping those `dst` has, and
@@ -84,6 +100,18 @@ pub fn copy_paths(
     src: &dyn Store,
     dst: &dyn Store,
     paths: &BTreeSet<StorePath>,
+    opts: CopyOptions,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<BTreeSet<StorePath>> {
+    copy_known(src, dst, paths, BTreeMap::new(), opts, reporter)
+}
+
+/// [`copy_paths`], with the source's infos of some paths known already.
+fn copy_known(
+    src: &dyn Store,
+    dst: &dyn Store,
+    paths: &BTreeSet<StorePath>,
+    mut known: BTreeMap<StorePath, PathInfo>,
     opts: CopyOptions,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<BTreeSet<StorePath>> {
@@ -99,7 +127,11 @@ pub fn copy_paths(
     ));
     let mut infos = BTreeMap::new();
     for p in &missing {
-        infos.insert(p.clone(), query(src, p)?);
+        let info = match known.remove(p) {
+            Some(info) => info,
+            None => query(src, p)?,
+        };
+        infos.insert(p.clone(), info);
     }
     let done = Mutex::new(0u64);
     for level in levels(&infos) {
