@@ -32,6 +32,7 @@
 
 pub mod cli;
 pub mod fetch;
+pub mod flake;
 pub mod flakeref;
 pub mod hash;
 pub mod registry;

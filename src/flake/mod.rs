@@ -1,0 +1,41 @@
+//! Flakes: reading `flake.nix` ([`decl`]), the `flake.lock` model ([`lockfile`]), locking
+//! ([`lock`]) and `flake archive` ([`archive`]).
+//!
+//! Mirrors the Nix source's `src/libflake/` (`flake.cc`, `lockfile.cc`) and
+//! `src/nix/flake.cc` (`CmdFlakeArchive`, `CmdFlakeMetadata`), as specified in the project spec
+//! `store-lockfile-archive.md`, Parts B, C and D.
+
+pub mod decl;
+pub mod lockfile;
+
+/// An input attribute path such as `dep2/dep1` (Nix's `InputAttrPath`).
+pub type InputPath = Vec<String>;
+
+/// Prints an input path the way Nix does: elements joined by `/`.
+pub fn print_path(path: &[String]) -> String {
+    path.join("/")
+}
+
+/// Parses `a/b/c` into an input path; the empty string is the empty path (the root flake).
+/// Each element must match `[a-zA-Z][a-zA-Z0-9_-]*`.
+pub fn parse_path(s: &str) -> Result<InputPath, String> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split('/')
+        .map(|e| {
+            if is_valid_input_name(e) {
+                Ok(e.to_owned())
+            } else {
+                Err(format!("invalid flake input attribute path element '{e}'"))
+            }
+        })
+        .collect()
+}
+
+/// Whether `name` is a valid input name (`[a-zA-Z][a-zA-Z0-9_-]*`).
+pub fn is_valid_input_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
