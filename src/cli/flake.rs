@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
+use super::Context;
 use super::args::{EvalArgs, FlakeArgs, JsonArgs};
-use super::{Context, not_implemented};
 use crate::report::Reporter as _;
 
 /// The `flake` subcommands rflake provides.
@@ -38,22 +38,22 @@ pub enum FlakeCommand {
 pub struct ArchiveArgs {
     /// The flake to archive
     #[arg(value_name = "FLAKE-URL", default_value = ".")]
-    flake_url: String,
+    pub flake_url: String,
     #[command(flatten)]
-    json: JsonArgs,
+    pub json: JsonArgs,
     /// Show what this command would do without doing it
     #[arg(long)]
-    dry_run: bool,
+    pub dry_run: bool,
     /// URI of the destination Nix store
     #[arg(long, value_name = "STORE-URI")]
-    to: Option<String>,
+    pub to: Option<String>,
     /// Do not require that paths are signed by trusted keys
     #[arg(long)]
-    no_check_sigs: bool,
+    pub no_check_sigs: bool,
     #[command(flatten)]
-    eval: EvalArgs,
+    pub eval: EvalArgs,
     #[command(flatten)]
-    flake: FlakeArgs,
+    pub flake: FlakeArgs,
 }
 
 /// Arguments of `flake metadata`.
@@ -61,13 +61,13 @@ pub struct ArchiveArgs {
 pub struct MetadataArgs {
     /// The flake to show
     #[arg(value_name = "FLAKE-URL", default_value = ".")]
-    flake_url: String,
+    pub flake_url: String,
     #[command(flatten)]
-    json: JsonArgs,
+    pub json: JsonArgs,
     #[command(flatten)]
-    eval: EvalArgs,
+    pub eval: EvalArgs,
     #[command(flatten)]
-    flake: FlakeArgs,
+    pub flake: FlakeArgs,
 }
 
 /// Arguments of `flake prefetch`.
@@ -87,8 +87,8 @@ pub struct PrefetchArgs {
 /// Runs a `flake` subcommand.
 pub fn run(cmd: FlakeCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
-        FlakeCommand::Archive(_) => not_implemented("flake archive"),
-        FlakeCommand::Metadata(_) => not_implemented("flake metadata"),
+        FlakeCommand::Archive(a) => super::flake_archive::run(&a, ctx),
+        FlakeCommand::Metadata(a) => super::flake_metadata::run(&a, ctx),
         FlakeCommand::Prefetch(a) => prefetch(&a, ctx),
     }
 }

@@ -5,7 +5,10 @@
 //! `src/nix/flake.cc` (`CmdFlakeArchive`, `CmdFlakeMetadata`), as specified in the project spec
 //! `store-lockfile-archive.md`, Parts B, C and D.
 
+pub mod archive;
 pub mod decl;
+pub mod load;
+pub mod lock;
 pub mod lockfile;
 
 /// An input attribute path such as `dep2/dep1` (Nix's `InputAttrPath`).

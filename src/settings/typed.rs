@@ -62,6 +62,8 @@ pub struct Settings {
     pub trust_tarballs_from_git_forges: bool,
     /// `allow-dirty-locks`: whether lock files may record dirty inputs.
     pub allow_dirty_locks: bool,
+    /// `commit-lock-file-summary`: the first line of `--commit-lock-file` commits.
+    pub commit_lock_file_summary: String,
     /// `filetransfer-retry-attempts` (alias `download-attempts`): how many
     /// times a download is tried.
     pub download_attempts: u64,
@@ -95,6 +97,7 @@ impl Default for Settings {
             experimental_features: Vec::new(),
             trust_tarballs_from_git_forges: true,
             allow_dirty_locks: false,
+            commit_lock_file_summary: String::new(),
             download_attempts: 5,
             explicitly_set: BTreeSet::new(),
         }
@@ -137,6 +140,7 @@ impl Settings {
             match name {
                 "flake-registry" => self.flake_registry = value.to_owned(),
                 "store" => self.store = value.to_owned(),
+                "commit-lock-file-summary" => self.commit_lock_file_summary = value.to_owned(),
                 "ssl-cert-file" => self.ssl_cert_file = parse_opt_abs_path(name, value)?,
                 "access-tokens" => {
                     if !append {

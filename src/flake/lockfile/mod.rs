@@ -115,6 +115,13 @@ impl LockFile {
         todo!("LockFile::find_unlocked")
     }
 
+    /// Checks that every node is locked or relative (spec C2 step 4); returns the warnings
+    /// for unlocked nodes that carry a `narHash`.
+    pub fn check_locked(&self, allow_dirty_locks: bool, trust: bool) -> Result<Vec<String>, Error> {
+        let _ = (allow_dirty_locks, trust);
+        todo!("LockFile::check_locked")
+    }
+
     /// All inputs by path (depth first, sorted), for the diff: each path maps to the node edge
     /// or follows path it has.
     pub fn all_inputs(&self) -> BTreeMap<InputPath, Edge> {

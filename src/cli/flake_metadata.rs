@@ -1,0 +1,163 @@
+//! `rflake flake metadata` (Nix's `CmdFlakeMetadata`): the resolved and locked URL,
+//! description, store path, revision, last modification and the inputs tree of a flake.
+//!
+//! # Deviations
+//!
+//! - `Last modified:` is printed in UTC (Nix uses the local time zone).
+//! - The `fingerprint` (eval-cache key) is not printed: rflake has no evaluation cache.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use serde_json::{Map, Value};
+
+use super::Context;
+use super::flake::MetadataArgs;
+use super::lock_args;
+use crate::flake::lock::LockedFlake;
+use crate::flake::lockfile::{Edge, NodeId};
+use crate::flakeref::attrs;
+use crate::store::Store as _;
+
+/// Runs `flake metadata`.
+pub fn run(a: &MetadataArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let top = crate::flakeref::parse(&a.flake_url, &ctx.cwd_parse_options(), &ctx.printer)?;
+    let flags = lock_args::flags(ctx, &a.flake)?;
+    lock_args::with_loader(ctx, &a.eval, &a.flake, |loader| {
+        let locked = crate::flake::lock::lock_flake(loader, &top, &flags)?;
+        let path = match &locked.flake.store_path {
+            Some(p) => loader.fetch.store.store_dir().print(p),
+            None => String::new(),
+        };
+        if a.json.json {
+            ctx.print_json(&json(&locked, &path)?, &a.json)?;
+        } else {
+            for line in text(&locked, &path, ctx.settings.trust_tarballs_from_git_forges)? {
+                ctx.printer.out_line(&line)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn json(locked: &LockedFlake, path: &str) -> anyhow::Result<Value> {
+    let f = &locked.flake;
+    let mut j = Map::new();
+    if let Some(d) = &f.decl.description {
+        j.insert("description".into(), Value::String(d.clone()));
+    }
+    j.insert(
+        "originalUrl".into(),
+        Value::String(f.original.to_url_string()?),
+    );
+    j.insert(
+        "original".into(),
+        Value::Object(attrs::to_json(&f.original.to_attrs())),
+    );
+    j.insert(
+        "resolvedUrl".into(),
+        Value::String(f.resolved.to_url_string()?),
+    );
+    j.insert(
+        "resolved".into(),
+        Value::Object(attrs::to_json(&f.resolved.to_attrs())),
+    );
+    j.insert("url".into(), Value::String(f.locked.to_url_string()?));
+    j.insert(
+        "locked".into(),
+        Value::Object(attrs::to_json(&f.locked.to_attrs())),
+    );
+    if let Some(rev) = f.locked.input.get_str("rev") {
+        j.insert("revision".into(), Value::String(rev.to_owned()));
+    }
+    if let Some(rev) = f.locked.input.get_str("dirtyRev") {
+        j.insert("dirtyRevision".into(), Value::String(rev.to_owned()));
+    }
+    if let Ok(Some(n)) = attrs::get_int(f.locked.input.attrs(), "revCount") {
+        j.insert("revCount".into(), Value::from(n));
+    }
+    if let Ok(Some(n)) = attrs::get_int(f.locked.input.attrs(), "lastModified") {
+        j.insert("lastModified".into(), Value::from(n));
+    }
+    j.insert("path".into(), Value::String(path.to_owned()));
+    j.insert("locks".into(), locked.lock_file.to_json());
+    Ok(Value::Object(j))
+}
+
+fn text(locked: &LockedFlake, path: &str, trust: bool) -> anyhow::Result<Vec<String>> {
+    let f = &locked.flake;
+    let mut out = vec![format!("Resolved URL:  {}", f.resolved.to_url_string()?)];
+    if f.locked.input.is_locked(trust) {
+        out.push(format!("Locked URL:    {}", f.locked.to_url_string()?));
+    }
+    if let Some(d) = &f.decl.description {
+        out.push(format!("Description:   {d}"));
+    }
+    out.push(format!("Path:          {path}"));
+    if let Some(rev) = f.locked.input.get_str("rev") {
+        out.push(format!("Revision:      {rev}"));
+    }
+    if let Some(rev) = f.locked.input.get_str("dirtyRev") {
+        out.push(format!("Revision:      {rev}"));
+    }
+    if let Ok(Some(n)) = attrs::get_int(f.locked.input.attrs(), "revCount") {
+        out.push(format!("Revisions:     {n}"));
+    }
+    if let Ok(Some(n)) = attrs::get_int(f.locked.input.attrs(), "lastModified") {
+        out.push(format!(
+            "Last modified: {}",
+            crate::util::time::date_time(n)
+        ));
+    }
+    let file = &locked.lock_file;
+    if !file.nodes[file.root].inputs.is_empty() {
+        out.push("Inputs:".into());
+    }
+    let mut visited = BTreeSet::from([file.root]);
+    tree(locked, file.root, "", &mut visited, &mut out)?;
+    Ok(out)
+}
+
+fn tree(
+    locked: &LockedFlake,
+    node: NodeId,
+    prefix: &str,
+    visited: &mut BTreeSet<NodeId>,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let file = &locked.lock_file;
+    let inputs = &file.nodes[node].inputs;
+    let count = inputs.len();
+    for (i, (name, edge)) in inputs.iter().enumerate() {
+        let last = i + 1 == count;
+        let branch = if last { "└───" } else { "├───" };
+        match edge {
+            Edge::Node(c) => {
+                let Some(l) = &file.nodes[*c].locked else {
+                    continue;
+                };
+                let when = attrs::get_int(l.locked.input.attrs(), "lastModified")
+                    .ok()
+                    .flatten()
+                    .map(|t| format!(" ({})", crate::util::time::date_time(t)))
+                    .unwrap_or_default();
+                out.push(format!(
+                    "{prefix}{branch}{name}: {}{when}",
+                    l.locked.to_url_string()?
+                ));
+                if visited.insert(*c) {
+                    let next = format!("{prefix}{}", if last { "    " } else { "│   " });
+                    tree(locked, *c, &next, visited, out)?;
+                }
+            }
+            Edge::Follows(p) => {
+                out.push(format!(
+                    "{prefix}{branch}{name} follows input '{}'",
+                    crate::flake::print_path(p)
+                ));
+            }
+        }
+    }
+    Ok(())
+}

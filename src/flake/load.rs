@@ -1,0 +1,369 @@
+//! Getting a flake: resolving its reference through the registries, fetching its source tree
+//! and reading its `flake.nix` (Nix's `getFlake` and `readFlake` in `src/libflake/flake.cc`).
+//!
+//! # Deviations
+//!
+//! - Nix reads a flake through a lazily mounted tree; rflake fetches it into the store first and
+//!   reads `flake.nix` there, so positions in messages name the store copy as Nix's do.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context as _;
+
+use super::InputPath;
+use super::decl::{self, FlakeDecl, InputDecl};
+use crate::fetch;
+use crate::flakeref::{Attr, FlakeRef, Input};
+use crate::registry::resolve::{self, Mode};
+use crate::store::StorePath;
+
+/// Where a flake's files are on disk: the root of its source tree and the directory of its
+/// `flake.nix` inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The root of the source tree (a store path's real path).
+    pub root: PathBuf,
+    /// How the root is named in messages (`/nix/store/…-source`).
+    pub label: String,
+    /// The directory of `flake.nix` relative to the root (`""` at the root).
+    pub dir: String,
+}
+
+impl Source {
+    /// The directory holding `flake.nix` on disk.
+    pub fn flake_dir(&self) -> PathBuf {
+        if self.dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(&self.dir)
+        }
+    }
+
+    /// `flake.nix` as named in messages.
+    pub fn flake_nix_label(&self) -> String {
+        if self.dir.is_empty() {
+            format!("{}/flake.nix", self.label)
+        } else {
+            format!("{}/{}/flake.nix", self.label, self.dir)
+        }
+    }
+
+    /// The source of a relative path input declared by the flake at `self`: `rel` resolved
+    /// against the declaring flake's directory, inside the same tree.
+    pub fn relative(&self, rel: &str) -> anyhow::Result<Source> {
+        let mut parts: Vec<&str> = self.dir.split('/').filter(|s| !s.is_empty()).collect();
+        for seg in rel.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        anyhow::bail!(
+                            "path '{}' is outside the source tree of the flake that declares it \
+                             ('{}'); relative path inputs must stay inside it",
+                            rel,
+                            self.label
+                        );
+                    }
+                }
+                s => parts.push(s),
+            }
+        }
+        Ok(Source {
+            root: self.root.clone(),
+            label: self.label.clone(),
+            dir: parts.join("/"),
+        })
+    }
+}
+
+/// A flake that was read: its references and declarations (Nix's `Flake`).
+#[derive(Debug, Clone)]
+pub struct Flake {
+    /// The reference as given.
+    pub original: FlakeRef,
+    /// The reference after registry resolution.
+    pub resolved: FlakeRef,
+    /// The locked reference (with `narHash`; without `__final`).
+    pub locked: FlakeRef,
+    /// The store path of its source tree (`None` for relative path inputs, which live in their
+    /// parent's tree).
+    pub store_path: Option<StorePath>,
+    /// Where its files are.
+    pub source: Source,
+    /// What its `flake.nix` declares; `follows` made absolute from the lock file's root.
+    pub decl: FlakeDecl,
+}
+
+impl Flake {
+    /// The path of its `flake.lock` on disk.
+    pub fn lock_file_path(&self) -> PathBuf {
+        self.source.flake_dir().join("flake.lock")
+    }
+}
+
+/// Fetches inputs into the store, each at most once per run, several at a time when asked.
+pub struct Fetcher<'a> {
+    /// The fetch environment.
+    pub env: &'a fetch::Env<'a>,
+    /// How many inputs may be fetched at once (`http-connections`, at least 1).
+    pub jobs: usize,
+    fetched: Mutex<HashMap<String, (StorePath, Input)>>,
+}
+
+/// What getting flakes needs: fetching, and the registries.
+pub struct Loader<'a> {
+    /// The fetch environment.
+    pub fetch: &'a fetch::Env<'a>,
+    /// The fetcher (with this run's cache of fetched inputs).
+    pub fetcher: Fetcher<'a>,
+    /// The registries (resolution happens on the calling thread).
+    pub registries: RefCell<&'a mut dyn resolve::Source>,
+    /// Whether registries may be used at all (`--no-use-registries`).
+    pub use_registries: bool,
+    /// How many inputs may be fetched at once (`http-connections`, at least 1).
+    pub jobs: usize,
+}
+
+impl<'a> Fetcher<'a> {
+    /// Makes a fetcher running at most `jobs` fetches at once.
+    pub fn new(env: &'a fetch::Env<'a>, jobs: usize) -> Fetcher<'a> {
+        Fetcher {
+            env,
+            jobs: jobs.max(1),
+            fetched: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Forgets what was fetched (the top-level flake changed on disk).
+    pub fn forget(&self) {
+        if let Ok(mut m) = self.fetched.lock() {
+            m.clear();
+        }
+    }
+
+    /// Fetches a direct input into the store, once per run.
+    pub fn fetch_to_store(&self, input: &Input) -> anyhow::Result<(StorePath, Input)> {
+        let key = crate::flakeref::attrs::to_compact_json(input.attrs());
+        if let Some(hit) = self.fetched.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let result = fetch::fetch_to_store(self.env, input)?;
+        if let Ok(mut m) = self.fetched.lock() {
+            m.insert(key, result.clone());
+        }
+        Ok(result)
+    }
+
+    /// Fetches several direct inputs at once (at most [`Loader::jobs`] at a time), so that
+    /// later calls of [`Loader::fetch_to_store`] find them. Errors are left for those calls to
+    /// report, in their order.
+    pub fn prefetch(&self, inputs: Vec<Input>) {
+        let todo: Vec<Input> = {
+            let Ok(m) = self.fetched.lock() else { return };
+            let mut seen = std::collections::HashSet::new();
+            inputs
+                .into_iter()
+                .filter(|i| {
+                    let k = crate::flakeref::attrs::to_compact_json(i.attrs());
+                    !m.contains_key(&k) && seen.insert(k)
+                })
+                .collect()
+        };
+        if todo.len() < 2 || self.jobs < 2 {
+            return;
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let total = todo.len() as u64;
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let label = "fetching inputs";
+        std::thread::scope(|s| {
+            for _ in 0..self.jobs.min(todo.len()) {
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(input) = todo.get(i) else { break };
+                        let _ = self.fetch_to_store(input);
+                        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        self.env.reporter.progress(label, d, Some(total));
+                    }
+                });
+            }
+        });
+        self.env.reporter.progress_done(label);
+    }
+}
+
+impl<'a> Loader<'a> {
+    /// Makes a loader.
+    pub fn new(
+        fetch: &'a fetch::Env<'a>,
+        registries: &'a mut dyn resolve::Source,
+        use_registries: bool,
+        jobs: usize,
+    ) -> Loader<'a> {
+        Loader {
+            fetch,
+            fetcher: Fetcher::new(fetch, jobs),
+            registries: RefCell::new(registries),
+            use_registries,
+            jobs: jobs.max(1),
+        }
+    }
+
+    /// Fetches a direct input into the store, once per run.
+    pub fn fetch_to_store(&self, input: &Input) -> anyhow::Result<(StorePath, Input)> {
+        self.fetcher.fetch_to_store(input)
+    }
+
+    /// Fetches several direct inputs at once; see [`Fetcher::prefetch`].
+    pub fn prefetch(&self, inputs: Vec<Input>) {
+        self.fetcher.prefetch(inputs);
+    }
+
+    /// The registry mode for the top-level flake (`All`) or inputs (`Limited`).
+    pub fn mode(&self, top: bool) -> Mode {
+        match (self.use_registries, top) {
+            (false, _) => Mode::No,
+            (true, true) => Mode::All,
+            (true, false) => Mode::Limited,
+        }
+    }
+
+    /// Resolves a reference through the registries.
+    pub fn resolve(&self, flake_ref: &FlakeRef, mode: Mode) -> anyhow::Result<FlakeRef> {
+        let mut regs = self.registries.borrow_mut();
+        Ok(resolve::resolve(flake_ref, mode, &mut **regs)?)
+    }
+
+    /// Gets a flake by reference (Nix's `getFlake`): resolve, fetch, read `flake.nix`, apply
+    /// `inputs.self`. `lock_root` is the flake's input path in the lock file, which prefixes
+    /// its `follows`.
+    pub fn get_flake(
+        &self,
+        original: &FlakeRef,
+        mode: Mode,
+        lock_root: &InputPath,
+    ) -> anyhow::Result<Flake> {
+        let resolved = self.resolve(original, mode)?;
+        let (mut path, mut locked) = self.fetch_to_store(&resolved.input)?;
+        let mut source = self.store_source(&path, &resolved.subdir);
+        let mut decl = read_decl(&source, &resolved, lock_root)?;
+        if !decl.self_attrs.is_empty() {
+            let mut attrs = locked.without(&["__final", "narHash"]).attrs().clone();
+            for (k, v) in &decl.self_attrs {
+                if k != "submodules" && k != "lfs" {
+                    anyhow::bail!("flake 'self' attribute '{k}' is not supported");
+                }
+                attrs.insert(k.clone(), v.clone());
+            }
+            let again = Input::from_attrs(attrs, self.fetch.reporter)?;
+            if again.attrs() != locked.without(&["__final"]).attrs() {
+                (path, locked) = self.fetch_to_store(&again)?;
+                source = self.store_source(&path, &resolved.subdir);
+                decl = read_decl(&source, &resolved, lock_root)?;
+            }
+        }
+        Ok(Flake {
+            original: original.clone(),
+            locked: FlakeRef {
+                input: locked.without(&["__final"]),
+                subdir: resolved.subdir.clone(),
+            },
+            resolved,
+            store_path: Some(path),
+            source,
+            decl,
+        })
+    }
+
+    /// Reads a relative path input's flake from its parent's tree (Nix's `readFlake` with the
+    /// reference as original, resolved and locked reference).
+    pub fn read_relative(
+        &self,
+        flake_ref: &FlakeRef,
+        source: Source,
+        lock_root: &InputPath,
+    ) -> anyhow::Result<Flake> {
+        let decl = read_decl(&source, flake_ref, lock_root)?;
+        Ok(Flake {
+            original: flake_ref.clone(),
+            resolved: flake_ref.clone(),
+            locked: flake_ref.clone(),
+            store_path: None,
+            source,
+            decl,
+        })
+    }
+
+    fn store_source(&self, path: &StorePath, subdir: &str) -> Source {
+        Source {
+            root: self.fetch.store.real_path(path),
+            label: crate::store::Store::store_dir(self.fetch.store).print(path),
+            dir: subdir.trim_matches('/').to_owned(),
+        }
+    }
+}
+
+/// Reads `flake.nix` of the flake at `source` and makes its `follows` absolute.
+fn read_decl(
+    source: &Source,
+    resolved: &FlakeRef,
+    lock_root: &InputPath,
+) -> anyhow::Result<FlakeDecl> {
+    let file = source.flake_dir().join("flake.nix");
+    let label = source.flake_nix_label();
+    let text = read_flake_nix(&file, &label)?;
+    let opts = decl::ReadOptions {
+        file_label: label,
+        flake_label: fetch::printed(&resolved.input),
+        subdir: source.dir.clone(),
+    };
+    let opts = decl::ReadOptions {
+        flake_label: resolved.to_url_string().unwrap_or(opts.flake_label.clone()),
+        ..opts
+    };
+    let mut decl = decl::read(&text, &opts)?;
+    for input in decl.inputs.values_mut() {
+        prefix_follows(input, lock_root);
+    }
+    Ok(decl)
+}
+
+fn read_flake_nix(file: &Path, label: &str) -> anyhow::Result<String> {
+    match std::fs::read(file) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("file '{label}' is not valid UTF-8")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!("path '{label}' does not exist")
+        }
+        Err(e) => Err(e).with_context(|| format!("reading '{label}'")),
+    }
+}
+
+/// Prefixes every `follows` of an input declaration (and of its overrides) with `prefix`, the
+/// input path of the flake that declares it.
+fn prefix_follows(input: &mut InputDecl, prefix: &InputPath) {
+    if let Some(f) = &mut input.follows {
+        let mut full = prefix.clone();
+        full.append(f);
+        *f = full;
+    }
+    for o in input.overrides.values_mut() {
+        prefix_follows(o, prefix);
+    }
+}
+
+/// Whether an input is a relative path input (`path` type with a path not starting with `/`);
+/// returns the relative path.
+pub fn relative_path(input: &Input) -> Option<&str> {
+    if input.type_name() != "path" {
+        return None;
+    }
+    match input.attrs().get("path") {
+        Some(Attr::Str(p)) if !p.starts_with('/') => Some(p),
+        _ => None,
+    }
+}
