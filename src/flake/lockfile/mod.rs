@@ -9,12 +9,12 @@
 //!
 //! The pieces, one file each:
 //!
-//! - [`read`]: [`LockFile::parse`] (spec C2) and [`LockFile::check_locked`];
-//! - [`write`]: key assignment and serialisation, [`LockFile::to_json`] and
+//! - `read.rs`: [`LockFile::parse`] (spec C2) and [`LockFile::check_locked`];
+//! - `write.rs`: key assignment and serialisation, [`LockFile::to_json`] and
 //!   [`LockFile::to_text`] (spec C1, C3);
-//! - [`follows`]: [`LockFile::resolve`], [`LockFile::check`], [`LockFile::all_inputs`] and
+//! - `follows.rs`: [`LockFile::resolve`], [`LockFile::check`], [`LockFile::all_inputs`] and
 //!   [`LockFile::find_unlocked`] (spec C6);
-//! - [`diff`](mod@diff): [`diff()`] and the description of an edge (spec C5).
+//! - `diff.rs`: [`diff()`] and the description of an edge (spec C5).
 //!
 //! This is a pure format module: no file I/O, no environment, no clock. Callers read and write
 //! the file (see `crate::util::fs::write_atomic`).

@@ -36,7 +36,10 @@ impl LockFile {
             message: e.to_string(),
         })?;
         let Value::Object(top) = &json else {
-            return Err(type_error(306, &format!("cannot use value() with {}", type_name(&json))));
+            return Err(type_error(
+                306,
+                &format!("cannot use value() with {}", type_name(&json)),
+            ));
         };
         let version = match top.get("version") {
             None => 0,
@@ -219,10 +222,9 @@ fn read_ref(
 fn json_attrs(value: &Value) -> Result<Attrs, Error> {
     match value {
         Value::Object(obj) => Ok(attrs::from_json(obj)?),
-        _ => Err(flakeref::Error::Invalid(
-            "unsupported input attribute type in lock file".into(),
-        )
-        .into()),
+        _ => Err(
+            flakeref::Error::Invalid("unsupported input attribute type in lock file".into()).into(),
+        ),
     }
 }
 
