@@ -211,9 +211,13 @@ fn read_ref(
     if let Some(extra) = info.and_then(|i| json.get(i)) {
         attrs.extend(json_attrs(extra)?);
     }
+    // Checked as Nix's `Input::getNarHash` does (SRI, SHA-256; empty means the all-zero
+    // placeholder and is kept as is) and stored padded.
     if let Some(Attr::Str(h)) = attrs.get("narHash") {
         let normalised = normalise_nar_hash(h)?;
-        attrs.insert("narHash".into(), Attr::Str(normalised));
+        if !h.is_empty() {
+            attrs.insert("narHash".into(), Attr::Str(normalised));
+        }
     }
     Ok(FlakeRef::from_attrs(attrs, report)?)
 }

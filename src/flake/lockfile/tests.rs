@@ -412,6 +412,8 @@ fn unpadded_nar_hash_is_normalised() {
 fn nar_hash_must_be_sha256() {
     let text = D7.replacen(NAR_DATA, "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=", 1);
     assert_eq!(parse_err(&text), "narHash must use SHA-256");
+    let text = D7.replacen(NAR_DATA, "sha256-xyz", 1);
+    assert_eq!(parse_err(&text), "invalid SRI hash 'sha256-xyz'");
 }
 
 #[test]
