@@ -298,3 +298,5 @@ impl std::fmt::Display for Pos {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_inputs;

@@ -77,6 +77,12 @@ impl<'a> Source<'a> {
                         keep(d.key, d.msg);
                     }
                 }
+                SyntaxKind::NODE_PATTERN => {
+                    let end = usize::from(n.text_range().end());
+                    if let Some(msg) = self.duplicate_formal(&n) {
+                        keep(end, msg);
+                    }
+                }
                 SyntaxKind::NODE_PATH_HOME => {
                     let literal = n.text().to_string();
                     keep(
@@ -107,6 +113,36 @@ impl<'a> Source<'a> {
             Some((_, msg)) => Err(Error::Msg(msg)),
             None => Ok(()),
         }
+    }
+}
+
+impl Source<'_> {
+    /// Nix's `validateFormals`: a formal argument given twice, or also bound with `@`.
+    fn duplicate_formal(&self, pattern: &SyntaxNode) -> Option<String> {
+        let pattern = cast::<ast::Pattern>(pattern.clone())?;
+        let mut seen = Vec::new();
+        for entry in pattern.pat_entries() {
+            let ident = entry.ident()?;
+            let name = node(&ident).text().to_string();
+            if seen.contains(&name) {
+                let at = self.at(self.pos(node(&ident).text_range()));
+                return Some(format!(
+                    "duplicate formal function argument '{name}', at {at}"
+                ));
+            }
+            seen.push(name);
+        }
+        let bind = pattern.pat_bind()?.ident()?;
+        let name = node(&bind).text().to_string();
+        if seen.contains(&name) {
+            let pat = node(&pattern);
+            let lambda = pat.parent().map_or(pat.text_range(), |l| l.text_range());
+            return Some(format!(
+                "duplicate formal function argument '{name}', at {}",
+                self.at(self.pos(lambda))
+            ));
+        }
+        None
     }
 }
 
