@@ -189,6 +189,15 @@ fn describe(e: &ParseError, text: &str) -> (String, Option<usize>) {
                 Some(start(r)),
             )
         }
+        // An unterminated string or comment runs to the end of the file.
+        ParseError::UnexpectedWanted(SyntaxKind::TOKEN_ERROR, r, _)
+            if usize::from(r.end()) == text.len() =>
+        {
+            (
+                "syntax error, unexpected end of file".to_owned(),
+                Some(text.len()),
+            )
+        }
         ParseError::UnexpectedWanted(kind, r, wanted) => (
             format!(
                 "syntax error, unexpected {}{}",
@@ -222,7 +231,13 @@ fn expecting(wanted: &[SyntaxKind]) -> String {
     if wanted.is_empty() || wanted.len() > 4 {
         return String::new();
     }
-    let names: Vec<String> = wanted.iter().map(|k| token_name(*k, "")).collect();
+    let mut names: Vec<String> = Vec::new();
+    for k in wanted {
+        let name = token_name(*k, "");
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     format!(", expecting {}", names.join(" or "))
 }
 
@@ -253,6 +268,10 @@ fn token_name(kind: SyntaxKind, text: &str) -> String {
         TOKEN_STRING_START | TOKEN_STRING_END => "'\"'",
         TOKEN_INTERPOL_START => "'${'",
         TOKEN_INTERPOL_END => "'}'",
+        TOKEN_ERROR => {
+            let c = text.chars().next().map_or(String::new(), String::from);
+            return format!("'{c}'");
+        }
         _ => {
             let quoted = match kind {
                 TOKEN_ADD => "+",

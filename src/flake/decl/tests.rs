@@ -431,3 +431,35 @@ fn duplicate_formals() {
         "{e}"
     );
 }
+
+#[test]
+fn syntax_error_wording() {
+    let cases = [
+        ("{ outputs = ; }", "syntax error, unexpected ';', at F:1:13"),
+        (
+            "{ } }",
+            "syntax error, unexpected '}', expecting end of file, at F:1:5",
+        ),
+        (
+            "{ description = \"abc; }",
+            "syntax error, unexpected end of file, at F:1:24",
+        ),
+        (
+            "{ a = ''x; }",
+            "syntax error, unexpected end of file, at F:1:13",
+        ),
+        (
+            "{ a.b. = 1; }",
+            "syntax error, unexpected '=', expecting identifier or 'or', at F:1:8",
+        ),
+        (
+            "{ a = 1 b = 2; }",
+            "syntax error, unexpected '=', expecting ';', at F:1:11",
+        ),
+        ("{", "syntax error, unexpected end of file, at F:1:2"),
+        ("", "syntax error, unexpected end of file, at F:1:1"),
+    ];
+    for (text, msg) in cases {
+        assert_eq!(err(text), msg.replace("F:", &format!("{F}:")), "{text}");
+    }
+}
