@@ -50,7 +50,10 @@ mod tests {
     fn empty_elements_are_skipped() {
         assert_eq!(parse_path(""), Ok(vec![]));
         assert_eq!(parse_path("/"), Ok(vec![]));
-        assert_eq!(parse_path("a//b/"), Ok(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(
+            parse_path("a//b/"),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
         assert_eq!(
             parse_path("a/1"),
             Err("invalid flake input attribute path element '1'".to_owned())
