@@ -15,6 +15,9 @@
 //! - `nix flake clone`, GC roots for offline use (`_NIX_FORCE_HTTP`, `nix store gc`), registry
 //!   caching across `nix store gc`, the symlinked `--flake-registry` file;
 //! - `nix flake update ''` (no `flake update` command: its `--update-input ''` twin is ported);
+//! - "Test doing multiple `lookupFlake`s" (`nix build flake3#xyzzy`) and the bare
+//!   `nix flake metadata "$flake3Dir" --json` runs (their success is implied by the ported
+//!   metadata queries);
 //! - `flake metadata --eval-store dummy://`: rflake has no evaluation store;
 //! - `nix eval --flake-registry … flake2#shouldBeOne` (evaluation of a `dir` flake), and the
 //!   evaluated value of `--inputs-from` (its resolution is ported).
