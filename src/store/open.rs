@@ -34,8 +34,10 @@ pub struct OpenConfig {
     pub require_sigs: bool,
     /// Keys whose signatures make a path trusted.
     pub trusted_keys: PublicKeys,
-    /// The client for `http(s)://` binary caches.
-    pub http_client: Option<reqwest::blocking::Client>,
+    /// `connect-timeout` for `http(s)://` binary caches, in seconds.
+    pub connect_timeout: u64,
+    /// Extra root certificates for `http(s)://` binary caches (`ssl-cert-file`).
+    pub ca_certs: Vec<reqwest::Certificate>,
     /// Where HTTP uploads spool NARs (in memory without one).
     pub temp_dir: Option<PathBuf>,
 }
@@ -55,24 +57,32 @@ impl OpenConfig {
                 .with_context(|| format!("reading secret key file '{file}'"))?;
             trusted_keys.insert(key.to_public());
         }
-        let mut client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(settings.connect_timeout.max(1)))
-            .timeout(None);
+        let mut ca_certs = Vec::new();
         if let Some(ca) = &settings.ssl_cert_file {
             let pem = crate::util::fs::read(ca)?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("reading certificates from '{}'", ca.display()))?
-            {
-                client = client.add_root_certificate(cert);
-            }
+            ca_certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("reading certificates from '{}'", ca.display()))?;
         }
         Ok(OpenConfig {
             store_dir: StoreDir::default(),
             require_sigs: settings.require_sigs,
             trusted_keys,
-            http_client: Some(client.build().context("setting up the HTTP client")?),
+            connect_timeout: settings.connect_timeout,
+            ca_certs,
             temp_dir: None,
         })
+    }
+
+    /// Builds the client for `http(s)://` binary caches (only when one is opened: loading the
+    /// system's root certificates takes milliseconds).
+    fn http_client(&self) -> anyhow::Result<reqwest::blocking::Client> {
+        let mut client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(self.connect_timeout.max(1)))
+            .timeout(None);
+        for cert in &self.ca_certs {
+            client = client.add_root_certificate(cert.clone());
+        }
+        client.build().context("setting up the HTTP client")
     }
 }
 
@@ -90,7 +100,10 @@ pub fn open(
         StoreUri::File { .. } | StoreUri::Http { .. } => {
             let opts = binary_cache::OpenOptions {
                 store_dir: cfg.store_dir.clone(),
-                http_client: cfg.http_client.clone(),
+                http_client: match uri {
+                    StoreUri::Http { .. } => Some(cfg.http_client()?),
+                    _ => None,
+                },
                 temp_dir: cfg.temp_dir.clone(),
             };
             Ok(Arc::new(binary_cache::open(
