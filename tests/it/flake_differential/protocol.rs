@@ -1,0 +1,142 @@
+//! The run protocol every graph goes through (see the module docs).
+
+use std::collections::BTreeSet;
+
+use super::compare::{
+    assert_same_lock, current_json, json_paths, nix_json, root_path, without_root_path,
+};
+use super::fixture::Graph;
+
+/// What a checked graph leaves for the test's snapshots.
+pub struct Checked {
+    /// Nix 2.8's `flake archive --json` output, pretty-printed (store paths verbatim).
+    pub json: String,
+    /// rflake's stderr when it created the lock file (`$TEST_ENV`, `$HTTP` normalised).
+    pub creating: String,
+    /// The lock file Nix 2.8 wrote (left in the root).
+    pub nix_lock: String,
+}
+
+/// The `warning: Git tree … is dirty` line a git root gets once its `flake.lock` is added but
+/// not committed (spec D6), or nothing for a path root.
+pub fn dirty_warning(g: &Graph) -> &'static str {
+    if g.is_git_root() {
+        "warning: Git tree '$TEST_ENV/root' is dirty\n"
+    } else {
+        ""
+    }
+}
+
+/// Runs both tools on the graph and asserts:
+///
+/// 1. Nix 2.8 locks and archives (store `nix-lock`); then the root is put back as it was.
+/// 2. rflake locks and archives (store `rflake-lock`): the same `flake.lock` bytes modulo the
+///    documented differences; the same `--json` value (modulo the root's path when the lock
+///    files differ: the root's source contains its `flake.lock`); on a git root the new lock
+///    file is added with `--intent-to-add` (spec C5).
+/// 3. Nix's lock file put back: rflake with `--no-update-lock-file` accepts it unchanged and
+///    prints exactly Nix's JSON (root included), into a fresh store (`rflake-fresh`) that then
+///    holds exactly the JSON's paths, as does Nix's fresh store (`nix-fresh`) apart from the
+///    downloaded tarball files 2.8 keeps (fetchers spec Part 8 item 9).
+/// 4. `--dry-run` (fresh stores) prints the same JSON as the real run, with both tools, leaves
+///    the lock file alone, and rflake fetches no input (at most the root is in its store,
+///    spec D4).
+pub fn check_graph(g: &Graph) -> Checked {
+    // 1. Nix 2.8.
+    let nix = g.nix("nix-lock", &["--json"]);
+    assert!(nix.success(), "nix flake archive:\n{nix}");
+    let nix_lock = g.lock_file().expect("Nix 2.8 wrote flake.lock");
+    let nix_value = nix_json(nix.stdout());
+    assert!(
+        nix.stderr()
+            .starts_with("warning: creating lock file '$TEST_ENV/root/flake.lock'\n"),
+        "Nix 2.8's creation message:\n{nix}"
+    );
+    g.unlock();
+
+    // 2. rflake creates the lock file.
+    let ours = g.rflake("rflake-lock", &["--json"]);
+    assert!(ours.success(), "rflake flake archive:\n{ours}");
+    let our_lock = g.lock_file().expect("rflake wrote flake.lock");
+    let identical = assert_same_lock(&our_lock, &nix_lock);
+    let our_value = current_json(ours.stdout());
+    if identical {
+        assert_eq!(our_value, nix_value, "--json: rflake (left), Nix 2.8 (right)");
+    } else {
+        assert_eq!(
+            without_root_path(&our_value),
+            without_root_path(&nix_value),
+            "--json without the root's path: rflake (left), Nix 2.8 (right)"
+        );
+    }
+    if g.is_git_root() {
+        assert_eq!(
+            g.git_status(),
+            " A flake.lock\n",
+            "the new lock file is added with --intent-to-add"
+        );
+    }
+    let creating = g.normalize(ours.stderr());
+
+    // 3. rflake reads Nix 2.8's lock file as it is.
+    g.set_lock_file(&nix_lock);
+    let reused = g.rflake("rflake-fresh", &["--json", "--no-update-lock-file"]);
+    assert!(reused.success(), "rflake with Nix 2.8's lock file:\n{reused}");
+    assert_eq!(g.lock_file().as_deref(), Some(nix_lock.as_str()));
+    assert_eq!(
+        current_json(reused.stdout()),
+        nix_value,
+        "--json with Nix 2.8's lock file: rflake (left), Nix 2.8 (right)"
+    );
+    assert_eq!(g.normalize(reused.stderr()), dirty_warning(g));
+    let nix_again = g.nix("nix-fresh", &["--json"]);
+    assert!(nix_again.success(), "{nix_again}");
+    assert_eq!(nix_json(nix_again.stdout()), nix_value);
+    assert_eq!(g.lock_file().as_deref(), Some(nix_lock.as_str()));
+
+    let paths = json_paths(&nix_value);
+    assert_eq!(
+        g.store_entries("rflake-fresh"),
+        paths,
+        "rflake's store (left) holds exactly the archived paths (right)"
+    );
+    assert_eq!(nix_store_sources(g, "nix-fresh"), paths);
+
+    // 4. Dry runs: the same JSON, nothing fetched.
+    let dry = g.rflake("rflake-dry", &["--json", "--dry-run"]);
+    assert!(dry.success(), "rflake --dry-run:\n{dry}");
+    assert_eq!(current_json(dry.stdout()), nix_value, "--dry-run --json");
+    assert_eq!(g.normalize(dry.stderr()), dirty_warning(g));
+    assert_eq!(g.lock_file().as_deref(), Some(nix_lock.as_str()));
+    let fetched = g.store_entries("rflake-dry");
+    let root = BTreeSet::from([root_path(&nix_value)]);
+    assert!(
+        fetched.is_subset(&root),
+        "--dry-run fetched {fetched:?}; at most the root {root:?} may be copied"
+    );
+    let nix_dry = g.nix("nix-dry", &["--json", "--dry-run"]);
+    assert!(nix_dry.success(), "{nix_dry}");
+    assert_eq!(nix_json(nix_dry.stdout()), nix_value);
+
+    Checked {
+        json: serde_json::to_string_pretty(&nix_value).unwrap(),
+        creating,
+        nix_lock,
+    }
+}
+
+/// Returns the entries of Nix 2.8's store `name` without the flat copies of downloaded tarballs
+/// (2.8 stored the file, then its unpacked tree; current Nix and rflake store only the tree).
+/// Any other extra entry is kept, so it makes the caller's comparison fail.
+pub fn nix_store_sources(g: &Graph, name: &str) -> BTreeSet<String> {
+    let dir = g.store_dir(name).join("nix/store");
+    g.store_entries(name)
+        .into_iter()
+        .filter(|entry| {
+            let p = dir.join(entry);
+            let is_tarball = p.is_file()
+                && std::fs::read(&p).is_ok_and(|b| g.tarball_bytes().contains(&b));
+            !is_tarball
+        })
+        .collect()
+}
