@@ -24,7 +24,8 @@ pub fn render_lock(lock: &Value) -> String {
 /// - tarball nodes: current Nix records `locked.lastModified` (the newest mtime in the archive,
 ///   here [`MTIME`]); 2.8 records none (fetchers spec §7.5.4 and Part 8 item 9).
 ///
-/// Each rewrite first asserts that rflake's value is the current one.
+/// The tarball rewrite first asserts that rflake's value is the current one; see
+/// [`assert_full_git_refs`] for the git one.
 pub fn as_written_by_nix_2_8(lock: &Value) -> Value {
     let mut lock = lock.clone();
     let nodes = lock["nodes"].as_object_mut().unwrap();
@@ -34,12 +35,12 @@ pub fn as_written_by_nix_2_8(lock: &Value) -> Value {
         };
         match locked["type"].as_str() {
             Some("git") => {
+                // A node kept from a lock file 2.8 wrote keeps its short ref.
                 if let Some(r) = locked.get_mut("ref") {
                     let full = r.as_str().unwrap().to_owned();
-                    let short = full
-                        .strip_prefix("refs/heads/")
-                        .unwrap_or_else(|| panic!("node {key}: locked ref {full:?} is not full"));
-                    *r = Value::from(short);
+                    if let Some(short) = full.strip_prefix("refs/heads/") {
+                        *r = Value::from(short);
+                    }
                 }
             }
             Some("tarball") => {
@@ -54,6 +55,18 @@ pub fn as_written_by_nix_2_8(lock: &Value) -> Value {
         }
     }
     lock
+}
+
+/// Asserts that every locked git node of a freshly created lock file has a full ref
+/// (`refs/heads/…`), as current Nix writes for a local work tree (spec C1).
+pub fn assert_full_git_refs(lock: &str) {
+    let lock: Value = serde_json::from_str(lock).unwrap();
+    for (key, node) in lock["nodes"].as_object().unwrap() {
+        if node["locked"]["type"] == "git" {
+            let r = node["locked"]["ref"].as_str().unwrap_or_default();
+            assert!(r.starts_with("refs/heads/"), "node {key}: locked ref {r:?}");
+        }
+    }
 }
 
 /// Asserts that rflake's lock file is in the canonical format (C3) and, modulo
@@ -81,7 +94,10 @@ pub fn current_json(stdout: &str) -> Value {
         .unwrap_or_else(|e| panic!("rflake's --json output is not JSON ({e}): {stdout:?}"));
     let mut compact = serde_json::to_string(&value).unwrap();
     compact.push('\n');
-    assert_eq!(stdout, compact, "rflake's --json output is compact, sorted, one newline");
+    assert_eq!(
+        stdout, compact,
+        "rflake's --json output is compact, sorted, one newline"
+    );
     value
 }
 

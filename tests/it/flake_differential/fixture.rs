@@ -57,11 +57,6 @@ impl Graph {
         &self.env
     }
 
-    /// Returns the absolute path of `rel`.
-    pub fn dir(&self, rel: &str) -> String {
-        self.env.path(rel).display().to_string()
-    }
-
     /// Replaces the `@DIR@` and `@HTTP@` placeholders.
     pub fn expand(&self, text: &str) -> String {
         let text = text.replace("@DIR@", &self.env.root().display().to_string());
@@ -92,7 +87,15 @@ impl Graph {
     fn fix_mtimes(&self, rel: &str) {
         let status = Command::new("find")
             .arg(self.env.path(rel))
-            .args(["-exec", "touch", "-h", "-d", &format!("@{MTIME}"), "{}", "+"])
+            .args([
+                "-exec",
+                "touch",
+                "-h",
+                "-d",
+                &format!("@{MTIME}"),
+                "{}",
+                "+",
+            ])
             .status()
             .unwrap();
         assert!(status.success(), "touch -h under {rel}");
@@ -236,11 +239,6 @@ impl Graph {
         self.env.write("root/flake.lock", text);
     }
 
-    /// Returns the root's `flake.nix`.
-    pub fn flake_nix(&self) -> String {
-        self.env.read("root/flake.nix")
-    }
-
     /// Replaces the root's `flake.nix` (placeholders expanded); a git root commits it.
     pub fn set_flake_nix(&self, text: &str) {
         self.env.write("root/flake.nix", self.expand(text));
@@ -257,7 +255,15 @@ impl Graph {
     /// locking.
     pub fn unlock(&self) {
         if let Root::Git(repo) = &self.root {
-            repo.git(&["rm", "-q", "--cached", "--force", "--ignore-unmatch", "--", "flake.lock"]);
+            repo.git(&[
+                "rm",
+                "-q",
+                "--cached",
+                "--force",
+                "--ignore-unmatch",
+                "--",
+                "flake.lock",
+            ]);
         }
         let _ = fs::remove_file(self.env.path("root/flake.lock"));
         if self.is_git_root() {

@@ -5,6 +5,7 @@
 use insta::assert_snapshot;
 
 use super::fixture::Graph;
+use super::lines;
 use super::protocol::check_graph;
 
 /// Spec D7's shape under a path root: a `path:` flake `dep1`, a git flake `dep2` (whose own
@@ -40,9 +41,57 @@ pub fn d7_shape(g: &mut Graph) {
 fn path_root_with_path_git_and_non_flake_inputs() {
     let Some(mut g) = Graph::new() else { return };
     d7_shape(&mut g);
-    let checked = check_graph(&g);
-    assert_snapshot!(checked.json, @"");
-    assert_snapshot!(checked.creating, @"");
+    let c = check_graph(&g);
+    // `dep1` and `data` have the contents of spec D7's, hence its store paths.
+    assert_snapshot!(c.json_redacted(&[("ROOT", &[]), ("DEP2", &["dep2"])]), @r#"
+    {
+      "inputs": {
+        "data": {
+          "inputs": {},
+          "path": "/nix/store/acn6d5q9z6pgssd99b8ci5l7l4zkvf5i-source"
+        },
+        "dep1": {
+          "inputs": {},
+          "path": "/nix/store/v8hpgclcsbgm592ngsplbysna5ly96mn-source"
+        },
+        "dep2": {
+          "inputs": {},
+          "path": "$DEP2"
+        },
+        "mid": {
+          "inputs": {
+            "dep1": {
+              "inputs": {},
+              "path": "/nix/store/v8hpgclcsbgm592ngsplbysna5ly96mn-source"
+            }
+          },
+          "path": "$DEP2"
+        }
+      },
+      "path": "$ROOT"
+    }
+    "#);
+    let dep2 = format!(
+        "'git+file://$TEST_ENV/dep2?ref=refs/heads/master&rev={}' (2023-11-14)",
+        c.locked("dep2", "rev")
+    );
+    let dep1 = "'path:$TEST_ENV/dep1?lastModified=1700000000&narHash=sha256-j6tWX3GWsSJY3dxC%2Bkq/JLuXlMembNGvHeY9D7t3W1o%3D' (2023-11-14)";
+    let expected = lines(&[
+        "warning: creating lock file \"$TEST_ENV/root/flake.lock\": ",
+        "• Added input 'data':",
+        "    'path:$TEST_ENV/data?lastModified=1700000000&narHash=sha256-v4U9FOWp29Qasi9sZiH6JO2x9EsMwg9TmPuxq78H510%3D' (2023-11-14)",
+        "• Added input 'dep1':",
+        &format!("    {dep1}"),
+        "• Added input 'dep2':",
+        &format!("    {dep2}"),
+        "• Added input 'dep2/dep1':",
+        "    follows 'dep1'",
+        "• Added input 'mid':",
+        &format!("    {dep2}"),
+        "• Added input 'mid/dep1':",
+        &format!("    {dep1}"),
+    ]);
+    assert_eq!(c.creating, expected);
 }
 
 /// A git work tree as the root, with follows at three places: an override in the root
@@ -85,9 +134,60 @@ pub fn git_root_follows(g: &mut Graph) {
 fn git_root_with_follows() {
     let Some(mut g) = Graph::new() else { return };
     git_root_follows(&mut g);
-    let checked = check_graph(&g);
-    assert_snapshot!(checked.json, @"");
-    assert_snapshot!(checked.creating, @"");
+    let c = check_graph(&g);
+    // `back` and `mid/dep2` are one source; `mid`'s `dep1` and `back`'s follow elsewhere.
+    let labels: [(&str, &[&str]); 3] = [("ROOT", &[]), ("DEP2", &["back"]), ("MID", &["mid"])];
+    assert_snapshot!(c.json_redacted(&labels), @r#"
+    {
+      "inputs": {
+        "back": {
+          "inputs": {},
+          "path": "$DEP2"
+        },
+        "dep1": {
+          "inputs": {},
+          "path": "/nix/store/pkjhbn22kd38msmmdxa0vq2b0p84v1q5-source"
+        },
+        "mid": {
+          "inputs": {
+            "dep2": {
+              "inputs": {},
+              "path": "$DEP2"
+            }
+          },
+          "path": "$MID"
+        }
+      },
+      "path": "$ROOT"
+    }
+    "#);
+    let dep2 = format!(
+        "'git+file://$TEST_ENV/dep2?ref=refs/heads/master&rev={}' (2023-11-14)",
+        c.locked("back", "rev")
+    );
+    let expected = lines(&[
+        "warning: creating lock file \"$TEST_ENV/root/flake.lock\": ",
+        "• Added input 'back':",
+        &format!("    {dep2}"),
+        "• Added input 'back/dep1':",
+        "    follows ''",
+        "• Added input 'dep1':",
+        "    'path:$TEST_ENV/dep1?lastModified=1700000000&narHash=sha256-AxXaWJLoGI2p0VyXJKNvIVh6f0HLhKKBMqpAL0VKSTE%3D' (2023-11-14)",
+        "• Added input 'mid':",
+        &format!(
+            "    'git+file://$TEST_ENV/mid?ref=refs/heads/master&rev={}' (2023-11-14)",
+            c.locked("mid", "rev")
+        ),
+        "• Added input 'mid/dep1':",
+        "    follows 'dep1'",
+        "• Added input 'mid/dep2':",
+        &format!("    {dep2}"),
+        "• Added input 'mid/dep2/dep1':",
+        "    follows 'mid/dep1'",
+        // The lock file is added to the index (intent-to-add), so the re-read root is dirty.
+        "warning: Git tree '$TEST_ENV/root' is dirty",
+    ]);
+    assert_eq!(c.creating, expected);
 }
 
 /// Tarball inputs over loopback (a flake, and a `flake = false` archive), an indirect
@@ -102,7 +202,10 @@ pub fn tarballs_and_indirect(g: &mut Graph) {
             "{\n  description = \"from a tarball\";\n  outputs = { self }: { };\n}\n",
         )],
     );
-    g.tarball("assets", &[("README", "assets\n"), ("logo.svg", "<svg/>\n")]);
+    g.tarball(
+        "assets",
+        &[("README", "assets\n"), ("logo.svg", "<svg/>\n")],
+    );
     g.path_flake(
         "pkgs",
         "{\n  inputs.tb.url = \"@HTTP@/tb.tar.gz\";\n  outputs = { self, tb }: { };\n}\n",
@@ -132,18 +235,62 @@ pub fn tarballs_and_indirect(g: &mut Graph) {
 fn tarball_and_indirect_inputs() {
     let Some(mut g) = Graph::new() else { return };
     tarballs_and_indirect(&mut g);
-    let checked = check_graph(&g);
-    assert_snapshot!(checked.json, @"");
-    assert_snapshot!(checked.creating, @"");
-}
-
-#[test]
-#[allow(clippy::print_stderr)]
-fn scratch_dump() {
-    for build in [d7_shape as fn(&mut Graph), git_root_follows, tarballs_and_indirect] {
-        let mut g = Graph::new().unwrap();
-        build(&mut g);
-        let out = g.nix("s", &["--json"]);
-        eprintln!("=====\n{}\n{}\n{}", g.normalize(&out.to_string()), g.normalize(&g.lock_file().unwrap_or_default().replace(&g.env().root().display().to_string(), "$TEST_ENV")), g.store_entries("s").into_iter().collect::<Vec<_>>().join(" "));
+    let c = check_graph(&g);
+    // Node keys: `nixpkgs/tb` is visited first and gets `tb`, the root's own `tb` gets `tb_2`.
+    assert_eq!(c.lock["nodes"]["root"]["inputs"]["tb"], "tb_2");
+    assert_eq!(
+        c.lock["nodes"]["nixpkgs"]["original"],
+        serde_json::json!({"id": "nixpkgs", "type": "indirect"})
+    );
+    assert_eq!(
+        c.lock["nodes"]["helper"]["original"],
+        serde_json::json!({"id": "helper", "type": "indirect"})
+    );
+    // `pkgs` names the server's port in its flake.nix.
+    assert_snapshot!(c.json_redacted(&[("ROOT", &[]), ("PKGS", &["nixpkgs"])]), @r#"
+    {
+      "inputs": {
+        "assets": {
+          "inputs": {},
+          "path": "/nix/store/1jzjxl96m7yfgx4vvr99aa6882zx2q02-source"
+        },
+        "helper": {
+          "inputs": {},
+          "path": "/nix/store/lp5ip8hh65py95rszlhm0dp8d6yhwpaz-source"
+        },
+        "nixpkgs": {
+          "inputs": {
+            "tb": {
+              "inputs": {},
+              "path": "/nix/store/izw86cpjlw98fvbxi5v6prcxsxl2nkjj-source"
+            }
+          },
+          "path": "$PKGS"
+        },
+        "tb": {
+          "inputs": {},
+          "path": "/nix/store/izw86cpjlw98fvbxi5v6prcxsxl2nkjj-source"
+        }
+      },
+      "path": "$ROOT"
     }
+    "#);
+    let tb = "'$HTTP/files/tb.tar.gz?narHash=sha256-FEnAMIez8pYOuVhbzAgkVa6O5vFk27KQtXqoVXcjGJI%3D' (2023-11-14)";
+    let expected = lines(&[
+        "warning: creating lock file \"$TEST_ENV/root/flake.lock\": ",
+        "• Added input 'assets':",
+        "    '$HTTP/files/assets.tar.gz?narHash=sha256-5nXOdkNr9doIIsGkQdQeRfzLDiLSKOVNoRt%2BlPgoRmg%3D' (2023-11-14)",
+        "• Added input 'helper':",
+        "    'git+file://$TEST_ENV/helper?ref=refs/heads/master&rev=a8b0ef1e7d4c663c095325b3fafacaccd2c486e6' (2023-11-14)",
+        "• Added input 'nixpkgs':",
+        &format!(
+            "    'path:$TEST_ENV/pkgs?lastModified=1700000000&narHash={}' (2023-11-14)",
+            c.locked("nixpkgs", "narHash")
+        ),
+        "• Added input 'nixpkgs/tb':",
+        &format!("    {tb}"),
+        "• Added input 'tb':",
+        &format!("    {tb}"),
+    ]);
+    assert_eq!(c.creating, expected);
 }

@@ -43,3 +43,8 @@ mod fixture;
 mod graphs;
 mod messages;
 mod protocol;
+
+/// Joins `lines`, each ended by a newline (expected stderr, line by line).
+fn lines(lines: &[&str]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}

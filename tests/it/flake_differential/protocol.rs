@@ -2,19 +2,52 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::Value;
+
 use super::compare::{
-    assert_same_lock, current_json, json_paths, nix_json, root_path, without_root_path,
+    assert_full_git_refs, assert_same_lock, current_json, json_paths, nix_json, root_path,
+    without_root_path,
 };
 use super::fixture::Graph;
 
-/// What a checked graph leaves for the test's snapshots.
+/// What a checked graph leaves for the test's own assertions.
 pub struct Checked {
-    /// Nix 2.8's `flake archive --json` output, pretty-printed (store paths verbatim).
-    pub json: String,
+    /// Nix 2.8's `flake archive --json` output.
+    pub json: Value,
     /// rflake's stderr when it created the lock file (`$TEST_ENV`, `$HTTP` normalised).
     pub creating: String,
-    /// The lock file Nix 2.8 wrote (left in the root).
-    pub nix_lock: String,
+    /// The lock file Nix 2.8 wrote (left in the root), parsed.
+    pub lock: Value,
+}
+
+impl Checked {
+    /// Returns the store path of the input at `path` (`&[]`: the root) in the JSON.
+    pub fn store_path(&self, path: &[&str]) -> String {
+        let mut v = &self.json;
+        for name in path {
+            v = &v["inputs"][*name];
+        }
+        v["path"].as_str().unwrap().to_owned()
+    }
+
+    /// Returns `locked.<attr>` of lock node `node` as text (`narHash` percent-encoded as in a
+    /// query value by current Nix, fetchers spec §2.2: `+` → `%2B`, `=` → `%3D`, `/` kept).
+    pub fn locked(&self, node: &str, attr: &str) -> String {
+        let v = &self.lock["nodes"][node]["locked"][attr];
+        let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        text.replace('+', "%2B").replace('=', "%3D")
+    }
+
+    /// Returns Nix's JSON, pretty-printed, with each of `labels`' store paths replaced by
+    /// `$<label>`: those whose contents hold the test's temporary paths (and so change on every
+    /// run). The other store paths stay verbatim.
+    pub fn json_redacted(&self, labels: &[(&str, &[&str])]) -> String {
+        let mut text = serde_json::to_string_pretty(&self.json).unwrap();
+        for (label, path) in labels {
+            text = text.replace(&self.store_path(path), &format!("${label}"));
+        }
+        text
+    }
 }
 
 /// The `warning: Git tree … is dirty` line a git root gets once its `flake.lock` is added but
@@ -59,9 +92,13 @@ pub fn check_graph(g: &Graph) -> Checked {
     assert!(ours.success(), "rflake flake archive:\n{ours}");
     let our_lock = g.lock_file().expect("rflake wrote flake.lock");
     let identical = assert_same_lock(&our_lock, &nix_lock);
+    assert_full_git_refs(&our_lock);
     let our_value = current_json(ours.stdout());
     if identical {
-        assert_eq!(our_value, nix_value, "--json: rflake (left), Nix 2.8 (right)");
+        assert_eq!(
+            our_value, nix_value,
+            "--json: rflake (left), Nix 2.8 (right)"
+        );
     } else {
         assert_eq!(
             without_root_path(&our_value),
@@ -81,7 +118,10 @@ pub fn check_graph(g: &Graph) -> Checked {
     // 3. rflake reads Nix 2.8's lock file as it is.
     g.set_lock_file(&nix_lock);
     let reused = g.rflake("rflake-fresh", &["--json", "--no-update-lock-file"]);
-    assert!(reused.success(), "rflake with Nix 2.8's lock file:\n{reused}");
+    assert!(
+        reused.success(),
+        "rflake with Nix 2.8's lock file:\n{reused}"
+    );
     assert_eq!(g.lock_file().as_deref(), Some(nix_lock.as_str()));
     assert_eq!(
         current_json(reused.stdout()),
@@ -119,9 +159,9 @@ pub fn check_graph(g: &Graph) -> Checked {
     assert_eq!(nix_json(nix_dry.stdout()), nix_value);
 
     Checked {
-        json: serde_json::to_string_pretty(&nix_value).unwrap(),
+        json: nix_value,
         creating,
-        nix_lock,
+        lock: serde_json::from_str(&nix_lock).unwrap(),
     }
 }
 
@@ -134,8 +174,8 @@ pub fn nix_store_sources(g: &Graph, name: &str) -> BTreeSet<String> {
         .into_iter()
         .filter(|entry| {
             let p = dir.join(entry);
-            let is_tarball = p.is_file()
-                && std::fs::read(&p).is_ok_and(|b| g.tarball_bytes().contains(&b));
+            let is_tarball =
+                p.is_file() && std::fs::read(&p).is_ok_and(|b| g.tarball_bytes().contains(&b));
             !is_tarball
         })
         .collect()
