@@ -36,11 +36,11 @@ fn cache_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// Returns the `copying …` lines of a `--to` run, sorted (paths are copied in parallel, in no
-/// fixed order), with the cache's URL replaced by `$CACHE`.
-fn copy_lines(out: &CommandOutput, cache_url: &str) -> Vec<String> {
+/// fixed order), with the cache's URL (`file://$TEST_ENV/<name>`) replaced by `$CACHE`.
+fn copy_lines(out: &CommandOutput, name: &str) -> Vec<String> {
     let mut lines: Vec<String> = out
         .stderr()
-        .replace(cache_url, "$CACHE")
+        .replace(&format!("'file://$TEST_ENV/{name}'"), "'$CACHE'")
         .lines()
         .map(str::to_owned)
         .collect();
@@ -151,8 +151,8 @@ fn caches_written_by_flake_archive_to() {
         .count();
     assert_eq!(sigs, 4, "every narinfo is signed");
     assert_eq!(
-        copy_lines(&ours_to, &url("cache-rflake")),
-        copy_lines(&nix_to, &url("cache-nix")),
+        copy_lines(&ours_to, "cache-rflake"),
+        copy_lines(&nix_to, "cache-nix"),
         "copy messages: rflake (left), Nix 2.8 (right)"
     );
     nix_reads_cache(&g, &url("cache-rflake"), "from-signed", &paths);
