@@ -133,16 +133,6 @@ fn collect_paths(json: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Returns the root's store path (base name) in an archive JSON.
-pub fn root_path(json: &Value) -> String {
-    json["path"]
-        .as_str()
-        .unwrap()
-        .strip_prefix("/nix/store/")
-        .unwrap()
-        .to_owned()
-}
-
 /// Returns the `warning: …lock file…` header of a lock-file message and its `• …` lines (the
 /// lines that name input paths, not refs), with the path's quotes turned into `"`: Nix 2.8
 /// quotes the path with `'` (spec C5, E1). Refs inside the diff are rendered with different

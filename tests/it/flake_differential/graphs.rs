@@ -294,3 +294,91 @@ fn tarball_and_indirect_inputs() {
     ]);
     assert_eq!(c.creating, expected);
 }
+
+/// Only `path:` inputs, so no documented difference applies: the lock files must be
+/// byte-identical and the JSON equal, root included. `a` declares a `flake = false` input `res`
+/// and an input `c` following its own `b`; the root overrides `a/res` with another directory
+/// (the input stays a non-flake, spec B3.4) and has a `b` of its own (same source as `a/b`).
+/// (Overriding the URL of a *flake* input is in `overrides.rs`: 2.8 records it differently.)
+pub fn path_only(g: &mut Graph) {
+    g.path_flake(
+        "b1",
+        "{\n  outputs = { self }: { };\n}\n",
+        &[("b.txt", "1\n")],
+    );
+    g.path_tree("res1", &[("README", "one\n")]);
+    g.path_tree("res2", &[("README", "two\n")]);
+    g.path_flake(
+        "a",
+        r#"{
+  inputs.b.url = "path:@DIR@/b1";
+  inputs.res = { url = "path:@DIR@/res1"; flake = false; };
+  inputs.c.follows = "b";
+  outputs = { self, ... }: { };
+}
+"#,
+        &[],
+    );
+    g.path_root(
+        r#"{
+  inputs.a = { url = "path:@DIR@/a"; inputs.res.url = "path:@DIR@/res2"; };
+  inputs.b.url = "path:@DIR@/b1";
+  outputs = { self, ... }: { };
+}
+"#,
+    );
+}
+
+#[test]
+fn path_inputs_only_with_overrides() {
+    let Some(mut g) = Graph::new() else { return };
+    path_only(&mut g);
+    let c = check_graph(&g);
+    assert_eq!(c.lock["nodes"]["res"]["flake"], false);
+    assert_eq!(
+        c.lock["nodes"]["a"]["inputs"]["c"],
+        serde_json::json!(["a", "b"])
+    );
+    assert_snapshot!(c.json_redacted(&[("ROOT", &[]), ("A", &["a"])]), @r#"
+    {
+      "inputs": {
+        "a": {
+          "inputs": {
+            "b": {
+              "inputs": {},
+              "path": "/nix/store/5g6pxiils95jnjcgz1qdclm5nwxnwhzp-source"
+            },
+            "res": {
+              "inputs": {},
+              "path": "/nix/store/zd8n4y6ak5yn9r57slhavk1jhdcfzy0s-source"
+            }
+          },
+          "path": "$A"
+        },
+        "b": {
+          "inputs": {},
+          "path": "/nix/store/5g6pxiils95jnjcgz1qdclm5nwxnwhzp-source"
+        }
+      },
+      "path": "$ROOT"
+    }
+    "#);
+    let b1 = "'path:$TEST_ENV/b1?lastModified=1700000000&narHash=sha256-59q0aETyVJb2DKrLUZZYcZCoAdFxJtpiecv7N/m0PTg%3D' (2023-11-14)";
+    let expected = lines(&[
+        "warning: creating lock file \"$TEST_ENV/root/flake.lock\": ",
+        "• Added input 'a':",
+        &format!(
+            "    'path:$TEST_ENV/a?lastModified=1700000000&narHash={}' (2023-11-14)",
+            c.locked("a", "narHash")
+        ),
+        "• Added input 'a/b':",
+        &format!("    {b1}"),
+        "• Added input 'a/c':",
+        "    follows 'a/b'",
+        "• Added input 'a/res':",
+        "    'path:$TEST_ENV/res2?lastModified=1700000000&narHash=sha256-/EprzP%2BDh6ztqNKVCvXqHEcUHnImZ0cCwQGJN3J7JIs%3D' (2023-11-14)",
+        "• Added input 'b':",
+        &format!("    {b1}"),
+    ]);
+    assert_eq!(c.creating, expected);
+}
