@@ -334,6 +334,10 @@ fn path_inputs_only_with_overrides() {
     let Some(mut g) = Graph::new() else { return };
     path_only(&mut g);
     let c = check_graph(&g);
+    assert!(
+        c.identical,
+        "no documented difference applies to path inputs"
+    );
     assert_eq!(c.lock["nodes"]["res"]["flake"], false);
     assert_eq!(
         c.lock["nodes"]["a"]["inputs"]["c"],

@@ -25,7 +25,9 @@
 //! - lock-file messages: 2.8 single-quotes the path and prints no diff on creation (C5); refs in
 //!   diffs are percent-encoded differently. rflake's messages are asserted exactly as current
 //!   Nix prints them, Nix's only loosely;
-//! - `file://` caches: 2.8 creates `realisations/`, current Nix `build-trace-v2/` (A5.1).
+//! - `file://` caches: 2.8 creates `realisations/`, current Nix `build-trace-v2/` (A5.1);
+//! - not in E1, found here (`overrides.rs`): the `original` of a flake input whose URL a
+//!   `flake.nix` overrides (2.8: the declared ref; current: the override).
 //!
 //! Left out because 2.8 differs (E1): nested overrides more than one level deep, relative path
 //! inputs, inputs with both a ref and `follows`, follows cycles.
@@ -42,6 +44,7 @@ mod compare;
 mod fixture;
 mod graphs;
 mod messages;
+mod overrides;
 mod protocol;
 
 /// Joins `lines`, each ended by a newline (expected stderr, line by line).

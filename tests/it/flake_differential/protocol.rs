@@ -17,6 +17,9 @@ pub struct Checked {
     pub creating: String,
     /// The lock file Nix 2.8 wrote (left in the root), parsed.
     pub lock: Value,
+    /// Whether rflake's lock file was byte-identical to Nix 2.8's as written (no documented
+    /// difference applied), so that the JSON was compared root path included.
+    pub identical: bool,
 }
 
 impl Checked {
@@ -167,6 +170,7 @@ pub fn check_graph(g: &Graph) -> Checked {
         json: nix_value,
         creating,
         lock: serde_json::from_str(&nix_lock).unwrap(),
+        identical,
     }
 }
 
