@@ -149,7 +149,8 @@ impl Computer<'_, '_> {
         .then_some((file, *c))
     }
 
-    /// Fetches, in parallel, the inputs of this level that need a new lock.
+    /// Fetches, in parallel, the inputs of this level that will need a new lock, so that
+    /// locking them one by one in Nix's order finds them fetched.
     fn prefetch(&self, inputs: &BTreeMap<String, InputDecl>, prefix: &InputPath, old: OldNode<'_>) {
         if self.loader.jobs < 2 {
             return;
@@ -157,29 +158,22 @@ impl Computer<'_, '_> {
         let mut todo = Vec::new();
         for (id, declared) in inputs {
             let path = child(prefix, id);
-            let dummy = Source {
-                root: Default::default(),
-                label: String::new(),
-                dir: String::new(),
+            let input = match self.overrides.get(&path) {
+                Some(o) => &o.input,
+                None => declared,
             };
-            let (input, _, o_parent) = self.effective(declared, &path, &dummy);
             if input.follows.is_some() {
                 continue;
             }
             let flake_ref = input.flake_ref.clone().unwrap_or_else(|| indirect(id));
-            if relative_path(&flake_ref.input).is_some() {
+            if relative_path(&flake_ref.input).is_some()
+                || self.old_lock(old, id, &path, &flake_ref, &None).is_some()
+            {
                 continue;
             }
-            let parent = None::<InputPath>;
-            let _ = o_parent;
-            if self.old_lock(old, id, &path, &flake_ref, &parent).is_some() {
-                continue;
-            }
-            let mode = if self.cli_overrides.contains(&path) {
-                self.loader.mode(true)
-            } else {
-                self.loader.mode(false)
-            };
+            let mode = self
+                .loader
+                .mode(self.cli_overrides.contains(&path) && input.is_flake);
             if let Ok(resolved) = self.loader.resolve(&flake_ref, mode) {
                 todo.push(resolved.input);
             }

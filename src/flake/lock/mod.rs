@@ -203,8 +203,13 @@ pub fn lock_flake(
                     "cannot write modified lock file of flake '{top_s}' (use '--no-write-lock-file' to ignore)"
                 );
             }
-            if let Some(unlocked) = new.find_unlocked(flags.trust_tarballs_from_git_forges) {
-                let shown = super::print_path(&unlocked);
+            if let Some((_, unlocked)) = new.find_unlocked_ref(
+                flags.trust_tarballs_from_git_forges,
+                flags.allow_dirty_locks,
+            ) {
+                let shown = unlocked
+                    .to_url_string()
+                    .unwrap_or_else(|_| crate::fetch::printed(&unlocked.input));
                 if flags.fail_on_unlocked {
                     anyhow::bail!(
                         "Not writing lock file of flake '{top_s}' because it has an unlocked input ('{shown}'). Use '--allow-dirty-locks' to allow this anyway."

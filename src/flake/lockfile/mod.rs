@@ -3,13 +3,55 @@
 //! `• Added input …` diff Nix prints when the lock changes.
 //!
 //! Mirrors the Nix source's `src/libflake/lockfile.cc` (`LockFile`, `LockedNode`,
-//! `LockFile::toJSON`, `LockFile::check`, `LockFile::diff`) and the follows resolution of
+//! `LockFile::toJSON`, `LockFile::check`, `LockFile::findInput`, `LockFile::isUnlocked`,
+//! `LockFile::getAllInputs`, `LockFile::diff`) and the follows resolution of
 //! `src/libflake/flake.cc`.
+//!
+//! The pieces, one file each:
+//!
+//! - `read.rs`: [`LockFile::parse`] (spec C2) and [`LockFile::check_locked`];
+//! - `write.rs`: key assignment and serialisation, [`LockFile::to_json`] and
+//!   [`LockFile::to_text`] (spec C1, C3);
+//! - `follows.rs`: [`LockFile::resolve`], [`LockFile::check`], [`LockFile::all_inputs`] and
+//!   [`LockFile::find_unlocked`] (spec C6);
+//! - `diff.rs`: [`diff()`] and the description of an edge (spec C5).
+//!
+//! This is a pure format module: no file I/O, no environment, no clock. Callers read and write
+//! the file (see `crate::util::fs::write_atomic`).
+//!
+//! # Deviations
+//!
+//! - Nix checks each node's lockedness while it builds the graph; rflake does it in a separate
+//!   pass, [`LockFile::check_locked`], after the graph is built. When a file has both a
+//!   structural error (e.g. a missing node) and an unlocked node, the error reported first can
+//!   differ.
+//! - Nix marks every node read from a lock file `__final` in memory. rflake does not store the
+//!   marker: nodes of a lock file are final by construction, and [`LockFile::find_unlocked`]
+//!   does not look at finality. `__final` in a `locked` ref is never written and is ignored by
+//!   the diff.
+//! - [`LockFile::find_unlocked`] returns the first unlocked node in depth-first, sorted order;
+//!   Nix returns one in the (unspecified) pointer order of its node set.
+//! - Errors that Nix gets from its JSON library's type checks (e.g. a `flake` that is not a
+//!   Boolean) are worded as that library words them (`[json.exception.type_error.302] type must
+//!   be boolean, but is number`); JSON syntax errors carry serde_json's message instead of
+//!   nlohmann's.
+//! - [`diff()`] returns plain text: Nix colours the headings (green/red/bold), which only shows
+//!   on a terminal; the CLI layer may add colours.
+
+mod diff;
+mod follows;
+mod read;
+mod write;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
 use crate::flake::InputPath;
 use crate::flakeref::FlakeRef;
+
+pub use diff::{describe_edge, diff};
 
 /// An index into [`LockFile::nodes`].
 pub type NodeId = usize;
@@ -61,6 +103,50 @@ pub enum Error {
     /// Any error; the message is complete.
     #[error("{0}")]
     Msg(String),
+    /// The text is not JSON.
+    #[error("Could not parse '{path}': {message}")]
+    Parse {
+        /// The lock file's name.
+        path: String,
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// `version` is not 5, 6 or 7.
+    #[error("lock file '{path}' has unsupported version {version}")]
+    UnsupportedVersion {
+        /// The lock file's name.
+        path: String,
+        /// The version found (0 when absent).
+        version: i64,
+    },
+    /// An edge names a node key that `nodes` does not have.
+    #[error("lock file references missing node '{0}'")]
+    MissingNode(String),
+    /// An edge names the root node.
+    #[error("lock file contains cycle to root node")]
+    CycleToRoot,
+    /// A node lacks `locked` or `original`.
+    #[error("attribute '{0}' missing in lock file")]
+    MissingAttr(&'static str),
+    /// A `locked` or `original` ref is invalid (bad attribute type, bad `narHash`, …).
+    #[error(transparent)]
+    Ref(#[from] crate::flakeref::Error),
+    /// A node is neither locked nor relative and has no `narHash`.
+    #[error(
+        "Lock file contains unlocked input '{0}'. Use '--allow-dirty-locks' to accept this lock file."
+    )]
+    Unlocked(String),
+    /// Resolving a follows path met a path already being resolved; the paths, `/`-joined.
+    #[error("follow cycle detected: [{}]", .0.join(" -> "))]
+    FollowCycle(Vec<String>),
+    /// A follows edge leads nowhere.
+    #[error("input '{input}' follows a non-existent input '{follows}'")]
+    NonExistentFollows {
+        /// The input path of the follows edge.
+        input: String,
+        /// The path it follows.
+        follows: String,
+    },
 }
 
 impl Default for LockFile {
@@ -73,65 +159,27 @@ impl Default for LockFile {
 }
 
 impl LockFile {
-    /// Parses the text of a lock file; `path` names it in messages.
-    pub fn parse(text: &str, path: &str) -> Result<LockFile, Error> {
-        let _ = (text, path);
-        todo!("LockFile::parse")
-    }
-
-    /// Renders the version 7 text, byte for byte as Nix writes it (final newline included).
-    pub fn to_text(&self) -> String {
-        todo!("LockFile::to_text")
-    }
-
-    /// The JSON value of the file (version 7, keys sorted); equal values mean equal locks.
-    pub fn to_json(&self) -> serde_json::Value {
-        todo!("LockFile::to_json")
-    }
-
     /// Adds a node and returns its index.
     pub fn add(&mut self, node: Node) -> NodeId {
         self.nodes.push(node);
         self.nodes.len() - 1
     }
 
-    /// Follows `path` from the root, resolving follows edges on the way (spec C6). `Ok(None)`
-    /// when an edge is missing; an error for a follows cycle.
-    pub fn resolve(&self, path: &[String]) -> Result<Option<NodeId>, Error> {
-        let _ = path;
-        todo!("LockFile::resolve")
+    /// The lock of node `id`; `None` for the root (or an index out of range).
+    pub fn locked(&self, id: NodeId) -> Option<&Locked> {
+        self.nodes.get(id).and_then(|n| n.locked.as_ref())
     }
 
-    /// Checks that every non-empty follows edge resolves (Nix's `LockFile::check`):
-    /// `input '<a>' follows a non-existent input '<b>'`, `follow cycle detected: [..]`.
-    pub fn check(&self) -> Result<(), Error> {
-        todo!("LockFile::check")
-    }
-
-    /// The first input (by path, depth first) whose `locked` is neither locked nor relative,
-    /// as its input path.
-    pub fn find_unlocked(&self, trust_tarballs_from_git_forges: bool) -> Option<InputPath> {
-        let _ = trust_tarballs_from_git_forges;
-        todo!("LockFile::find_unlocked")
-    }
-
-    /// Checks that every node is locked or relative (spec C2 step 4); returns the warnings
-    /// for unlocked nodes that carry a `narHash`.
-    pub fn check_locked(&self, allow_dirty_locks: bool, trust: bool) -> Result<Vec<String>, Error> {
-        let _ = (allow_dirty_locks, trust);
-        todo!("LockFile::check_locked")
-    }
-
-    /// All inputs by path (depth first, sorted), for the diff: each path maps to the node edge
-    /// or follows path it has.
-    pub fn all_inputs(&self) -> BTreeMap<InputPath, Edge> {
-        todo!("LockFile::all_inputs")
+    /// Whether the lock has no inputs at all (Nix writes no lock file for such a flake).
+    pub fn is_empty(&self) -> bool {
+        self.nodes
+            .get(self.root)
+            .is_none_or(|root| root.inputs.is_empty())
     }
 }
 
-/// Renders the change between two lock files as Nix prints it (`• Added input 'x':\n    …`),
-/// trailing whitespace removed; empty when nothing changed.
-pub fn diff(old: &LockFile, new: &LockFile) -> String {
-    let _ = (old, new);
-    todo!("lockfile::diff")
+/// Whether `r` is a relative path reference: type `path` whose `path` does not start with `/`
+/// (Nix's `Input::isRelative`).
+pub fn is_relative(r: &FlakeRef) -> bool {
+    r.input.type_name() == "path" && !r.input.get_str("path").unwrap_or("").starts_with('/')
 }
