@@ -17,6 +17,10 @@ pub struct ParseOptions<'a> {
     pub allow_missing: bool,
     /// How plain URLs are typed.
     pub ctx: UrlContext,
+    /// Without a base directory, keep a relative path-like string (`./sub`, `../x`) as a
+    /// relative `path:` input instead of rejecting it: the `inputs.<name>.url` of `flake.nix`
+    /// (Nix's `preserveRelativePaths`, spec §3.1).
+    pub keep_relative: bool,
 }
 
 /// Parses a flake reference with no fragment allowed.
@@ -111,6 +115,11 @@ fn path_like(
         }
         None if path.starts_with('/') => {
             let mut u = plain_url("path", Some(Authority::default()), Vec::new(), query);
+            u.set_path_string(path);
+            u
+        }
+        None if opts.keep_relative => {
+            let mut u = plain_url("path", None, Vec::new(), query);
             u.set_path_string(path);
             u
         }

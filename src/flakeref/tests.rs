@@ -678,3 +678,58 @@ fn command_line_paths() {
     assert_eq!(r.to_url_string().unwrap(), format!("path:{ws}/nonexist"));
     let _ = Path::new("/");
 }
+
+/// `keep_relative` (the `inputs.<name>.url` of `flake.nix`, spec §3.1 and B3.7): relative
+/// path-like strings and relative `path:` URLs stay relative, as written.
+#[test]
+fn keep_relative_paths() {
+    let opts = ParseOptions {
+        allow_missing: true,
+        keep_relative: true,
+        ..Default::default()
+    };
+    let cases = [
+        ("./sub", json!({"path":"./sub","type":"path"}), "path:./sub"),
+        (
+            "../sub1",
+            json!({"path":"../sub1","type":"path"}),
+            "path:../sub1",
+        ),
+        ("../", json!({"path":"../","type":"path"}), "path:../"),
+        ("..", json!({"path":"..","type":"path"}), "path:.."),
+        (
+            "path:./sub",
+            json!({"path":"./sub","type":"path"}),
+            "path:./sub",
+        ),
+        ("path:sub", json!({"path":"sub","type":"path"}), "path:sub"),
+        (
+            "./sub?dir=x",
+            json!({"dir":"x","path":"./sub","type":"path"}),
+            "path:./sub?dir=x",
+        ),
+        (
+            "/abs/x",
+            json!({"path":"/abs/x","type":"path"}),
+            "path:/abs/x",
+        ),
+        // A bare word is still a flake id.
+        ("sub", json!({"id":"sub","type":"indirect"}), "flake:sub"),
+    ];
+    for (s, attrs, printed) in cases {
+        let r = parse(s, &opts, &Silent).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(attrs_json(&r), attrs, "{s}");
+        assert_eq!(r.to_url_string().unwrap(), printed, "{s}");
+    }
+    // Without `keep_relative` they are still rejected.
+    let err = parse("./sub", &no_base(), &Silent).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "flake reference './sub' is not an absolute path"
+    );
+    let err = parse("./sub#x", &opts, &Silent).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unexpected fragment 'x' in flake reference './sub#x'"
+    );
+}

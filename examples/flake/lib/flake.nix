@@ -1,0 +1,4 @@
+{
+  description = "A library flake inside the example";
+  outputs = { self }: { greeting = "hello"; };
+}
