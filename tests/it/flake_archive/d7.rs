@@ -6,7 +6,7 @@ use std::fs;
 
 use super::{
     D7_DATA_PATH, D7_DEP1_PATH, D7_DEP2_PATH, D7_LOCK_2_8, D7_ROOT_PATH, D7_ROOT_REV, D7_SIGS,
-    Demo, d7_lock_current, in_store,
+    Demo, d7_lock_current, demo_env, in_store,
 };
 use crate::binary_cache::{DEMO_PUBLIC, DEMO_SECRET};
 use crate::support::{TestEnv, git_in, require_nix};
@@ -80,16 +80,9 @@ CA: fixed:r:sha256:0njvfyxhygg63npx2v56qya9gfr4px5glhnwvmc25ccnf5gmdawg
 /// The four source paths, sorted.
 const ALL_PATHS: [&str; 4] = [D7_DATA_PATH, D7_DEP2_PATH, D7_ROOT_PATH, D7_DEP1_PATH];
 
-fn demo_env() -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set_cwd("/tmp/demo/root");
-    env
-}
-
 #[test]
 fn lock_by_dry_run_writes_current_lock_and_adds_it_with_intent_to_add() {
-    let env = demo_env();
-    let _demo = Demo::build(&env);
+    let (env, _demo) = demo_env(false);
     // There is no `flake lock` command: archiving locks.
     let out = env.run(&["flake", "archive", "--dry-run"]);
     assert!(out.success(), "{out:?}");
@@ -115,8 +108,7 @@ fn lock_by_dry_run_writes_current_lock_and_adds_it_with_intent_to_add() {
 
 #[test]
 fn lock_by_metadata_writes_the_same_lock() {
-    let env = demo_env();
-    let _demo = Demo::build(&env);
+    let (env, _demo) = demo_env(false);
     let out = env.run(&["flake", "metadata", "--json"]);
     assert!(out.success(), "{out:?}");
     assert_eq!(out.stderr(), CREATE_MESSAGE);
@@ -129,8 +121,7 @@ fn lock_by_metadata_writes_the_same_lock() {
 
 #[test]
 fn json_vectors_with_2_8_lock_committed() {
-    let env = demo_env();
-    let _demo = Demo::build_locked(&env);
+    let (env, _demo) = demo_env(true);
 
     // Piped: compact, one newline.
     let out = env.run(&["flake", "archive", "--json", "--dry-run"]);
@@ -155,8 +146,7 @@ fn json_vectors_with_2_8_lock_committed() {
 
 #[test]
 fn archive_without_to_fetches_every_path_into_the_local_store() {
-    let env = demo_env();
-    let _demo = Demo::build_locked(&env);
+    let (env, _demo) = demo_env(true);
     let store = env.path("store");
     let out = env.run(&["flake", "archive", "--json"]);
     assert!(out.success(), "{out:?}");
@@ -171,8 +161,7 @@ fn archive_without_to_fetches_every_path_into_the_local_store() {
 
 #[test]
 fn to_signed_file_cache_writes_the_spec_signatures_and_nix_copies_from_it() {
-    let env = demo_env();
-    let _demo = Demo::build_locked(&env);
+    let (env, _demo) = demo_env(true);
     env.write("demo-1.sk", DEMO_SECRET);
     let cache = env.path("cache");
     let to = format!(
@@ -258,8 +247,7 @@ fn to_signed_file_cache_writes_the_spec_signatures_and_nix_copies_from_it() {
 
 #[test]
 fn to_local_directory_registers_the_paths_for_nix() {
-    let env = demo_env();
-    let _demo = Demo::build_locked(&env);
+    let (env, _demo) = demo_env(true);
     let dst = env.path("store2");
     let out = env.run(&["flake", "archive", "--to", &dst.display().to_string()]);
     assert!(out.success(), "{out:?}");

@@ -5,19 +5,12 @@
 use insta::assert_snapshot;
 use serde_json::json;
 
-use super::{D7_LOCK_2_8, D7_ROOT_PATH, D7_ROOT_REV, Demo, write_tree};
+use super::{D7_LOCK_2_8, D7_ROOT_PATH, D7_ROOT_REV, Demo, demo_env, write_tree};
 use crate::support::TestEnv;
-
-fn demo_env() -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set_cwd("/tmp/demo/root");
-    env
-}
 
 #[test]
 fn json_of_d7_root() {
-    let env = demo_env();
-    let _demo = Demo::build_locked(&env);
+    let (env, _demo) = demo_env(true);
     let out = env.run(&["flake", "metadata", "--json"]);
     assert!(out.success(), "{out:?}");
     assert_eq!(out.stderr(), "");
@@ -61,8 +54,7 @@ fn json_of_d7_root() {
 
 #[test]
 fn text_of_d7_root() {
-    let env = demo_env();
-    let _demo = Demo::build_locked(&env);
+    let (env, _demo) = demo_env(true);
     let out = env.run(&["flake", "metadata"]);
     // The inputs are the kept 2.8 lock's (`ref=main`); the dates are UTC (`%F %T`), and so is
     // `Last modified` here (rflake always prints UTC; Nix uses the local zone, UTC in this

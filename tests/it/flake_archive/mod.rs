@@ -262,6 +262,19 @@ impl Demo {
     }
 }
 
+/// An environment working in `/tmp/demo/root`, and D7 built there (committed with 2.8's lock
+/// file if `locked`). The directory is only touched once the fixture's lock is held.
+pub fn demo_env(locked: bool) -> (TestEnv, Demo) {
+    let mut env = TestEnv::new();
+    let demo = if locked {
+        Demo::build_locked(&env)
+    } else {
+        Demo::build(&env)
+    };
+    env.set_cwd(Demo::path("root"));
+    (env, demo)
+}
+
 impl Drop for Demo {
     fn drop(&mut self) {
         remove_demo();
@@ -393,15 +406,26 @@ pub fn normalize(env: &TestEnv, text: &str) -> String {
     text.replace(&*env.root().to_string_lossy(), "$TEST_ENV")
 }
 
-/// Asserts a failed command: the exit code, and `error: <message>` as the first stderr line.
+/// Asserts a failed command: the exit code, and `message` as the error's own message.
+///
+/// rflake prints an error as `error: <outermost>` followed by a `caused by: …` line per cause.
+/// The outer lines may be what Nix shows as traces (`while fetching the input '…'`, before the
+/// error as in current Nix's output), and the inner ones may be the OS error behind Nix's
+/// message. So `message` must be one line of that chain, exactly.
 #[track_caller]
 pub fn assert_error(out: &CommandOutput, code: i32, message: &str) {
     assert_eq!(out.status().code(), Some(code), "{out:?}");
-    assert_eq!(
-        out.stderr().lines().next(),
-        Some(format!("error: {message}").as_str()),
-        "{out:?}"
-    );
+    let chain: Vec<&str> = out
+        .stderr()
+        .lines()
+        .skip_while(|l| !l.starts_with("error: "))
+        .take_while(|l| l.starts_with("error: ") || l.starts_with("caused by: "))
+        .filter_map(|l| {
+            l.strip_prefix("error: ")
+                .or_else(|| l.strip_prefix("caused by: "))
+        })
+        .collect();
+    assert!(chain.contains(&message), "expected `{message}` in {out:?}");
 }
 
 /// Input `a` of the small fixtures: a flake with no inputs.
