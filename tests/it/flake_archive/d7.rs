@@ -9,7 +9,7 @@ use super::{
     Demo, d7_lock_current, demo_env, in_store,
 };
 use crate::binary_cache::{DEMO_PUBLIC, DEMO_SECRET};
-use crate::support::{TestEnv, git_in, require_nix};
+use crate::support::{git_in, require_nix};
 
 /// Spec D3, "Current, piped (compact)".
 const COMPACT: &str = r#"{"inputs":{"data":{"inputs":{},"path":"/nix/store/acn6d5q9z6pgssd99b8ci5l7l4zkvf5i-source"},"dep1":{"inputs":{},"path":"/nix/store/v8hpgclcsbgm592ngsplbysna5ly96mn-source"},"dep2":{"inputs":{},"path":"/nix/store/j6dnks4ry2i54wihyflpp0hxa0fjnr3i-source"},"mid":{"inputs":{"dep1":{"inputs":{},"path":"/nix/store/v8hpgclcsbgm592ngsplbysna5ly96mn-source"}},"path":"/nix/store/j6dnks4ry2i54wihyflpp0hxa0fjnr3i-source"}},"path":"/nix/store/pkidrwywjvgcxddjrfs5lkvb4dj3lvf1-source"}"#;

@@ -95,3 +95,24 @@ fn to_copies_each_source_once_and_only_once() {
     assert_eq!(out.stdout(), "");
     assert_eq!(out.stderr(), "");
 }
+
+#[test]
+fn a_locked_input_already_in_the_store_is_not_read_again() {
+    let env = setup();
+    // Locking put `a` into the local store. Its directory changes afterwards: the valid store
+    // path short-circuits fetching, so the change goes unnoticed (spec D2, E2.12).
+    super::write_tree(
+        &env,
+        "work/a",
+        &[(
+            "flake.nix",
+            "{\n  description = \"a, edited\";\n  outputs = { self }: { };\n}\n",
+        )],
+    );
+    let out = env.run(&["flake", "archive", "--json"]);
+    assert!(out.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
+    assert_eq!(v["inputs"]["a"]["path"], A_PATH);
+    assert_eq!(v["inputs"]["c"]["path"], A_PATH);
+    assert_eq!(out.stderr(), "");
+}
