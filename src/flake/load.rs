@@ -232,8 +232,13 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Resolves a reference through the registries.
+    /// Resolves a reference through the registries. Direct references are fetched as they
+    /// are, without reading any registry (Nix's `InputCache::getAccessor`; spec §6.5): a lock
+    /// file whose inputs need no new lock needs no registry.
     pub fn resolve(&self, flake_ref: &FlakeRef, mode: Mode) -> anyhow::Result<FlakeRef> {
+        if flake_ref.input.is_direct() {
+            return Ok(flake_ref.clone());
+        }
         let mut regs = self.registries.borrow_mut();
         Ok(resolve::resolve(flake_ref, mode, &mut **regs)?)
     }

@@ -19,13 +19,12 @@ pub fn print_path(path: &[String]) -> String {
     path.join("/")
 }
 
-/// Parses `a/b/c` into an input path; the empty string is the empty path (the root flake).
+/// Parses `a/b/c` into an input path. As in Nix's `parseInputAttrPath` (which tokenizes on
+/// `/`), empty elements are skipped: `""` and `"/"` are the empty path (the root flake).
 /// Each element must match `[a-zA-Z][a-zA-Z0-9_-]*`.
 pub fn parse_path(s: &str) -> Result<InputPath, String> {
-    if s.is_empty() {
-        return Ok(Vec::new());
-    }
     s.split('/')
+        .filter(|e| !e.is_empty())
         .map(|e| {
             if is_valid_input_name(e) {
                 Ok(e.to_owned())
@@ -41,4 +40,23 @@ pub fn is_valid_input_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_path;
+
+    #[test]
+    fn empty_elements_are_skipped() {
+        assert_eq!(parse_path(""), Ok(vec![]));
+        assert_eq!(parse_path("/"), Ok(vec![]));
+        assert_eq!(
+            parse_path("a//b/"),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            parse_path("a/1"),
+            Err("invalid flake input attribute path element '1'".to_owned())
+        );
+    }
 }

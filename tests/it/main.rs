@@ -8,6 +8,7 @@ mod fetch_hg;
 mod fetch_path;
 mod fetch_tarball;
 mod flake_archive;
+mod flake_functional;
 mod global_registry;
 mod help;
 mod local_store;

@@ -89,8 +89,9 @@ pub struct FlakeDecl {
 /// One `inputs.<name>` declaration (Nix's `FlakeInput`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputDecl {
-    /// The reference, if one was given (`url`, `type`+attributes, a path literal, or the
-    /// implicit `flake:<name>` when there is neither a reference nor a `follows`).
+    /// The reference, if one was given (`url`, `type`+attributes, a path literal), or
+    /// `flake:<name>` for an input implied by a formal argument of `outputs`. `None` for a
+    /// declaration without one (`inputs.x = { };`), which the locker reads as `flake:<name>`.
     pub flake_ref: Option<FlakeRef>,
     /// `follows`, as written (relative to the declaring flake; the locker prefixes it).
     pub follows: Option<crate::flake::InputPath>,
@@ -202,12 +203,14 @@ fn implicit_inputs(
         if name == "self" {
             continue;
         }
-        flakeref::parse(name, &ParseOptions::default(), &Silent)
+        // Nix's `readFlake` gives the input this parsed ref (`flake:<name>`), so that under
+        // `--override-input` the lock's `original` stays the declared `flake:<name>`.
+        let flake_ref = flakeref::parse(name, &ParseOptions::default(), &Silent)
             .map_err(|e| r.err(format!("{e}, at {}", r.at(*pos))))?;
         decl.inputs
             .entry(name.clone())
             .or_insert_with(|| InputDecl {
-                flake_ref: None,
+                flake_ref: Some(flake_ref),
                 follows: None,
                 is_flake: true,
                 overrides: BTreeMap::new(),

@@ -270,7 +270,13 @@ fn implicit_inputs_from_formals() {
     );
     assert_eq!(d.inputs.keys().collect::<Vec<_>>(), ["a", "foo", "nixpkgs"]);
     let nixpkgs = &d.inputs["nixpkgs"];
-    assert_eq!(nixpkgs.flake_ref, None);
+    assert_eq!(
+        nixpkgs
+            .flake_ref
+            .as_ref()
+            .map(|r| r.to_url_string().unwrap()),
+        Some("flake:nixpkgs".to_owned())
+    );
     assert_eq!(nixpkgs.follows, None);
     assert!(nixpkgs.is_flake);
     assert!(nixpkgs.overrides.is_empty());

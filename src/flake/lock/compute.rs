@@ -419,9 +419,20 @@ pub fn indirect(id: &str) -> FlakeRef {
 }
 
 /// The form two references are compared in to decide whether an old lock still applies
-/// (Nix's `FlakeRef::canonicalize`): `__final` and a `.git`-less `url` do not matter.
+/// (Nix's `FlakeRef::canonicalize`): `__final` and a `.git`-less `url` do not matter, and the
+/// `url` is re-rendered without a `dir` query parameter equal to the subdirectory (older Nix
+/// wrote `"url": "file:///r?dir=sub"` next to `"dir": "sub"` in `original`; Nix's
+/// `old-lockfiles.sh`).
 fn canonical(r: &FlakeRef) -> Attrs {
     let mut attrs = r.to_attrs();
     attrs.remove("__final");
+    if let Some(Attr::Str(url)) = attrs.get("url")
+        && let Ok(mut parsed) = crate::flakeref::url::parse(url)
+    {
+        if !r.subdir.is_empty() && parsed.query.get("dir") == Some(&r.subdir) {
+            parsed.query.remove("dir");
+        }
+        attrs.insert("url".into(), Attr::Str(parsed.to_string()));
+    }
     attrs
 }
