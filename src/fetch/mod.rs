@@ -169,7 +169,7 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
             "cannot fetch indirect input '{}'; it must be resolved through a registry first",
             printed(input)
         ),
-        None => anyhow::bail!("input '{}' has an unsupported type", printed(input)),
+        None => anyhow::bail!("cannot fetch unsupported input '{}'", printed(input)),
     }
 }
 

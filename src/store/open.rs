@@ -37,7 +37,7 @@ pub struct OpenConfig {
     /// `connect-timeout` for `http(s)://` binary caches, in seconds.
     pub connect_timeout: u64,
     /// Extra root certificates for `http(s)://` binary caches (`ssl-cert-file`).
-    pub ca_certs: Vec<reqwest::Certificate>,
+    pub ssl_cert_file: Option<PathBuf>,
     /// Where HTTP uploads spool NARs (in memory without one).
     pub temp_dir: Option<PathBuf>,
 }
@@ -57,18 +57,12 @@ impl OpenConfig {
                 .with_context(|| format!("reading secret key file '{file}'"))?;
             trusted_keys.insert(key.to_public());
         }
-        let mut ca_certs = Vec::new();
-        if let Some(ca) = &settings.ssl_cert_file {
-            let pem = crate::util::fs::read(ca)?;
-            ca_certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("reading certificates from '{}'", ca.display()))?;
-        }
         Ok(OpenConfig {
             store_dir: StoreDir::default(),
             require_sigs: settings.require_sigs,
             trusted_keys,
             connect_timeout: settings.connect_timeout,
-            ca_certs,
+            ssl_cert_file: settings.ssl_cert_file.clone(),
             temp_dir: None,
         })
     }
@@ -79,8 +73,13 @@ impl OpenConfig {
         let mut client = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(self.connect_timeout.max(1)))
             .timeout(None);
-        for cert in &self.ca_certs {
-            client = client.add_root_certificate(cert.clone());
+        if let Some(ca) = &self.ssl_cert_file {
+            let pem = crate::util::fs::read(ca)?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("reading certificates from '{}'", ca.display()))?
+            {
+                client = client.add_root_certificate(cert);
+            }
         }
         client.build().context("setting up the HTTP client")
     }

@@ -7,6 +7,7 @@ mod fetch_git;
 mod fetch_hg;
 mod fetch_path;
 mod fetch_tarball;
+mod flake_archive;
 mod flake_differential;
 mod flake_functional;
 mod global_registry;

@@ -32,8 +32,8 @@ const T1_NAR_NIX32: &str = "1s7hdn36hrp67s774mr1vblpcx9z67rzm800amjywrwi7h025cqf
 const T1_NAR_SIZE: u64 = 1264;
 
 /// The spec's demo-1 key (A5.4).
-const DEMO_SECRET: &str = "demo-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8DoQe/884Qvh1w3RjnS8CZZ+TWMJulDV8d3IZkElUxuA==";
-const DEMO_PUBLIC: &str = "demo-1:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=";
+pub(crate) const DEMO_SECRET: &str = "demo-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8DoQe/884Qvh1w3RjnS8CZZ+TWMJulDV8d3IZkElUxuA==";
+pub(crate) const DEMO_PUBLIC: &str = "demo-1:A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=";
 
 /// The NAR compressions every test round covers, with their file extensions.
 const COMPRESSIONS: [(&str, &str); 4] = [
