@@ -4,8 +4,10 @@
 //!
 //! Mirrors `readFlake`, `parseFlakeInputs`, `parseFlakeInput` and `parseFlakeInputAttr` in the
 //! Nix source's `src/libflake/flake.cc`. Nix only forces "trivial" values there, so a parser
-//! (rnix) plus a literal reader ([`value`]) suffices: anything computed is a thunk and gets
-//! Nix's `expected a string but got a thunk at <pos>` error. The checks run in Nix's order:
+//! (rnix) plus a literal reader (the `value` module) suffices: anything computed is a thunk and
+//! gets Nix's `expected a string but got a thunk at <pos>` error. As in Nix, `-1` is a call (so a
+//! thunk; the "negative value" error cannot be reached from a literal), and an indented string
+//! made of several lexer pieces (`''a''$b''`) is a concatenation (also a thunk). The checks run in Nix's order:
 //! `description`, `inputs`, `outputs`, `nixConfig`, unsupported attributes, then the
 //! `inputs.self` attributes.
 //!

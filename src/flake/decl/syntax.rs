@@ -21,7 +21,7 @@ impl<'a> Source<'a> {
     /// Parses `text`, failing on the first syntax error (or on a check of Nix's parser).
     pub fn parse(text: &'a str, file: &'a str) -> Result<Source<'a>, Error> {
         let parse = Root::parse(text);
-        let lines = Lines { text };
+        let lines = Lines::new(text);
         if let Some(e) = parse.errors().first() {
             let (msg, offset) = describe(e, text);
             let at = match offset {
@@ -157,15 +157,24 @@ pub(super) fn unparen(mut e: Option<ast::Expr>) -> Option<ast::Expr> {
 /// The text, to turn byte offsets into 1-based lines and columns (columns count characters).
 pub(super) struct Lines<'a> {
     text: &'a str,
+    /// The byte offset of the start of each line.
+    starts: Vec<usize>,
 }
 
-impl Lines<'_> {
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
     /// The position of byte `offset`.
     pub fn pos(&self, offset: usize) -> Pos {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let column = before[line_start..].chars().count() + 1;
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        let column = self.text[start..offset].chars().count() + 1;
         Pos {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),

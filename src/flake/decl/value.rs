@@ -7,6 +7,8 @@
 //! "trivial" thunks, attribute-set literals without dynamic keys, lists and lambdas, are
 //! forced by the flake reader; other thunks stay thunks (spec B1).
 
+use std::collections::HashMap;
+
 use rnix::SyntaxNode;
 use rnix::ast::{self, AstToken};
 
@@ -39,6 +41,8 @@ pub(super) enum Value {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Set {
     pub attrs: Vec<(String, Binding)>,
+    /// Where each name is in `attrs`.
+    index: HashMap<String, usize>,
     /// The position of the first dynamic attribute (`${e} = …`), which makes the set a
     /// computation.
     pub dynamic: Option<Pos>,
@@ -55,14 +59,17 @@ pub(super) struct Binding {
 impl Set {
     /// The attribute `name`.
     pub fn get(&self, name: &str) -> Option<&Binding> {
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, b)| b)
+        self.index.get(name).map(|&i| &self.attrs[i].1)
     }
 
     fn get_mut(&mut self, name: &str) -> Option<&mut Binding> {
-        self.attrs
-            .iter_mut()
-            .find(|(n, _)| n == name)
-            .map(|(_, b)| b)
+        let i = *self.index.get(name)?;
+        Some(&mut self.attrs[i].1)
+    }
+
+    fn push(&mut self, name: String, b: Binding) {
+        self.index.insert(name.clone(), self.attrs.len());
+        self.attrs.push((name, b));
     }
 }
 
@@ -190,7 +197,7 @@ impl Builder<'_> {
                     if let Some(prev) = set.get(&name) {
                         return Err(self.dup(&name, prev.pos, pos, end));
                     }
-                    set.attrs.push((name, Binding { pos, value }));
+                    set.push(name, Binding { pos, value });
                 }
             }
         }
@@ -218,13 +225,13 @@ impl Builder<'_> {
             };
             shown.push(name.clone());
             if cur.get(name).is_none() {
-                cur.attrs.push((
+                cur.push(
                     name.clone(),
                     Binding {
                         pos,
                         value: Value::Set(Set::default()),
                     },
-                ));
+                );
             }
             let Some(b) = cur.get_mut(name) else {
                 return Ok(());
@@ -257,7 +264,7 @@ impl Builder<'_> {
         end: usize,
     ) -> Result<(), ParseFailure> {
         let Some(old) = set.get_mut(name) else {
-            set.attrs.push((name.to_owned(), new));
+            set.push(name.to_owned(), new);
             return Ok(());
         };
         match (&mut old.value, new.value) {
