@@ -1,6 +1,7 @@
 //! Small helpers shared by the effects layers.
 
 pub mod fs;
+pub mod xattr;
 
 /// Flattens a reqwest error's chain into one line, without the URL (callers name it in their
 /// own words, redacted where needed).
