@@ -108,8 +108,13 @@ pub struct Tree {
 
 /// Where a fetched tree is.
 pub enum Place {
-    /// Somewhere outside the store (a work tree, a path input): it is copied in.
-    Outside,
+    /// Somewhere outside the store (a work tree, a path input): it is copied in. With
+    /// `last_modified`, the input gets the newest modification time in the tree as its
+    /// `lastModified`, found while the tree is copied (so a path input is walked once).
+    Outside {
+        /// Whether to set `lastModified` from the copy.
+        last_modified: bool,
+    },
     /// In a temporary directory of the store (an unpacked archive, an exported git tree): it is
     /// moved into place.
     StoreTemp(crate::store::local::TempDir),
@@ -122,7 +127,20 @@ impl Tree {
     pub fn at(path: impl Into<PathBuf>) -> Tree {
         Tree {
             path: path.into(),
-            place: Place::Outside,
+            place: Place::Outside {
+                last_modified: false,
+            },
+        }
+    }
+
+    /// A tree at `path` that the fetcher does not own, whose newest modification time becomes
+    /// the input's `lastModified` (path inputs).
+    pub fn with_last_modified(path: impl Into<PathBuf>) -> Tree {
+        Tree {
+            path: path.into(),
+            place: Place::Outside {
+                last_modified: true,
+            },
         }
     }
 }
@@ -199,6 +217,7 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
     let fetched = fetch(env, input)
         .with_context(|| format!("while fetching the input '{}'", printed(input)))?;
     let expected = nar_hash_of(input)?;
+    let mut newest_mtime = None;
     let added = match fetched.tree.place {
         Place::Stored(path, info)
             if path.name() == name && expected.as_ref().is_none_or(|e| *e == info.nar_hash) =>
@@ -208,6 +227,16 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
         Place::StoreTemp(_) => env
             .store
             .adopt_tree(&name, &fetched.tree.path, expected.as_ref()),
+        Place::Outside {
+            last_modified: true,
+        } => env
+            .store
+            .add_tree_reading_mtime(&name, &fetched.tree.path, expected.as_ref())
+            .map(|added| {
+                // The tree is not read when its path is valid already: walk it then.
+                newest_mtime = Some(added.newest_mtime);
+                (added.path, added.info)
+            }),
         _ => env
             .store
             .add_tree_with_hash_opt(&name, &fetched.tree.path, expected.as_ref()),
@@ -223,6 +252,13 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
         other => other.into(),
     })?;
     let mut result = fetched.input.attrs().clone();
+    if let Some(found) = newest_mtime {
+        let mtime = match found {
+            Some(m) => u64::try_from(m).unwrap_or(0),
+            None => path::last_modified(&fetched.tree.path)?,
+        };
+        result.insert("lastModified".into(), Attr::Int(mtime));
+    }
     result.insert("narHash".into(), Attr::Str(info.nar_hash.to_sri()));
     let result = check_locks(input, result, &info.nar_hash)?;
     Ok((path, result))

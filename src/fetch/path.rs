@@ -9,8 +9,6 @@ use std::path::{Component, Path, PathBuf};
 
 use super::{Env, Fetched, Tree, newest_mtime, printed};
 use crate::flakeref::Input;
-use crate::flakeref::attrs::Attr;
-use crate::report::Silent;
 
 /// Fetches a `path` input.
 pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
@@ -23,21 +21,33 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
         );
     }
     let path = lexically_normal(Path::new(raw));
-    let mut attrs = input.attrs().clone();
-    if !attrs.contains_key("lastModified") {
-        let mtime = newest_mtime(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "getting status of '{}': {}",
-                path.display(),
-                crate::util::fs::strerror(&e)
-            )
-        })?;
-        attrs.insert("lastModified".into(), Attr::Int(mtime));
+    if input.attrs().contains_key("lastModified") {
+        return Ok(Fetched {
+            tree: Tree::at(path),
+            input: input.clone(),
+        });
     }
+    // `lastModified` is found while the tree is copied into the store; a missing path fails
+    // here, with the message the walk gives.
+    std::fs::symlink_metadata(&path).map_err(|e| status_error(&path, &e))?;
     Ok(Fetched {
-        tree: Tree::at(path),
-        input: Input::from_attrs(attrs, &Silent)?,
+        tree: Tree::with_last_modified(path),
+        input: input.clone(),
     })
+}
+
+/// Returns the newest modification time in the tree at `path` (its `lastModified`), walking
+/// it: for a tree that was not copied because its store path was valid already.
+pub(super) fn last_modified(path: &Path) -> anyhow::Result<u64> {
+    newest_mtime(path).map_err(|e| status_error(path, &e))
+}
+
+fn status_error(path: &Path, e: &std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "getting status of '{}': {}",
+        path.display(),
+        crate::util::fs::strerror(e)
+    )
 }
 
 /// Resolves `.` and `..` without looking at the file system (Nix's `canonPath` without

@@ -2,6 +2,7 @@
 
 pub mod fs;
 pub mod time;
+pub mod xattr;
 
 /// Flattens a reqwest error's chain into one line, without the URL (callers name it in their
 /// own words, redacted where needed).

@@ -12,20 +12,27 @@
 //! belong to the running user already (Nix `lchown`s them to its effective uid).
 
 use std::fs;
-use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
 
 use rustix::fs::{AtFlags, CWD, Timestamps};
-use rustix::io::Errno;
 
 use super::Error;
+use crate::store::nar::StoreMeta;
+use crate::util::xattr::{self, Target};
 
 /// The mtime of every store object (Nix's `mtimeStore`).
 pub const MTIME_STORE: i64 = 1;
 
 /// Extended attributes that are left alone (Nix's default `ignored-acls`).
 const IGNORED_XATTRS: [&str; 3] = ["security.selinux", "system.nfs4_acl", "security.csm"];
+
+/// The canonical metadata, for copies that set it as they create objects
+/// ([`crate::store::nar::copy_tree`]) instead of canonicalising afterwards.
+pub const STORE_META: StoreMeta = StoreMeta {
+    mtime: MTIME_STORE,
+    keep_xattrs: &IGNORED_XATTRS,
+};
 
 /// Gives the tree at `path` the canonical metadata of a store object.
 pub fn canonicalise(path: &Path) -> Result<(), Error> {
@@ -76,27 +83,7 @@ fn set_store_mtime(path: &Path) -> Result<(), Error> {
 /// Removes the extended attributes of `path` (not following a symlink), except the ignored
 /// ones. File systems without extended attributes are fine.
 fn strip_xattrs(path: &Path) -> Result<(), Error> {
-    let query = |e: Errno| Error::io("querying extended attributes of", path)(e.into());
-    let size = match rustix::fs::llistxattr(path, &mut [0u8; 0][..]) {
-        Ok(n) => n,
-        Err(Errno::NOTSUP | Errno::NODATA) => return Ok(()),
-        Err(e) => return Err(query(e)),
-    };
-    if size == 0 {
-        return Ok(());
-    }
-    let mut buf = vec![0u8; size];
-    let n = rustix::fs::llistxattr(path, &mut buf[..]).map_err(query)?;
-    buf.truncate(n);
-    for name in buf.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        if IGNORED_XATTRS.iter().any(|i| i.as_bytes() == name) {
-            continue;
-        }
-        let name = std::ffi::OsStr::from_bytes(name);
-        rustix::fs::lremovexattr(path, name)
-            .map_err(|e| Error::io("removing extended attribute of", path)(e.into()))?;
-    }
-    Ok(())
+    xattr::strip(Target::Path(path), &IGNORED_XATTRS).map_err(|e| Error::io(e.action, path)(e.io))
 }
 
 /// Deletes the file or tree at `path`, making read-only directories writable first. A missing

@@ -38,6 +38,7 @@ mod error;
 mod lock;
 pub use lock::TempDir;
 mod ops;
+pub use ops::AddedTree;
 mod temproots;
 
 use std::collections::BTreeSet;

@@ -11,13 +11,32 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::canon::{canonicalise, delete_path, move_path};
+use super::canon::{STORE_META, canonicalise, delete_path, move_path};
 use super::lock::{PathLocks, TempDir};
 use super::{Error, LocalStore};
 use crate::hash::{Algo, Hash, Hasher};
 use crate::store::ca::Method;
 use crate::store::path::{References, check_name};
 use crate::store::{CheckSigs, PathInfo, StorePath, nar};
+
+/// A tree added by [`LocalStore::add_tree_reading_mtime`].
+#[derive(Debug, Clone)]
+pub struct AddedTree {
+    /// Its store path.
+    pub path: StorePath,
+    /// Its metadata.
+    pub info: PathInfo,
+    /// The newest modification time (seconds) in the source tree, not following symlinks;
+    /// `None` when the tree was not read because the path it must have was valid already.
+    pub newest_mtime: Option<i64>,
+}
+
+/// Whether a tree about to be moved into place has its canonical metadata already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Meta {
+    Canonical,
+    AsFound,
+}
 
 /// Reads from `inner` and hashes (and counts) every byte read.
 struct HashingReader<'a> {
@@ -144,20 +163,44 @@ impl LocalStore {
         self.add_tree_impl(name, src, expected)
     }
 
+    /// Like [`LocalStore::add_tree_with_hash_opt`], and also returns the newest modification
+    /// time in the tree, found while copying it (the `lastModified` of a path input), so the
+    /// tree is read once.
+    pub fn add_tree_reading_mtime(
+        &self,
+        name: &str,
+        src: &Path,
+        expected: Option<&Hash>,
+    ) -> Result<AddedTree, Error> {
+        check_name(name)?;
+        if let Some((path, info)) = self.valid_with_hash(name, expected)? {
+            return Ok(AddedTree {
+                path,
+                info,
+                newest_mtime: None,
+            });
+        }
+        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let dest = tmp.path().join(name);
+        // The copy gets its canonical metadata as it is written, so there is no second pass.
+        let copied = nar::copy_tree(src, &dest, &STORE_META)?;
+        let hashed = (copied.hash, copied.size);
+        let (path, info) = self.place_tree(name, &dest, src, hashed, expected, Meta::Canonical)?;
+        Ok(AddedTree {
+            path,
+            info,
+            newest_mtime: Some(copied.newest_mtime),
+        })
+    }
+
     fn add_tree_impl(
         &self,
         name: &str,
         src: &Path,
         expected: Option<&Hash>,
     ) -> Result<(StorePath, PathInfo), Error> {
-        check_name(name)?;
-        if let Some(found) = self.valid_with_hash(name, expected)? {
-            return Ok(found);
-        }
-        let tmp = TempDir::new_in(&self.real_store_dir)?;
-        let dest = tmp.path().join(name);
-        let (hash, size) = nar::copy_tree(src, &dest)?;
-        self.place_tree(name, &dest, src, hash, size, expected)
+        let added = self.add_tree_reading_mtime(name, src, expected)?;
+        Ok((added.path, added.info))
     }
 
     /// Returns a locked temporary directory in the store directory: a fetcher that builds a
@@ -180,8 +223,8 @@ impl LocalStore {
         if let Some(found) = self.valid_with_hash(name, expected)? {
             return Ok(found);
         }
-        let (hash, size) = nar::hash_path(tree)?;
-        self.place_tree(name, tree, tree, hash, size, expected)
+        let hashed = nar::hash_path(tree)?;
+        self.place_tree(name, tree, tree, hashed, expected, Meta::AsFound)
     }
 
     /// With an expected hash, returns the path it gives if that is valid already.
@@ -201,15 +244,16 @@ impl LocalStore {
         Ok(self.path_info(&path)?.map(|info| (path, info)))
     }
 
-    /// Moves the hashed tree at `dest` into place as a source path, unless its path is valid.
+    /// Moves the tree at `dest`, whose NAR has hash and size `hashed`, into place as a source
+    /// path (canonicalising it first unless it is already), unless its path is valid.
     fn place_tree(
         &self,
         name: &str,
         dest: &Path,
         src: &Path,
-        hash: Hash,
-        size: u64,
+        (hash, size): (Hash, u64),
         expected: Option<&Hash>,
+        meta: Meta,
     ) -> Result<(StorePath, PathInfo), Error> {
         if let Some(expected) = expected
             && *expected != hash
@@ -235,7 +279,9 @@ impl LocalStore {
         locks.set_deletion(true);
         let mut info = PathInfo::source(path.clone(), hash, size);
         info.registration_time = (self.opts.clock)();
-        canonicalise(dest)?;
+        if meta == Meta::AsFound {
+            canonicalise(dest)?;
+        }
         delete_path(&real)?;
         move_path(dest, &real)?;
         if let Err(e) = self.register(std::slice::from_ref(&info)) {

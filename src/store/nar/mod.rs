@@ -14,7 +14,7 @@ mod dump;
 mod read;
 mod restore;
 
-pub use dump::{DumpError, copy_tree, dump, hash_path};
+pub use dump::{Copied, DumpError, StoreMeta, copy_tree, dump, hash_path};
 pub use read::{Check, Entry, ParseError, Visitor, parse};
 pub use restore::{RestoreError, restore};
 

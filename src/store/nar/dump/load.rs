@@ -7,6 +7,8 @@ pub(super) struct Loaded {
     pub(super) job: FileJob,
     pub(super) executable: bool,
     pub(super) size: u64,
+    /// The source file's modification time.
+    pub(super) mtime: i64,
     /// Where a small file's bytes are in its chunk's buffer.
     pub(super) data: Option<std::ops::Range<usize>>,
     pub(super) file: Option<File>,
@@ -25,6 +27,7 @@ pub(super) fn write_file(
     chunk_buf: &[u8],
     stream_buf: &mut [u8],
     sink: &mut dyn Write,
+    finish: Option<&Finish>,
 ) -> Result<(), DumpError> {
     let job = &l.job;
     let mut head = Vec::with_capacity(64);
@@ -59,15 +62,22 @@ pub(super) fn write_file(
         if total != l.size {
             return Err(DumpError::Changed(job.src.clone()));
         }
+        if let (Some(o), Some(d), Some(f)) = (out.as_ref(), job.dest.as_deref(), finish) {
+            f.file(o, l.executable, d)?;
+        }
     }
     let pad = [0u8; 8];
     sink.write_all(&pad[..padding(l.size)])
         .map_err(DumpError::Sink)
 }
 
-/// Opens (and, if small, reads) a file; when copying, creates the destination and writes the
-/// small file's bytes to it.
-pub(super) fn load(job: FileJob, buf: &mut Vec<u8>) -> Result<Loaded, DumpError> {
+/// Opens (and, if small, reads) a file; when copying, creates the destination and writes and
+/// finishes the small file.
+pub(super) fn load(
+    job: FileJob,
+    buf: &mut Vec<u8>,
+    finish: Option<&Finish>,
+) -> Result<Loaded, DumpError> {
     let mut file = match &job.at {
         Some((dir, name)) => {
             let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -82,15 +92,9 @@ pub(super) fn load(job: FileJob, buf: &mut Vec<u8>) -> Result<Loaded, DumpError>
     let st = rfs::fstat(&file).map_err(rio("getting status of", &job.src))?;
     let executable = st.st_mode & 0o100 != 0;
     let size = u64::try_from(st.st_size).unwrap_or(0);
+    let mtime = st.st_mtime;
     let out = match &job.dest {
-        Some(d) => Some(
-            fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(if executable { 0o555 } else { 0o444 })
-                .open(d)
-                .map_err(io_err("creating file", d))?,
-        ),
+        Some(d) => Some(create(&job, d, executable)?),
         None => None,
     };
     if size > SMALL_FILE {
@@ -98,6 +102,7 @@ pub(super) fn load(job: FileJob, buf: &mut Vec<u8>) -> Result<Loaded, DumpError>
             job,
             executable,
             size,
+            mtime,
             data: None,
             file: Some(file),
             out,
@@ -119,13 +124,43 @@ pub(super) fn load(job: FileJob, buf: &mut Vec<u8>) -> Result<Loaded, DumpError>
     if let (Some(mut o), Some(d)) = (out, job.dest.as_deref()) {
         o.write_all(&buf[start..])
             .map_err(io_err("writing to file", d))?;
+        if let Some(f) = finish {
+            f.file(&o, executable, d)?;
+        }
     }
     Ok(Loaded {
         job,
         executable,
         size,
+        mtime,
         data: Some(start..buf.len()),
         file: None,
         out: None,
     })
+}
+
+/// Creates the copy of a file, mode 0444 or 0555 (less what the umask clears), relative to
+/// its directory's copy when there is one.
+fn create(job: &FileJob, dest: &Path, executable: bool) -> Result<File, DumpError> {
+    let mode = if executable { 0o555 } else { 0o444 };
+    match (&job.dest_dir, &job.at) {
+        (Some(dir), Some((_, name))) => {
+            let flags =
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            rfs::openat(
+                dir.as_fd(),
+                name.as_c_str(),
+                flags,
+                Mode::from_raw_mode(mode),
+            )
+            .map(File::from)
+            .map_err(rio("creating file", dest))
+        }
+        _ => fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(dest)
+            .map_err(io_err("creating file", dest)),
+    }
 }

@@ -6,7 +6,9 @@
 //! loading chunks itself when the next one is not ready ([`shared`]). Hashing (or writing) the
 //! stream is the only serial work, so the NAR of a tree of many small files is produced at
 //! close to the speed of sha256. [`copy_tree`] uses the same walk to copy the tree while
-//! hashing its NAR.
+//! hashing its NAR, giving each object it creates its final metadata as it goes ([`meta`]):
+//! files as soon as they are written, by the thread that wrote them, and directories once the
+//! whole tree is there. No second pass over the copy is needed.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
@@ -16,6 +18,7 @@ use std::os::fd::{AsFd as _, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
@@ -24,10 +27,13 @@ use crate::hash::{Algo, Hash, Hasher};
 use crate::store::nar::read::MAX_DEPTH;
 
 mod load;
+mod meta;
 mod shared;
 mod walk;
 
 use load::{Chunk, Loaded, load, write_file};
+use meta::Finish;
+pub use meta::StoreMeta;
 use shared::Shared;
 use walk::{Walker, rio};
 
@@ -76,7 +82,7 @@ const CHUNK: usize = 1 << 20;
 
 /// Writes the NAR of `path` (not following a symlink at `path`) to `sink`.
 pub fn dump(path: &Path, sink: &mut dyn Write) -> Result<(), DumpError> {
-    run(path, None, sink)
+    run(path, None, sink).map(drop)
 }
 
 /// Returns the sha256 and size of the NAR of `path`, reading files in parallel.
@@ -87,42 +93,89 @@ pub fn hash_path(path: &Path) -> Result<(Hash, u64), DumpError> {
     Ok((hasher.finish(), size))
 }
 
+/// What [`copy_tree`] found out about the tree it copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// The sha256 of the tree's NAR.
+    pub hash: Hash,
+    /// The size of the tree's NAR.
+    pub size: u64,
+    /// The largest modification time (seconds) of the source tree's objects, not following
+    /// symlinks (the `lastModified` of a path input).
+    pub newest_mtime: i64,
+}
+
 /// Copies the tree at `src` to `dest` (which must not exist), returning the sha256 and size of
-/// its NAR. Only what a NAR keeps is copied: contents, the owner-execute bit, symlink targets.
-/// Files are created mode 0444 (0555 if executable) and directories 0755.
-pub fn copy_tree(src: &Path, dest: &Path) -> Result<(Hash, u64), DumpError> {
+/// its NAR and the newest modification time in it. Only what a NAR keeps is copied: contents,
+/// the owner-execute bit, symlink targets. Every object created gets the metadata `meta`
+/// describes: files mode 0444 (0555 if executable), directories 0555, all the same mtime and
+/// no extended attributes but the kept ones.
+pub fn copy_tree(src: &Path, dest: &Path, meta: &StoreMeta) -> Result<Copied, DumpError> {
     let mut hasher = Hasher::new(Algo::Sha256);
-    run(src, Some(dest), &mut hasher)?;
+    let finish = Finish::new(meta);
+    let walked = run(src, Some((dest, &finish)), &mut hasher)?;
+    // Entries are all in place now, so the directories' times and modes are final.
+    for dir in walked.dirs.iter().rev() {
+        finish.dir(dir)?;
+    }
     let size = hasher.len();
-    Ok((hasher.finish(), size))
+    Ok(Copied {
+        hash: hasher.finish(),
+        size,
+        newest_mtime: walked.newest_mtime,
+    })
+}
+
+/// What the walk leaves behind.
+#[derive(Default)]
+struct Walked {
+    /// The directories a copy created, parents first.
+    dirs: Vec<PathBuf>,
+    /// The newest modification time seen (a copy only).
+    newest_mtime: i64,
 }
 
 /// Walks `src` on one thread, loads files on worker threads and writes the NAR to `sink` on
-/// this one, all at once.
-fn run(src: &Path, dest: Option<&Path>, sink: &mut dyn Write) -> Result<(), DumpError> {
-    let shared = Shared::new();
+/// this one, all at once; with `dest`, copies the tree there too.
+fn run(
+    src: &Path,
+    dest: Option<(&Path, &Finish)>,
+    sink: &mut dyn Write,
+) -> Result<Walked, DumpError> {
+    let shared = Shared::new(dest.map(|(_, f)| f));
     // The writer loads files too while it waits, so one worker fewer than cores.
     let workers = std::thread::available_parallelism()
         .map_or(2, usize::from)
         .clamp(2, 8)
         - 1;
     std::thread::scope(|s| {
-        s.spawn(|| {
+        let walker = s.spawn(|| {
             let mut w = Walker {
                 shared: &shared,
                 ops: vec![Op::Bytes(Vec::new())],
                 files: Vec::new(),
+                walked: Walked {
+                    dirs: Vec::new(),
+                    newest_mtime: i64::MIN,
+                },
             };
-            let result = w.walk(src, dest);
+            let result = w.walk(src, dest.map(|(d, _)| d));
             w.flush();
             shared.finish_walk(result.err());
+            w.walked
         });
         for _ in 0..workers {
             s.spawn(|| shared.work());
         }
         let result = shared.consume(sink);
         shared.stop();
-        result
+        let mut walked = walker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        walked.newest_mtime = walked
+            .newest_mtime
+            .max(shared.newest_mtime.load(Ordering::Relaxed));
+        result.map(|()| walked)
     })
 }
 
@@ -137,7 +190,10 @@ struct FileJob {
     src: PathBuf,
     /// The directory it is in and its name there.
     at: Option<(Arc<OwnedFd>, CString)>,
+    /// Where a copy goes (for messages, and for creating a root file).
     dest: Option<PathBuf>,
+    /// The copy's directory, where it is created under the same name as in `at`.
+    dest_dir: Option<Arc<OwnedFd>>,
 }
 
 fn put_str(buf: &mut Vec<u8>, s: &[u8]) {

@@ -5,12 +5,16 @@ use super::*;
 /// What the walker, the workers and the writer share. Files go from the workers to the writer
 /// in chunks of [`CHUNK_FILES`] (so threads synchronise once per chunk, not once per file), at
 /// most [`WINDOW`] files ahead of the writer.
-pub(super) struct Shared {
+pub(super) struct Shared<'f> {
     pub(super) state: Mutex<State>,
     /// Signalled when the writer may have something new: ops, or a loaded chunk.
     pub(super) ready: Condvar,
     /// Signalled when workers may have something new: files to load, or room in the window.
     pub(super) work: Condvar,
+    /// With a copy, what gives its objects their metadata.
+    pub(super) finish: Option<&'f Finish>,
+    /// The newest modification time of the files loaded so far (a copy only).
+    pub(super) newest_mtime: AtomicI64,
 }
 
 /// The initial capacity of a chunk's buffer, so that it rarely grows.
@@ -38,8 +42,8 @@ pub(super) struct State {
     pub(super) pool: Vec<Vec<u8>>,
 }
 
-impl Shared {
-    pub(super) fn new() -> Shared {
+impl<'f> Shared<'f> {
+    pub(super) fn new(finish: Option<&'f Finish>) -> Shared<'f> {
         Shared {
             state: Mutex::new(State {
                 ops: Vec::new(),
@@ -54,6 +58,8 @@ impl Shared {
             }),
             ready: Condvar::new(),
             work: Condvar::new(),
+            finish,
+            newest_mtime: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -125,7 +131,16 @@ impl Shared {
     /// Loads a claimed chunk and hands it to the writer.
     pub(super) fn load_chunk(&self, c: usize, jobs: Vec<FileJob>, mut buf: Vec<u8>) {
         buf.clear();
-        let files = jobs.into_iter().map(|j| load(j, &mut buf)).collect();
+        let files: Vec<_> = jobs
+            .into_iter()
+            .map(|j| load(j, &mut buf, self.finish))
+            .collect();
+        if self.finish.is_some() {
+            let newest = files.iter().flatten().map(|l| l.mtime).max();
+            if let Some(m) = newest {
+                self.newest_mtime.fetch_max(m, Ordering::Relaxed);
+            }
+        }
         self.lock().done.insert(c, Chunk { buf, files });
         self.ready.notify_all();
     }
@@ -183,7 +198,7 @@ impl Shared {
                         let loaded = files
                             .next()
                             .expect("files are taken in order, one chunk at a time")?;
-                        write_file(loaded, &chunk_buf, &mut stream_buf, sink)?;
+                        write_file(loaded, &chunk_buf, &mut stream_buf, sink, self.finish)?;
                     }
                 }
             }

@@ -8,10 +8,15 @@ use super::*;
 /// Directories are opened once and their entries opened relative to them (`openat`), which
 /// spares the kernel a path lookup per file.
 pub(super) struct Walker<'s> {
-    pub(super) shared: &'s Shared,
+    pub(super) shared: &'s Shared<'s>,
     pub(super) ops: Vec<Op>,
     pub(super) files: Vec<FileJob>,
+    pub(super) walked: Walked,
 }
+
+/// Where a copy of an entry goes: its path, and the copy's directory it is created in (`None`
+/// for the root, which is created by path).
+pub(super) type Dest<'a> = Option<(&'a Path, Option<&'a Arc<OwnedFd>>)>;
 
 /// How many files the walker collects before handing them over.
 pub(super) const FLUSH_FILES: usize = 64;
@@ -62,9 +67,23 @@ pub(super) fn rio<'a>(
 
 impl Walker<'_> {
     pub(super) fn walk(&mut self, src: &Path, dest: Option<&Path>) -> Result<(), DumpError> {
+        use std::os::unix::fs::MetadataExt as _;
         self.tok(crate::store::nar::MAGIC.as_bytes());
         let meta = fs::symlink_metadata(src).map_err(io_err("getting status of", src))?;
-        self.node(None, src, dest, meta.file_type().into(), 0)
+        if dest.is_some() {
+            self.saw_mtime(meta.mtime());
+        }
+        self.node(
+            None,
+            src,
+            dest.map(|d| (d, None)),
+            meta.file_type().into(),
+            0,
+        )
+    }
+
+    fn saw_mtime(&mut self, mtime: i64) {
+        self.walked.newest_mtime = self.walked.newest_mtime.max(mtime);
     }
 
     pub(super) fn flush(&mut self) {
@@ -88,7 +107,7 @@ impl Walker<'_> {
         &mut self,
         at: At<'_>,
         src: &Path,
-        dest: Option<&Path>,
+        dest: Dest<'_>,
         kind: Kind,
         depth: usize,
     ) -> Result<(), DumpError> {
@@ -101,38 +120,24 @@ impl Walker<'_> {
                 self.files.push(FileJob {
                     src: src.to_owned(),
                     at: at.map(|(d, n)| (Arc::clone(d), n.to_owned())),
-                    dest: dest.map(Path::to_owned),
+                    dest: dest.map(|(d, _)| d.to_owned()),
+                    dest_dir: dest.and_then(|(_, dir)| dir.cloned()),
                 });
                 if self.files.len() >= FLUSH_FILES {
                     self.flush();
                 }
             }
-            Kind::Symlink => {
-                let target = match at {
-                    Some((dir, name)) => {
-                        let t = rfs::readlinkat(dir.as_fd(), name, Vec::new())
-                            .map_err(rio("reading symbolic link", src))?;
-                        PathBuf::from(std::ffi::OsString::from_vec(t.into_bytes()))
-                    }
-                    None => fs::read_link(src).map_err(io_err("reading symbolic link", src))?,
-                };
-                self.tok(b"symlink");
-                self.tok(b"target");
-                self.tok(target.as_os_str().as_bytes());
-                if let Some(d) = dest {
-                    std::os::unix::fs::symlink(&target, d)
-                        .map_err(io_err("creating symlink", d))?;
-                }
-            }
+            Kind::Symlink => self.symlink(at, src, dest)?,
             Kind::Dir => {
                 if depth > MAX_DEPTH {
                     return Err(DumpError::TooDeep(src.to_owned()));
                 }
                 self.tok(b"directory");
-                if let Some(d) = dest {
-                    fs::create_dir(d).map_err(io_err("creating directory", d))?;
-                }
-                self.directory(at, src, dest, depth)?;
+                let dest_fd = match dest {
+                    Some((d, dir)) => Some(self.create_dir(at, d, dir)?),
+                    None => None,
+                };
+                self.directory(at, src, dest.map(|(d, _)| d).zip(dest_fd.as_ref()), depth)?;
             }
             Kind::Other => return Err(DumpError::UnsupportedType(src.to_owned())),
         }
@@ -140,11 +145,70 @@ impl Walker<'_> {
         Ok(())
     }
 
+    fn symlink(&mut self, at: At<'_>, src: &Path, dest: Dest<'_>) -> Result<(), DumpError> {
+        let target = match at {
+            Some((dir, name)) => {
+                let t = rfs::readlinkat(dir.as_fd(), name, Vec::new())
+                    .map_err(rio("reading symbolic link", src))?;
+                PathBuf::from(std::ffi::OsString::from_vec(t.into_bytes()))
+            }
+            None => fs::read_link(src).map_err(io_err("reading symbolic link", src))?,
+        };
+        self.tok(b"symlink");
+        self.tok(b"target");
+        self.tok(target.as_os_str().as_bytes());
+        let Some((d, dest_dir)) = dest else {
+            return Ok(());
+        };
+        if let Some((dir, name)) = at {
+            let st = rfs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(rio("getting status of", src))?;
+            self.saw_mtime(st.st_mtime);
+        }
+        let finish = self.shared.finish.expect("a copy has a finish");
+        match (dest_dir, at) {
+            (Some(dir), Some((_, name))) => {
+                rfs::symlinkat(target.as_os_str(), dir.as_fd(), name)
+                    .map_err(rio("creating symlink", d))?;
+                finish.symlink(Some((dir, name)), d)
+            }
+            _ => {
+                std::os::unix::fs::symlink(&target, d).map_err(io_err("creating symlink", d))?;
+                finish.symlink(None, d)
+            }
+        }
+    }
+
+    /// Creates the copy of a directory and opens it; [`Walked::dirs`] records it, to be
+    /// finished once its entries are in place.
+    fn create_dir(
+        &mut self,
+        at: At<'_>,
+        d: &Path,
+        dest_dir: Option<&Arc<OwnedFd>>,
+    ) -> Result<Arc<OwnedFd>, DumpError> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mode = Mode::from_raw_mode(0o755);
+        let fd = match (dest_dir, at) {
+            (Some(dir), Some((_, name))) => {
+                rfs::mkdirat(dir.as_fd(), name, mode).map_err(rio("creating directory", d))?;
+                rfs::openat(dir.as_fd(), name, flags, Mode::empty())
+            }
+            _ => {
+                fs::create_dir(d).map_err(io_err("creating directory", d))?;
+                rfs::open(d, flags, Mode::empty())
+            }
+        }
+        .map_err(rio("opening directory", d))?;
+        self.walked.dirs.push(d.to_owned());
+        Ok(Arc::new(fd))
+    }
+
     pub(super) fn directory(
         &mut self,
         at: At<'_>,
         src: &Path,
-        dest: Option<&Path>,
+        dest: Option<(&Path, &Arc<OwnedFd>)>,
         depth: usize,
     ) -> Result<(), DumpError> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -153,24 +217,12 @@ impl Walker<'_> {
             None => rfs::open(src, flags, Mode::empty()),
         }
         .map_err(rio("opening directory", src))?;
-        let fd = Arc::new(fd);
-        let mut entries = Vec::new();
-        let dir = rfs::Dir::read_from(fd.as_fd()).map_err(rio("opening directory", src))?;
-        for e in dir {
-            let e = e.map_err(rio("reading directory", src))?;
-            let name = e.file_name();
-            if name == c"." || name == c".." {
-                continue;
-            }
-            let mut kind = Kind::from(e.file_type());
-            if e.file_type() == rfs::FileType::Unknown {
-                let st = rfs::statat(fd.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)
-                    .map_err(rio("getting status of", src))?;
-                kind = rfs::FileType::from_raw_mode(st.st_mode).into();
-            }
-            entries.push((name.to_owned(), kind));
+        if dest.is_some() && at.is_some() {
+            let st = rfs::fstat(&fd).map_err(rio("getting status of", src))?;
+            self.saw_mtime(st.st_mtime);
         }
-        entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let fd = Arc::new(fd);
+        let entries = read_sorted(&fd, src)?;
         for (name, kind) in entries {
             let os_name = OsStr::from_bytes(name.as_bytes());
             self.tok(b"entry");
@@ -178,12 +230,12 @@ impl Walker<'_> {
             self.tok(b"name");
             self.tok(name.as_bytes());
             self.tok(b"node");
-            let child_dest = dest.map(|d| d.join(os_name));
+            let child_dest = dest.map(|(d, fd)| (d.join(os_name), fd));
             let child = src.join(os_name);
             self.node(
                 Some((&fd, &name)),
                 &child,
-                child_dest.as_deref(),
+                child_dest.as_ref().map(|(d, fd)| (d.as_path(), Some(*fd))),
                 kind,
                 depth + 1,
             )?;
@@ -191,4 +243,26 @@ impl Walker<'_> {
         }
         Ok(())
     }
+}
+
+/// Reads the entries of the directory open at `fd`, sorted bytewise by name.
+fn read_sorted(fd: &OwnedFd, src: &Path) -> Result<Vec<(CString, Kind)>, DumpError> {
+    let mut entries = Vec::new();
+    let dir = rfs::Dir::read_from(fd.as_fd()).map_err(rio("opening directory", src))?;
+    for e in dir {
+        let e = e.map_err(rio("reading directory", src))?;
+        let name = e.file_name();
+        if name == c"." || name == c".." {
+            continue;
+        }
+        let mut kind = Kind::from(e.file_type());
+        if e.file_type() == rfs::FileType::Unknown {
+            let st = rfs::statat(fd.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(rio("getting status of", src))?;
+            kind = rfs::FileType::from_raw_mode(st.st_mode).into();
+        }
+        entries.push((name.to_owned(), kind));
+    }
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok(entries)
 }
