@@ -13,10 +13,12 @@
 mod dump;
 mod read;
 mod restore;
+mod small;
 
 pub use dump::{Copied, DumpError, StoreMeta, copy_tree, dump, hash_path};
 pub use read::{Check, Entry, ParseError, Visitor, parse};
 pub use restore::{RestoreError, restore};
+pub use small::{SmallTree, hash_small};
 
 /// The magic string every NAR starts with.
 pub const MAGIC: &str = "nix-archive-1";
