@@ -164,7 +164,9 @@ fn copy_tree_reproduces_every_tree() {
     fs::create_dir(&root).unwrap();
     for (name, path) in trees(&root) {
         let dest = tmp.path().join(format!("copy-{name}"));
-        let (hash, size) = nar::copy_tree(&path, &dest).unwrap();
+        let copied =
+            nar::copy_tree(&path, &dest, &rflake::store::local::canon::STORE_META).unwrap();
+        let (hash, size) = (copied.hash, copied.size);
         assert_eq!(
             (hash.clone(), size),
             nar::hash_path(&dest).unwrap(),

@@ -123,8 +123,57 @@ fn tree_t1_and_round_trip() {
     assert_eq!(mode & 0o777, 0o555);
 
     let copied = tmp.path().join("copied");
-    assert_eq!(copy_tree(&src, &copied).unwrap(), (h, 1264));
+    let c = copy_tree(&src, &copied, &META).unwrap();
+    assert_eq!((c.hash, c.size), (h, 1264));
+    assert_eq!(c.newest_mtime, newest_mtime(&src));
     assert_eq!(dump_bytes(&copied), bytes);
+    assert_store_meta(&copied);
+    make_writable(&copied);
+}
+
+/// The metadata copies get in these tests.
+const META: StoreMeta = StoreMeta {
+    mtime: 7,
+    keep_xattrs: &[],
+};
+
+/// Checks that every object of the copy at `p` has the metadata of [`META`].
+fn assert_store_meta(p: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs::symlink_metadata(p).unwrap();
+    assert_eq!(m.mtime(), META.mtime, "{}", p.display());
+    let mode = m.mode() & 0o7777;
+    if m.is_dir() {
+        assert_eq!(mode, 0o555, "{}", p.display());
+        for e in fs::read_dir(p).unwrap() {
+            assert_store_meta(&e.unwrap().path());
+        }
+    } else if m.is_file() {
+        assert!(mode == 0o444 || mode == 0o555, "{}: {mode:o}", p.display());
+    }
+}
+
+/// Returns the newest mtime of the objects at and below `p`.
+fn newest_mtime(p: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = fs::symlink_metadata(p).unwrap();
+    let mut newest = m.mtime();
+    if m.is_dir() {
+        for e in fs::read_dir(p).unwrap() {
+            newest = newest.max(newest_mtime(&e.unwrap().path()));
+        }
+    }
+    newest
+}
+
+/// Makes the copy's directories writable again, so that the temporary directory can go.
+fn make_writable(p: &Path) {
+    if fs::symlink_metadata(p).unwrap().is_dir() {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+        for e in fs::read_dir(p).unwrap() {
+            make_writable(&e.unwrap().path());
+        }
+    }
 }
 
 #[test]
@@ -153,12 +202,14 @@ fn bytewise_order_and_big_files() {
     ];
     assert_eq!(names, expected);
     let copied = tmp.path().join("copied");
-    let (h, n) = copy_tree(&src, &copied).unwrap();
+    let c = copy_tree(&src, &copied, &META).unwrap();
     assert_eq!(fs::read(copied.join("big")).unwrap(), big);
     assert_eq!(
-        (h, n),
+        (c.hash, c.size),
         (Hash::digest(Algo::Sha256, &bytes), bytes.len() as u64)
     );
+    assert_store_meta(&copied);
+    make_writable(&copied);
 }
 
 fn collect_names(bytes: &[u8], names: &mut Vec<Vec<u8>>) {
@@ -424,4 +475,40 @@ fn restore_never_follows_symlinks() {
     // Restoring onto an existing path fails instead of writing through it.
     let err = restore(&mut &bytes[..], &dest).unwrap_err();
     assert!(err.to_string().contains("File exists"), "{err}");
+}
+
+#[test]
+fn copy_finds_the_newest_mtime_without_following_symlinks() {
+    use rustix::fs::{AtFlags, CWD, Timespec, Timestamps};
+    let set = |p: &Path, secs: i64| {
+        let t = Timespec {
+            tv_sec: secs,
+            tv_nsec: 0,
+        };
+        let times = Timestamps {
+            last_access: t,
+            last_modification: t,
+        };
+        rustix::fs::utimensat(CWD, p, &times, AtFlags::SYMLINK_NOFOLLOW).unwrap();
+    };
+    // Which object is the newest; the symlink's target outside the tree is newer still.
+    for newest in ["", "sub", "sub/deep/file", "link", "root-file"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        fs::write(&outside, "x").unwrap();
+        set(&outside, 9_000);
+        let src = tmp.path().join("src");
+        fs::create_dir_all(src.join("sub/deep")).unwrap();
+        fs::write(src.join("sub/deep/file"), "f").unwrap();
+        fs::write(src.join("root-file"), "r").unwrap();
+        symlink(&outside, src.join("link")).unwrap();
+        for rel in ["sub/deep/file", "root-file", "link", "sub/deep", "sub", ""] {
+            set(&src.join(rel), if rel == newest { 500 } else { 100 });
+        }
+        let copied = tmp.path().join("copied");
+        let c = copy_tree(&src, &copied, &META).unwrap();
+        assert_eq!(c.newest_mtime, 500, "newest: '{newest}'");
+        assert_store_meta(&copied);
+        make_writable(&copied);
+    }
 }
