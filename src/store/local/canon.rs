@@ -8,8 +8,11 @@
 //!
 //! # Deviations
 //!
-//! Ownership is not changed: rflake only canonicalises objects it has just created, which
-//! belong to the running user already (Nix `lchown`s them to its effective uid).
+//! - Ownership is not changed: rflake only canonicalises objects it has just created, which
+//!   belong to the running user already (Nix `lchown`s them to its effective uid).
+//! - Files are fixed up on up to four threads (Nix: one, depth-first), so with several bad
+//!   entries another one may be reported first. Trees copied from outside the store skip
+//!   this pass: the copy creates every object with [`STORE_META`] already.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
