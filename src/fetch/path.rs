@@ -1,5 +1,8 @@
 //! `path` inputs (spec §7.2, Nix's `src/libfetchers/path.cc`): the whole directory tree,
-//! unfiltered, with `lastModified` the newest modification time in it.
+//! unfiltered, with `lastModified` the newest modification time in it. The tree is read once:
+//! `lastModified` is found by the walk that copies it into the store (as Nix 2.8's
+//! `dumpPathAndGetMtime` does), see [`super::Place::Outside`]; only a tree whose store path is
+//! valid already, and so not copied, is walked just for it.
 //!
 //! # Deviations
 //!

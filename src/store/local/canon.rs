@@ -8,8 +8,11 @@
 //!
 //! # Deviations
 //!
-//! Ownership is not changed: rflake only canonicalises objects it has just created, which
-//! belong to the running user already (Nix `lchown`s them to its effective uid).
+//! - Ownership is not changed: rflake only canonicalises objects it has just created, which
+//!   belong to the running user already (Nix `lchown`s them to its effective uid).
+//! - Files are fixed up on up to four threads (Nix: one, depth-first), so with several bad
+//!   entries another one may be reported first. Trees copied from outside the store skip
+//!   this pass: the copy creates every object with [`STORE_META`] already.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
@@ -35,7 +38,59 @@ pub const STORE_META: StoreMeta = StoreMeta {
 };
 
 /// Gives the tree at `path` the canonical metadata of a store object.
+///
+/// Directories are fixed up and listed on this thread (a directory is made readable before it
+/// is read); the other objects are then fixed up on up to four threads, since a tree has far
+/// more files than directories.
 pub fn canonicalise(path: &Path) -> Result<(), Error> {
+    let mut dirs = Vec::new();
+    let mut others = Vec::new();
+    if canonicalise_one(path)? {
+        dirs.push(path.to_owned());
+    }
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).map_err(Error::io("reading directory", &dir))? {
+            let entry = entry.map_err(Error::io("reading directory", &dir))?;
+            let is_dir = entry
+                .file_type()
+                .map_err(Error::io("getting status of", &entry.path()))?
+                .is_dir();
+            if is_dir {
+                let p = entry.path();
+                canonicalise_one(&p)?;
+                dirs.push(p);
+            } else {
+                others.push(entry.path());
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 4)
+        .min(others.len().div_ceil(256).max(1));
+    if threads == 1 {
+        return others
+            .iter()
+            .try_for_each(|p| canonicalise_one(p).map(drop));
+    }
+    let per = others.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = others
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || part.iter().try_for_each(|p| canonicalise_one(p).map(drop)))
+            })
+            .collect();
+        // The scope joins the threads left when one has failed.
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })
+}
+
+/// Gives the object at `path` (not what is below it) the canonical metadata; returns whether
+/// it is a directory.
+fn canonicalise_one(path: &Path) -> Result<bool, Error> {
     let meta = fs::symlink_metadata(path).map_err(Error::io("getting status of", path))?;
     let ty = meta.file_type();
     if !(ty.is_file() || ty.is_dir() || ty.is_symlink()) {
@@ -55,13 +110,7 @@ pub fn canonicalise(path: &Path) -> Result<(), Error> {
     if meta.mtime() != MTIME_STORE {
         set_store_mtime(path)?;
     }
-    if ty.is_dir() {
-        for entry in fs::read_dir(path).map_err(Error::io("reading directory", path))? {
-            let entry = entry.map_err(Error::io("reading directory", path))?;
-            canonicalise(&entry.path())?;
-        }
-    }
-    Ok(())
+    Ok(ty.is_dir())
 }
 
 /// Sets the mtime of `path` (not following a symlink) to [`MTIME_STORE`], leaving the atime.

@@ -29,6 +29,10 @@
 //!   after a failed add too (Nix keeps it), so a failed add leaves nothing behind.
 //! - The registration time comes from the [`Clock`] in [`Options`] ([`system_clock`] by
 //!   default) rather than from `time(nullptr)` deep inside the store.
+//! - A tree added from outside the store (`add_tree`) is copied into the temporary directory
+//!   with its canonical metadata set as each object is written, by the thread that wrote it;
+//!   Nix serialises the tree to a NAR, restores it, then canonicalises it in a second walk.
+//!   The resulting objects are the same.
 //! - The `ca` re-hash of a path that refers to itself (hash modulo its own hash part) is
 //!   skipped; rflake only adds paths without references.
 
