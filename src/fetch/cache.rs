@@ -23,7 +23,10 @@ pub type Fields = Map<String, Value>;
 
 /// The fetcher cache.
 pub struct Cache {
-    conn: Mutex<Connection>,
+    /// The cache file; `None` for an in-memory cache.
+    file: Option<std::path::PathBuf>,
+    /// The connection, opened on first use (most runs of a locked flake never need it).
+    conn: std::sync::OnceLock<Mutex<Connection>>,
 }
 
 /// A cached value and when it was stored.
@@ -36,11 +39,32 @@ pub struct Entry {
 }
 
 impl Cache {
-    /// Opens (creating if needed) the cache file in `cache_dir`.
+    /// Names the cache file in `cache_dir`; it is opened (and created if needed) on first use.
     pub fn open(cache_dir: &Path) -> anyhow::Result<Cache> {
-        crate::util::fs::create_dir_all(cache_dir)?;
-        let file = cache_dir.join("rflake-fetcher-cache-v1.sqlite");
-        let conn = Connection::open(&file)
+        Ok(Cache {
+            file: Some(cache_dir.join("rflake-fetcher-cache-v1.sqlite")),
+            conn: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Opens a cache that lives in memory only (tests).
+    pub fn in_memory() -> anyhow::Result<Cache> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(
+            "create table Cache (domain text not null, key text not null, value text not null,
+             timestamp integer not null, primary key (domain, key));",
+        )?;
+        Ok(Cache {
+            file: None,
+            conn: std::sync::OnceLock::from(Mutex::new(conn)),
+        })
+    }
+
+    fn open_file(file: &Path) -> anyhow::Result<Connection> {
+        if let Some(dir) = file.parent() {
+            crate::util::fs::create_dir_all(dir)?;
+        }
+        let conn = Connection::open(file)
             .with_context(|| format!("opening the fetcher cache '{}'", file.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(60))?;
         conn.execute_batch(
@@ -55,25 +79,22 @@ impl Cache {
              );",
         )
         .with_context(|| format!("setting up the fetcher cache '{}'", file.display()))?;
-        Ok(Cache {
-            conn: Mutex::new(conn),
-        })
+        Ok(conn)
     }
 
-    /// Opens a cache that lives in memory only (tests).
-    pub fn in_memory() -> anyhow::Result<Cache> {
-        let conn = Connection::open_in_memory()?;
-        conn.execute_batch(
-            "create table Cache (domain text not null, key text not null, value text not null,
-             timestamp integer not null, primary key (domain, key));",
-        )?;
-        Ok(Cache {
-            conn: Mutex::new(conn),
-        })
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    fn conn(&self) -> anyhow::Result<std::sync::MutexGuard<'_, Connection>> {
+        let m = match self.conn.get() {
+            Some(m) => m,
+            None => {
+                let file = self
+                    .file
+                    .as_deref()
+                    .context("the fetcher cache is not open")?;
+                let conn = Cache::open_file(file)?;
+                self.conn.get_or_init(|| Mutex::new(conn))
+            }
+        };
+        Ok(m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Stores `value` under `(domain, key)` at time `now`.
@@ -86,7 +107,7 @@ impl Cache {
     ) -> anyhow::Result<()> {
         let key = Value::Object(key.clone()).to_string();
         let value = Value::Object(value.clone()).to_string();
-        self.conn()
+        self.conn()?
             .execute(
                 "insert or replace into Cache (domain, key, value, timestamp) values (?1, ?2, ?3, ?4)",
                 params![domain, key, value, now as i64],
@@ -99,7 +120,7 @@ impl Cache {
     pub fn lookup(&self, domain: &str, key: &Fields) -> anyhow::Result<Option<Entry>> {
         let key = Value::Object(key.clone()).to_string();
         let row: Option<(String, i64)> = self
-            .conn()
+            .conn()?
             .query_row(
                 "select value, timestamp from Cache where domain = ?1 and key = ?2",
                 params![domain, key],
