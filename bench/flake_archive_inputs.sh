@@ -3,7 +3,7 @@
 # benchmark (c)): `nix flake archive` against `rflake flake archive`.
 #
 # The flake graph comes from bench/gen_flake_graph.py: 15 tarball inputs (`.tar.gz` of trees of
-# 100-500 small files, served by `python3 -m http.server` on 127.0.0.1 at a free port) and 15
+# 100-500 small files, served by bench/serve.py (a threaded server with a 128-connection backlog) on 127.0.0.1 at a free port) and 15
 # `git+file://` inputs (repositories of the same kind of trees, one commit each), every fifth
 # `flake = false`, declared by a `path:` root flake that is locked once with `nix flake lock`
 # before timing. Every run starts from an empty store and an empty cache directory
@@ -53,7 +53,7 @@ export NIX_CONFIG=$'experimental-features = nix-command flakes\nbuild-users-grou
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 bench/gen_flake_graph.py "$WORK/graph" --tarball 15 --git 15 --files 100-500 \
   --url-base "http://127.0.0.1:$port"
-python3 -m http.server --bind 127.0.0.1 --directory "$WORK/graph/serve" "$port" >/dev/null 2>&1 &
+python3 bench/serve.py "$port" "$WORK/graph/serve" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do
   python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/')" \
