@@ -24,6 +24,8 @@ pub(super) struct Finish {
     /// Whether files need an explicit `fchmod`: the umask may have cleared bits of the mode
     /// they were created with.
     chmod_files: bool,
+    /// Whether new files may carry extended attributes to strip (inherited default ACLs).
+    strip_files: bool,
 }
 
 impl Finish {
@@ -31,7 +33,24 @@ impl Finish {
         Finish {
             meta: *meta,
             chmod_files: umask().is_none_or(|m| m & 0o555 != 0),
+            strip_files: true,
         }
+    }
+
+    /// Skips stripping new files when `dir`, where the copy is created, has no default ACL:
+    /// then files created below it start without extended attributes (saves a syscall per
+    /// file).
+    pub(super) fn created_in(mut self, dir: Option<&Path>) -> Finish {
+        if let Some(dir) = dir {
+            let mut buf = vec![0u8; 4096];
+            if let Ok(n) = rustix::fs::llistxattr(dir, &mut buf[..]) {
+                let names = &buf[..n.min(buf.len())];
+                self.strip_files = names
+                    .split(|&b| b == 0)
+                    .any(|name| name == b"system.posix_acl_default");
+            }
+        }
+        self
     }
 
     fn times(&self) -> Timestamps {
@@ -57,7 +76,9 @@ impl Finish {
 
     /// Finishes a file whose contents are all written.
     pub(super) fn file(&self, file: &File, executable: bool, path: &Path) -> Result<(), DumpError> {
-        self.strip(Target::Fd(file.as_fd()), path)?;
+        if self.strip_files {
+            self.strip(Target::Fd(file.as_fd()), path)?;
+        }
         if self.chmod_files {
             let mode = Mode::from_raw_mode(if executable { 0o555 } else { 0o444 });
             rfs::fchmod(file, mode).map_err(rio("changing mode of", path))?;

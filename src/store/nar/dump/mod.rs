@@ -112,7 +112,7 @@ pub struct Copied {
 /// no extended attributes but the kept ones.
 pub fn copy_tree(src: &Path, dest: &Path, meta: &StoreMeta) -> Result<Copied, DumpError> {
     let mut hasher = Hasher::new(Algo::Sha256);
-    let finish = Finish::new(meta);
+    let finish = Finish::new(meta).created_in(dest.parent());
     let walked = run(src, Some((dest, &finish)), &mut hasher)?;
     // Entries are all in place now, so the directories' times and modes are final.
     for dir in walked.dirs.iter().rev() {
