@@ -12,9 +12,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::load::{Loader, relative_path};
+use super::load::Loader;
 use super::lock::LockedFlake;
 use super::lockfile::{Edge, LockFile, NodeId};
+use super::relative_path;
 use crate::flakeref::{Attr, Input};
 use crate::store::{Store as _, StorePath};
 

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use super::InputPath;
 use super::decl::{self, FlakeDecl, InputDecl};
 use crate::fetch;
-use crate::flakeref::{Attr, FlakeRef, Input};
+use crate::flakeref::{FlakeRef, Input};
 use crate::registry::resolve::{self, Mode};
 use crate::store::StorePath;
 
@@ -358,17 +358,5 @@ fn prefix_follows(input: &mut InputDecl, prefix: &InputPath) {
     }
     for o in input.overrides.values_mut() {
         prefix_follows(o, prefix);
-    }
-}
-
-/// Whether an input is a relative path input (`path` type with a path not starting with `/`);
-/// returns the relative path.
-pub fn relative_path(input: &Input) -> Option<&str> {
-    if input.type_name() != "path" {
-        return None;
-    }
-    match input.attrs().get("path") {
-        Some(Attr::Str(p)) if !p.starts_with('/') => Some(p),
-        _ => None,
     }
 }

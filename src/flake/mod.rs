@@ -42,6 +42,18 @@ pub fn is_valid_input_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// Whether an input is a relative path input (`path` type with a path not starting with `/`);
+/// returns the relative path.
+pub fn relative_path(input: &crate::flakeref::Input) -> Option<&str> {
+    if input.type_name() != "path" {
+        return None;
+    }
+    match input.attrs().get("path") {
+        Some(crate::flakeref::Attr::Str(p)) if !p.starts_with('/') => Some(p),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_path;

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Flags;
 use crate::flake::decl::InputDecl;
-use crate::flake::load::{Loader, Source, relative_path};
+use crate::flake::load::{Loader, Source};
 use crate::flake::lockfile::{Edge, LockFile, Locked, Node, NodeId};
+use crate::flake::relative_path;
 use crate::flake::{InputPath, print_path};
 use crate::flakeref::{Attr, Attrs, FlakeRef, Input};
 
@@ -216,13 +217,7 @@ impl Computer<'_, '_> {
                 .locked
                 .clone()
                 .expect("old_lock returns locked nodes");
-            let child_node = self.new.add(Node {
-                inputs: BTreeMap::new(),
-                locked: Some(old_locked.clone()),
-            });
-            self.new.nodes[node]
-                .inputs
-                .insert(id.to_owned(), Edge::Node(child_node));
+            let child_node = self.add_child(node, id, old_locked.clone());
             let mut must_refetch = self
                 .flags
                 .input_updates
@@ -305,18 +300,16 @@ impl Computer<'_, '_> {
         };
         if input.is_flake {
             let flake = self.input_flake(&flake_ref, &override_source, &path, has_cli_override)?;
-            let child_node = self.new.add(Node {
-                inputs: BTreeMap::new(),
-                locked: Some(Locked {
+            let child_node = self.add_child(
+                node,
+                id,
+                Locked {
                     locked: flake.locked.clone(),
                     original,
                     is_flake: true,
                     parent,
-                }),
-            });
-            self.new.nodes[node]
-                .inputs
-                .insert(id.to_owned(), Edge::Node(child_node));
+                },
+            );
             if let Some(p) = self.parents.iter().find(|p| **p == flake_ref) {
                 anyhow::bail!(
                     "found circular import of flake '{}'",
@@ -354,20 +347,30 @@ impl Computer<'_, '_> {
                     subdir: flake_ref.subdir.clone(),
                 }
             };
-            let child_node = self.new.add(Node {
-                inputs: BTreeMap::new(),
-                locked: Some(Locked {
+            self.add_child(
+                node,
+                id,
+                Locked {
                     locked,
                     original,
                     is_flake: false,
                     parent,
-                }),
-            });
-            self.new.nodes[node]
-                .inputs
-                .insert(id.to_owned(), Edge::Node(child_node));
+                },
+            );
             Ok(())
         }
+    }
+
+    /// Adds a node locking `locked` as input `id` of `node`, and returns it.
+    fn add_child(&mut self, node: NodeId, id: &str, locked: Locked) -> NodeId {
+        let child = self.new.add(Node {
+            inputs: BTreeMap::new(),
+            locked: Some(locked),
+        });
+        self.new.nodes[node]
+            .inputs
+            .insert(id.to_owned(), Edge::Node(child));
+        child
     }
 
     /// Gets an input's flake: from its parent's tree when it is relative, else by fetching.

@@ -181,5 +181,5 @@ impl LockFile {
 /// Whether `r` is a relative path reference: type `path` whose `path` does not start with `/`
 /// (Nix's `Input::isRelative`).
 pub fn is_relative(r: &FlakeRef) -> bool {
-    r.input.type_name() == "path" && !r.input.get_str("path").unwrap_or("").starts_with('/')
+    crate::flake::relative_path(&r.input).is_some()
 }
