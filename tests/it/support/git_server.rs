@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,9 +30,8 @@ impl GitDaemon {
             .local_addr()
             .unwrap()
             .port();
-        let child = git_command()
+        let child = daemon_command()
             .args([
-                "daemon",
                 "--export-all",
                 "--reuseaddr",
                 "--informative-errors",
@@ -57,6 +56,26 @@ impl GitDaemon {
     pub fn url(&self, rel: &str) -> String {
         format!("git://127.0.0.1:{}/{rel}", self.port)
     }
+}
+
+/// `git-daemon` itself, with `git_command`'s environment. Started as `git daemon`, it would be
+/// a child of `git`, and killing `git` when the test ends would leave it running.
+fn daemon_command() -> Command {
+    let git = git_command();
+    let out = git_command()
+        .arg("--exec-path")
+        .output()
+        .expect("running git --exec-path");
+    assert!(out.status.success(), "git --exec-path failed");
+    let exec_path = String::from_utf8(out.stdout).expect("git's exec path is UTF-8");
+    let mut cmd = Command::new(Path::new(exec_path.trim_end()).join("git-daemon"));
+    cmd.env_clear().stdin(Stdio::null());
+    for (k, v) in git.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd
 }
 
 impl Drop for GitDaemon {
