@@ -115,11 +115,11 @@ fn prefetch(a: &PrefetchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let env = ctx.fetch_env(&store, &cache);
     let (path, locked) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
     let locked_ref = crate::flakeref::FlakeRef {
-        input: locked.without(&["__final"]),
+        input: locked.without_final(),
         subdir: resolved.subdir.clone(),
     };
     let printed_path = crate::store::Store::store_dir(&store).print(&path);
-    let hash = crate::fetch::nar_hash_of(&locked)?
+    let hash = locked.nar_hash()?
         .map(|h| h.to_sri())
         .unwrap_or_default();
     if a.json.json {

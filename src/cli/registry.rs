@@ -193,7 +193,7 @@ fn pin(a: &PinArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if !fetched.is_locked(trust) {
         ctx.printer.warn(&format!(
             "flake '{}' is not locked",
-            fetched.without(&["__final"]).to_url_string()?
+            fetched.without_final().to_url_string()?
         ));
     }
     reg.add(Entry {

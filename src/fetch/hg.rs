@@ -124,7 +124,7 @@ fn fetch_unclean(env: &Env<'_>, input: &Input, path: &Path) -> anyhow::Result<Fe
 /// Fetches a revision through the clone cache.
 fn fetch_clean(env: &Env<'_>, input: &Input, location: &Location) -> anyhow::Result<Fetched> {
     let actual = location.arg();
-    let name = super::store_name(input).to_owned();
+    let name = input.store_name().to_owned();
     let orig_rev = input.rev().map(|h| h.to_base16());
     let r#ref = input.git_ref().unwrap_or("default").to_owned();
     let mut attrs = input.attrs().clone();

@@ -154,11 +154,6 @@ pub struct Fetched {
     pub input: Input,
 }
 
-/// The store name of an input's tree: its `name` attribute, else `source`.
-pub fn store_name(input: &Input) -> &str {
-    input.get_str("name").unwrap_or("source")
-}
-
 /// The exit status of a `narHash` mismatch (Nix's `exit 102`).
 pub const HASH_MISMATCH_EXIT: u8 = 102;
 
@@ -185,38 +180,31 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
         Some(Kind::Hg) => hg::fetch(env, input),
         Some(Kind::Indirect) => anyhow::bail!(
             "cannot fetch indirect input '{}'; it must be resolved through a registry first",
-            printed(input)
+            input.to_display()
         ),
-        None => anyhow::bail!("cannot fetch unsupported input '{}'", printed(input)),
+        None => anyhow::bail!("cannot fetch unsupported input '{}'", input.to_display()),
     }
-}
-
-/// Prints an input for messages (its URL form, or its attributes as JSON).
-pub fn printed(input: &Input) -> String {
-    input
-        .to_url_string()
-        .unwrap_or_else(|_| attrs::to_compact_json(input.attrs()))
 }
 
 /// Fetches `input` into the store (spec §7.1) and returns its store path and the locked input
 /// (with `narHash` and `__final`).
 pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath, Input)> {
-    let name = store_name(input).to_owned();
-    if is_final(input)
-        && let Some(nar_hash) = nar_hash_of(input)?
+    let name = input.store_name().to_owned();
+    let expected = input.nar_hash()?;
+    if input.is_final()
+        && let Some(nar_hash) = &expected
     {
-        let path =
-            env.store
-                .store_dir()
-                .make_source_path(&nar_hash, &name, &References::default())?;
+        let path = env
+            .store
+            .store_dir()
+            .make_source_path(nar_hash, &name, &References::default())?;
         if env.store.is_valid_path(&path)? {
             return Ok((path, input.clone()));
         }
     }
     let _lock = lock_input(env, input)?;
     let fetched = fetch(env, input)
-        .with_context(|| format!("while fetching the input '{}'", printed(input)))?;
-    let expected = nar_hash_of(input)?;
+        .with_context(|| format!("while fetching the input '{}'", input.to_display()))?;
     let mut newest_mtime = None;
     let added = match fetched.tree.place {
         Place::Stored(path, info)
@@ -244,7 +232,7 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
     let (path, info) = added.map_err(|e| match e {
         crate::store::local::Error::TreeHashMismatch { specified, got, .. } => {
             anyhow::Error::new(HashMismatch {
-                input: printed(input),
+                input: input.to_display(),
                 expected: specified,
                 got,
             })
@@ -260,7 +248,7 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
         result.insert("lastModified".into(), Attr::Int(mtime));
     }
     result.insert("narHash".into(), Attr::Str(info.nar_hash.to_sri()));
-    let result = check_locks(input, result, &info.nar_hash)?;
+    let result = check_locks(input, expected.as_ref(), result, &info.nar_hash)?;
     Ok((path, result))
 }
 
@@ -272,7 +260,7 @@ fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
     crate::util::fs::create_dir_all(&dir)?;
     let key = Hash::digest(
         Algo::Sha256,
-        attrs::to_compact_json(input.attrs()).as_bytes(),
+        input.to_key().as_bytes(),
     );
     let path = dir.join(key.to_base16());
     let file = std::fs::OpenOptions::new()
@@ -286,7 +274,7 @@ fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
         Err(std::fs::TryLockError::WouldBlock) => {
             env.reporter.notice(&format!(
                 "waiting for another Nix process to finish fetching input '{}'...",
-                printed(input)
+                input.to_display()
             ));
             file.lock()
                 .with_context(|| format!("locking '{}'", path.display()))?;
@@ -298,29 +286,17 @@ fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
     Ok(file)
 }
 
-/// Returns whether the input is final (`__final = true`).
-pub fn is_final(input: &Input) -> bool {
-    matches!(input.attrs().get("__final"), Some(Attr::Bool(true)))
-}
-
-/// Returns the input's `narHash`, if it has one.
-pub fn nar_hash_of(input: &Input) -> anyhow::Result<Option<Hash>> {
-    match input.get_str("narHash") {
-        Some(h) => Ok(Some(Hash::parse_any(h, Some(Algo::Sha256))?)),
-        None => Ok(None),
-    }
-}
-
 /// Checks the fetched attributes against the requested input (Nix's `checkLocks`) and marks
 /// the result final.
 fn check_locks(
     requested: &Input,
+    expected: Option<&Hash>,
     mut result: attrs::Attrs,
     nar_hash: &Hash,
 ) -> anyhow::Result<Input> {
-    if is_final(requested) {
+    if requested.is_final() {
         for (k, v) in requested.attrs() {
-            if k == "__final" {
+            if !Input::is_identity_attr(k) {
                 continue;
             }
             let ours = result.get(k);
@@ -335,18 +311,18 @@ fn check_locks(
             if !same {
                 anyhow::bail!(
                     "mismatch in field '{k}' of input '{}', got '{}'",
-                    attrs::to_compact_json(requested.attrs()),
+                    requested.to_key(),
                     attrs::to_compact_json(&result)
                 );
             }
         }
         result = requested.attrs().clone();
     } else {
-        if let Some(expected) = nar_hash_of(requested)?
-            && expected != *nar_hash
+        if let Some(expected) = expected
+            && expected != nar_hash
         {
             return Err(HashMismatch {
-                input: printed(requested),
+                input: requested.to_display(),
                 expected: expected.to_sri(),
                 got: nar_hash.to_sri(),
             }
@@ -356,13 +332,12 @@ fn check_locks(
             && result.get("rev") != Some(&Attr::Str(rev.to_owned()))
         {
             let got = Input::from_attrs(result.clone(), &crate::report::Silent)
-                .map(|i| printed(&i))
+                .map(|i| i.to_display())
                 .unwrap_or_default();
             anyhow::bail!("'rev' attribute mismatch in input '{got}', expected {rev}");
         }
     }
-    result.insert("__final".into(), Attr::Bool(true));
-    Ok(Input::from_attrs(result, &crate::report::Silent)?)
+    Ok(Input::from_attrs(result, &crate::report::Silent)?.make_final())
 }
 
 /// Returns the largest modification time (seconds) of `path` and everything below it, not

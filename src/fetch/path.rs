@@ -10,7 +10,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{Env, Fetched, Tree, newest_mtime, printed};
+use super::{Env, Fetched, Tree, newest_mtime};
 use crate::flakeref::Input;
 
 /// Fetches a `path` input.
@@ -20,7 +20,7 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
     if !raw.starts_with('/') {
         anyhow::bail!(
             "cannot fetch input '{}' because it uses a relative path",
-            printed(input)
+            input.to_display()
         );
     }
     let path = lexically_normal(Path::new(raw));

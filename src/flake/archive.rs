@@ -16,7 +16,7 @@ use super::load::Loader;
 use super::lock::LockedFlake;
 use super::lockfile::{Edge, LockFile, NodeId};
 use super::relative_path;
-use crate::flakeref::{Attr, Input};
+use crate::flakeref::Input;
 use crate::store::{Store as _, StorePath};
 
 /// What archiving found: the JSON tree and the paths to copy.
@@ -73,13 +73,6 @@ pub fn archive(
     })
 }
 
-/// The locked input of a node as fetched from a lock file: final.
-fn final_input(input: &Input) -> anyhow::Result<Input> {
-    let mut attrs = input.attrs().clone();
-    attrs.insert("__final".into(), Attr::Bool(true));
-    Ok(Input::from_attrs(attrs, &crate::report::Silent)?)
-}
-
 /// Every non-relative locked input below `node`, each node once.
 fn collect(file: &LockFile, node: NodeId, out: &mut Vec<Input>, seen: &mut BTreeSet<NodeId>) {
     for edge in file.nodes[node].inputs.values() {
@@ -89,9 +82,8 @@ fn collect(file: &LockFile, node: NodeId, out: &mut Vec<Input>, seen: &mut BTree
         }
         if let Some(l) = &file.nodes[*c].locked
             && relative_path(&l.locked.input).is_none()
-            && let Ok(i) = final_input(&l.locked.input)
         {
-            out.push(i);
+            out.push(l.locked.input.make_final());
         }
         collect(file, *c, out, seen);
     }
@@ -115,7 +107,7 @@ fn walk(
             let path = if dry_run {
                 path_from_hash(loader, &l.locked.input)?
             } else {
-                loader.fetch_to_store(&final_input(&l.locked.input)?)?.0
+                loader.fetch_to_store(&l.locked.input.make_final())?.0
             };
             entry.insert("path".into(), Value::String(store_dir.print(&path)));
             sources.insert(path);
@@ -129,15 +121,15 @@ fn walk(
 
 /// The store path of a locked input computed from its `narHash` and name.
 fn path_from_hash(loader: &Loader<'_>, input: &Input) -> anyhow::Result<StorePath> {
-    let Some(hash) = crate::fetch::nar_hash_of(input)? else {
+    let Some(hash) = input.nar_hash()? else {
         anyhow::bail!(
             "cannot compute store path for unlocked input '{}'",
-            crate::fetch::printed(input)
+            input.to_display()
         );
     };
     Ok(loader.fetch.store.store_dir().make_source_path(
         &hash,
-        crate::fetch::store_name(input),
+        input.store_name(),
         &crate::store::path::References::default(),
     )?)
 }

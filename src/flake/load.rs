@@ -146,7 +146,7 @@ impl<'a> Fetcher<'a> {
 
     /// Fetches a direct input into the store, once per run.
     pub fn fetch_to_store(&self, input: &Input) -> anyhow::Result<(StorePath, Input)> {
-        let key = crate::flakeref::attrs::to_compact_json(input.attrs());
+        let key = input.to_key();
         if let Some(hit) = self.fetched.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }
@@ -167,7 +167,7 @@ impl<'a> Fetcher<'a> {
             inputs
                 .into_iter()
                 .filter(|i| {
-                    let k = crate::flakeref::attrs::to_compact_json(i.attrs());
+                    let k = i.to_key();
                     !m.contains_key(&k) && seen.insert(k)
                 })
                 .collect()
@@ -257,7 +257,7 @@ impl<'a> Loader<'a> {
         let mut source = self.store_source(&path, &resolved.subdir);
         let mut decl = read_decl(&source, &resolved, lock_root)?;
         if !decl.self_attrs.is_empty() {
-            let mut attrs = locked.without(&["__final", "narHash"]).attrs().clone();
+            let mut attrs = locked.without_final().without(&["narHash"]).attrs().clone();
             for (k, v) in &decl.self_attrs {
                 if k != "submodules" && k != "lfs" {
                     anyhow::bail!("flake 'self' attribute '{k}' is not supported");
@@ -265,7 +265,7 @@ impl<'a> Loader<'a> {
                 attrs.insert(k.clone(), v.clone());
             }
             let again = Input::from_attrs(attrs, self.fetch.reporter)?;
-            if again.attrs() != locked.without(&["__final"]).attrs() {
+            if again.attrs() != locked.without_final().attrs() {
                 (path, locked) = self.fetch_to_store(&again)?;
                 source = self.store_source(&path, &resolved.subdir);
                 decl = read_decl(&source, &resolved, lock_root)?;
@@ -274,7 +274,7 @@ impl<'a> Loader<'a> {
         Ok(Flake {
             original: original.clone(),
             locked: FlakeRef {
-                input: locked.without(&["__final"]),
+                input: locked.without_final(),
                 subdir: resolved.subdir.clone(),
             },
             resolved,
@@ -323,7 +323,7 @@ fn read_decl(
     let text = read_flake_nix(&file, &label)?;
     let opts = decl::ReadOptions {
         file_label: label,
-        flake_label: fetch::printed(&resolved.input),
+        flake_label: resolved.input.to_display(),
         subdir: source.dir.clone(),
     };
     let opts = decl::ReadOptions {

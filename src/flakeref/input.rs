@@ -17,6 +17,13 @@ use super::{Error, UrlContext};
 use crate::hash::{Algo, Hash};
 use crate::report::Reporter;
 
+/// The attribute that marks an input as final (Nix's `__final`): fetched already, so its
+/// attributes are exactly what the fetcher returned and are trusted as they are.
+pub(super) const FINAL: &str = "__final";
+
+/// The store name of a tree whose input has no `name` attribute.
+const DEFAULT_STORE_NAME: &str = "source";
+
 /// An input: attributes including `type`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Input {
@@ -123,7 +130,7 @@ impl Input {
             return Ok(Input { attrs });
         };
         for name in attrs.keys() {
-            if name != "type" && name != "__final" && !kind.allowed().contains(&name.as_str()) {
+            if name != "type" && name != FINAL && !kind.allowed().contains(&name.as_str()) {
                 return Err(Error::Invalid(format!(
                     "input attribute '{name}' not supported by scheme '{type_name}'"
                 )));
@@ -186,6 +193,56 @@ impl Input {
             attrs.remove(*n);
         }
         Input { attrs }
+    }
+
+    /// Returns whether the input is final (`__final = true`): it is what a fetcher returned.
+    pub fn is_final(&self) -> bool {
+        matches!(self.attrs.get(FINAL), Some(Attr::Bool(true)))
+    }
+
+    /// Returns the input marked final, as a locked input read from a lock file is fetched.
+    /// The attributes were validated when `self` was made, so nothing is checked again.
+    pub fn make_final(&self) -> Input {
+        let mut attrs = self.attrs.clone();
+        attrs.insert(FINAL.to_owned(), Attr::Bool(true));
+        Input { attrs }
+    }
+
+    /// Returns the input without the `__final` mark, as lock files and messages show it.
+    pub fn without_final(&self) -> Input {
+        self.without(&[FINAL])
+    }
+
+    /// Returns whether `name` is an attribute of the input's identity, as opposed to the
+    /// `__final` bookkeeping mark.
+    pub fn is_identity_attr(name: &str) -> bool {
+        name != FINAL
+    }
+
+    /// Returns the input's `narHash`, parsed (any of Nix's hash syntaxes, SHA-256).
+    pub fn nar_hash(&self) -> Result<Option<Hash>, Error> {
+        match self.get_str("narHash") {
+            Some(h) => Ok(Some(Hash::parse_any(h, Some(Algo::Sha256))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The store name of the input's tree: its `name` attribute, else `source`.
+    pub fn store_name(&self) -> &str {
+        self.get_str("name").unwrap_or(DEFAULT_STORE_NAME)
+    }
+
+    /// Prints the input for messages: its URL form, or its attributes as compact JSON when it
+    /// has none (an input of an unknown type).
+    pub fn to_display(&self) -> String {
+        self.to_url_string()
+            .unwrap_or_else(|_| attrs::to_compact_json(&self.attrs))
+    }
+
+    /// The input's attributes as compact JSON: the key under which a run remembers a fetch
+    /// and the fetcher lock is named.
+    pub fn to_key(&self) -> String {
+        attrs::to_compact_json(&self.attrs)
     }
 
     /// Prints the input in URL form (Nix's `Input::toURLString`).

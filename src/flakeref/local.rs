@@ -13,29 +13,7 @@ use super::Error;
 use super::parse::plain_url;
 use super::url::{Authority, ParsedUrl};
 use crate::report::Reporter;
-
-/// What the resolution needs to know about a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    /// Whether it is a directory.
-    pub is_dir: bool,
-    /// Whether it is a symbolic link.
-    pub is_symlink: bool,
-    /// The device it is on.
-    pub dev: u64,
-}
-
-/// Read-only file system queries used to resolve path-like references.
-pub trait FsProbe {
-    /// `lstat(2)`: information about `path` itself, not following a final symlink.
-    fn lstat(&self, path: &Path) -> io::Result<Stat>;
-    /// `readlink(2)`.
-    fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
-    /// Whether `path` exists (without following a final symlink).
-    fn exists(&self, path: &Path) -> bool {
-        self.lstat(path).is_ok()
-    }
-}
+pub use crate::util::fs::{FsProbe, Stat};
 
 /// A path-like reference split into its parts.
 pub struct Request<'a> {

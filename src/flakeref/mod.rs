@@ -27,6 +27,7 @@ pub use attrs::{Attr, Attrs};
 pub use input::{Input, Kind};
 pub use local::FsProbe;
 pub use parse::{ParseOptions, parse, parse_with_fragment};
+pub use types::tarball::normalise_nar_hash;
 
 use crate::report::Reporter;
 

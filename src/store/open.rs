@@ -11,6 +11,7 @@
 //! The logical store directory is always `/nix/store` unless a local store URI says
 //! `?store=…`; `NIX_STORE_DIR` is not read.
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +21,9 @@ use anyhow::Context as _;
 use super::binary_cache;
 use super::local::LocalStore;
 use super::signature::{PublicKeys, SecretKey};
-use super::uri::{StoreUri, Unavailable};
-use super::{Store, StoreDir};
+use super::local;
+use super::uri::{OpenError, StoreUri};
+use super::{CheckSigs, PathInfo, Store, StoreDir, StorePath};
 use crate::report::Reporter;
 use crate::settings::Settings;
 
@@ -122,7 +124,7 @@ pub fn open_local(uri: &StoreUri, cfg: &OpenConfig) -> anyhow::Result<LocalStore
     if let Some(e) = uri.open_error() {
         return Err(e.into());
     }
-    let Some(mut opts) = uri.local_options() else {
+    let Some(mut opts) = local_options(uri) else {
         anyhow::bail!(
             "rflake can only fetch into a local store, not '{uri}'; pass '--store <dir>'"
         );
@@ -132,9 +134,65 @@ pub fn open_local(uri: &StoreUri, cfg: &OpenConfig) -> anyhow::Result<LocalStore
     LocalStore::open(opts).with_context(|| format!("opening the Nix store '{uri}'"))
 }
 
+/// Returns the options of a local store URI (`root`, and `store` for the logical store
+/// directory), with Nix's other defaults; `None` for other kinds.
+pub fn local_options(uri: &StoreUri) -> Option<local::Options> {
+    let StoreUri::Local { root, params } = uri else {
+        return None;
+    };
+    let mut opts = local::Options::new(root.clone());
+    if let Some(dir) = params.get("store") {
+        opts.store_dir = StoreDir::new(dir);
+    }
+    Some(opts)
+}
+
+/// A store that cannot be opened: every operation fails with the same [`OpenError`], so that
+/// commands that never touch the store (`--dry-run`) still succeed, as with Nix.
+pub struct Unavailable {
+    uri: String,
+    store_dir: StoreDir,
+    error: OpenError,
+}
+
+impl Unavailable {
+    /// Makes the stand-in for `uri`, failing with `error`.
+    pub fn new(uri: &StoreUri, error: OpenError) -> Unavailable {
+        Unavailable {
+            uri: uri.to_string(),
+            store_dir: StoreDir::default(),
+            error,
+        }
+    }
+}
+
+impl Store for Unavailable {
+    fn uri(&self) -> String {
+        self.uri.clone()
+    }
+
+    fn store_dir(&self) -> &StoreDir {
+        &self.store_dir
+    }
+
+    fn query_path_info(&self, _: &StorePath) -> anyhow::Result<Option<PathInfo>> {
+        Err(self.error.clone().into())
+    }
+
+    fn nar_from_path(&self, _: &StorePath, _: &mut dyn Write) -> anyhow::Result<()> {
+        Err(self.error.clone().into())
+    }
+
+    fn add_nar(&self, _: &PathInfo, _: &mut dyn Read, _: CheckSigs) -> anyhow::Result<()> {
+        Err(self.error.clone().into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
     use crate::hash::{Algo, Hash};
     use crate::report::Silent;
     use crate::store::path::References;
@@ -191,6 +249,18 @@ mod tests {
         assert_eq!(
             format!("{err:#}"),
             "don't know how to open Nix store 'bogus://x'"
+        );
+    }
+
+    #[test]
+    fn local_options_from_uri() {
+        let uri = StoreUri::parse("local?root=/r&store=/gnu/store", Path::new("/"));
+        let opts = local_options(&uri).unwrap();
+        assert_eq!(opts.root.as_deref(), Some(Path::new("/r")));
+        assert_eq!(opts.store_dir.as_str(), "/gnu/store");
+        assert!(opts.require_sigs);
+        assert!(
+            local_options(&StoreUri::parse("daemon", Path::new("/"))).is_none()
         );
     }
 }

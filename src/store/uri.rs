@@ -17,13 +17,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use super::local;
-use super::{CheckSigs, PathInfo, Store, StoreDir, StorePath};
 
 /// The socket of the Nix daemon of a multi-user installation.
 pub const DAEMON_SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
@@ -199,19 +196,6 @@ impl StoreUri {
             _ => None,
         }
     }
-
-    /// Returns the options of a local store URI (`root`, and `store` for the logical store
-    /// directory), with Nix's other defaults; `None` for other kinds.
-    pub fn local_options(&self) -> Option<local::Options> {
-        let StoreUri::Local { root, params } = self else {
-            return None;
-        };
-        let mut opts = local::Options::new(root.clone());
-        if let Some(dir) = params.get("store") {
-            opts.store_dir = StoreDir::new(dir);
-        }
-        Some(opts)
-    }
 }
 
 fn unsupported(uri: &str, kind: &'static str) -> StoreUri {
@@ -274,47 +258,6 @@ impl fmt::Display for StoreUri {
             }
             StoreUri::Unsupported { uri, .. } | StoreUri::Unknown { uri } => f.write_str(uri),
         }
-    }
-}
-
-/// A store that cannot be opened: every operation fails with the same [`OpenError`], so that
-/// commands that never touch the store (`--dry-run`) still succeed, as with Nix.
-pub struct Unavailable {
-    uri: String,
-    store_dir: StoreDir,
-    error: OpenError,
-}
-
-impl Unavailable {
-    /// Makes the stand-in for `uri`, failing with `error`.
-    pub fn new(uri: &StoreUri, error: OpenError) -> Unavailable {
-        Unavailable {
-            uri: uri.to_string(),
-            store_dir: StoreDir::default(),
-            error,
-        }
-    }
-}
-
-impl Store for Unavailable {
-    fn uri(&self) -> String {
-        self.uri.clone()
-    }
-
-    fn store_dir(&self) -> &StoreDir {
-        &self.store_dir
-    }
-
-    fn query_path_info(&self, _: &StorePath) -> anyhow::Result<Option<PathInfo>> {
-        Err(self.error.clone().into())
-    }
-
-    fn nar_from_path(&self, _: &StorePath, _: &mut dyn Write) -> anyhow::Result<()> {
-        Err(self.error.clone().into())
-    }
-
-    fn add_nar(&self, _: &PathInfo, _: &mut dyn Read, _: CheckSigs) -> anyhow::Result<()> {
-        Err(self.error.clone().into())
     }
 }
 

@@ -9,8 +9,6 @@ use std::io::{self, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::flakeref::FsProbe;
-use crate::flakeref::local::Stat;
 
 /// Returns the OS error text without Rust's " (os error N)" suffix, as `strerror` prints it.
 pub fn strerror(e: &io::Error) -> String {
@@ -109,6 +107,30 @@ fn resolve_final_symlink(path: &Path) -> PathBuf {
         }
     }
     p
+}
+
+/// What resolving a path-like flake reference needs to know about a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Whether it is a symbolic link.
+    pub is_symlink: bool,
+    /// The device it is on.
+    pub dev: u64,
+}
+
+/// Read-only file system queries used to resolve path-like flake references
+/// (`flakeref::local`), implemented by [`RealFs`] and faked by tests.
+pub trait FsProbe {
+    /// `lstat(2)`: information about `path` itself, not following a final symlink.
+    fn lstat(&self, path: &Path) -> io::Result<Stat>;
+    /// `readlink(2)`.
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
+    /// Whether `path` exists (without following a final symlink).
+    fn exists(&self, path: &Path) -> bool {
+        self.lstat(path).is_ok()
+    }
 }
 
 /// The real file system, for resolving path-like flake references.

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use self::api::{ForgeKind, Repo};
 use super::http::{self, Reply, Request};
 use super::tarball::{Added, is_fresh, unpack_to_store};
-use super::{Env, Fetched, Place, Tree, cache, nar_hash_of, printed};
+use super::{Env, Fetched, Place, Tree, cache};
 use crate::flakeref::Input;
 use crate::flakeref::attrs::Attr;
 use crate::report::Silent;
@@ -66,7 +66,7 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
             let reference = input.git_ref().unwrap_or("HEAD");
             let rev = forge.resolve(reference, input)?;
             env.reporter
-                .debug(&format!("HEAD revision for '{}' is {rev}", printed(input)));
+                .debug(&format!("HEAD revision for '{}' is {rev}", input.to_display()));
             rev
         }
     };
@@ -158,7 +158,7 @@ impl Forge<'_, '_> {
                 Some((target, _)) => (target.to_owned(), true),
                 None => anyhow::bail!(
                     "in '{}', couldn't resolve HEAD ref '{reference}'",
-                    printed(input)
+                    input.to_display()
                 ),
             }
         } else {
@@ -166,7 +166,7 @@ impl Forge<'_, '_> {
         };
         let refs = self.api_text(&self.repo.sourcehut_url("/info/refs"))?;
         let Some(id) = api::find_ref(&refs, &wanted, full) else {
-            anyhow::bail!("in '{}', couldn't find ref '{reference}'", printed(input));
+            anyhow::bail!("in '{}', couldn't find ref '{reference}'", input.to_display());
         };
         Ok(crate::flakeref::input::parse_rev(&id)?.to_base16())
     }
@@ -282,7 +282,7 @@ impl Forge<'_, '_> {
                 anyhow::bail!("the server answered '304 Not Modified' to a fresh request")
             }
         };
-        let expected = nar_hash_of(input)?;
+        let expected = input.nar_hash()?;
         let (added, last_modified) =
             unpack_to_store(env, &mut body, "source", expected.as_ref())
                 .with_context(|| format!("unpacking '{}'", http::redact_url(&url)))?;

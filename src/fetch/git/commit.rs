@@ -154,7 +154,7 @@ fn fetch_submodules(
             format!(
                 "while fetching the Git submodule '{}' ('{}')",
                 sub.path,
-                crate::fetch::printed(&sub_input)
+                sub_input.to_display()
             )
         })?;
     }

@@ -153,7 +153,7 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
 ///
 /// Submodules are fetched through this function too, into their place in the parent's tree.
 pub fn fetch_into(env: &Env<'_>, input: &Input, dest: &Path) -> anyhow::Result<Input> {
-    let printed = super::printed(input);
+    let printed = input.to_display();
     check_supported(input, &printed)?;
     let location = locate(env, input)?;
     let flags = Flags::of(input);

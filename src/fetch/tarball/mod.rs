@@ -38,7 +38,7 @@ pub use tree::Limits;
 
 use super::cache::{self, Fields};
 use super::http::{self, Reply, Request};
-use super::{Env, Fetched, HashMismatch, Place, Tree, nar_hash_of, printed, store_name};
+use super::{Env, Fetched, HashMismatch, Place, Tree};
 use crate::flakeref::attrs::Attr;
 use crate::flakeref::{Input, Kind, UrlContext};
 use crate::hash::Hash;
@@ -267,11 +267,11 @@ fn download_tarball(
             Ok(Ok(c))
         }
         Reply::Body(meta, mut body) => {
-            let requested = nar_hash_of(input)?;
+            let requested = input.nar_hash()?;
             let link = meta.immutable_url.as_deref().map(link_input).transpose()?;
-            let link_hash = link.as_ref().map(nar_hash_of).transpose()?.flatten();
+            let link_hash = link.as_ref().map(Input::nar_hash).transpose()?.flatten();
             let expected = requested.as_ref().or(link_hash.as_ref());
-            let name = store_name(input);
+            let name = input.store_name();
             let (added, last_modified) = unpack_to_store(env, &mut body, name, expected)
                 .with_context(|| format!("unpacking '{}'", http::redact_url(url)))?;
             let (path, info) = match added {
@@ -280,7 +280,7 @@ fn download_tarball(
                 Added::Mismatch(tree) => {
                     let got = crate::store::nar::hash_path(&tree.path)?.0;
                     return Err(HashMismatch {
-                        input: link.as_ref().map(printed).unwrap_or_default(),
+                        input: link.as_ref().map(Input::to_display).unwrap_or_default(),
                         expected: link_hash.map(|h| h.to_sri()).unwrap_or_default(),
                         got: got.to_sri(),
                     }
@@ -313,7 +313,7 @@ fn download_tarball(
 /// Fetches a `file` input: the downloaded file as a one-file tree.
 pub fn fetch_file(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
     let url = input.get_str("url").unwrap_or_default();
-    let name = store_name(input);
+    let name = input.store_name();
     let key = cache::fields([("name", json!(name)), ("url", json!(url))]);
     let cached = lookup(env, "file", &key)?;
     let found = match cached {
@@ -363,11 +363,11 @@ fn download_file(
         (Err(e), None) => return Err(e),
     };
     let (meta, mut body) = reply;
-    let name = store_name(input);
+    let name = input.store_name();
     let tmp = env.store.temp_dir()?;
     let file = tmp.path().join(name);
     write_file(&file, &mut body)?;
-    let expected = nar_hash_of(input)?;
+    let expected = input.nar_hash()?;
     let (path, info) = match adopt(env, name, tmp, &file, expected.as_ref())? {
         Added::Stored(path, info) => (path, info),
         Added::Mismatch(tree) => return Ok(Err(tree)),

@@ -314,7 +314,7 @@ impl Computer<'_, '_> {
                 anyhow::bail!(
                     "found circular import of flake '{}'",
                     p.to_url_string()
-                        .unwrap_or_else(|_| crate::fetch::printed(&p.input))
+                        .unwrap_or_else(|_| p.input.to_display())
                 );
             }
             self.parents.push(flake_ref.clone());
@@ -343,7 +343,7 @@ impl Computer<'_, '_> {
                 let resolved = self.loader.resolve(&flake_ref, self.loader.mode(false))?;
                 let (_, locked) = self.loader.fetch_to_store(&resolved.input)?;
                 FlakeRef {
-                    input: locked.without(&["__final"]),
+                    input: locked.without_final(),
                     subdir: flake_ref.subdir.clone(),
                 }
             };
@@ -428,7 +428,7 @@ pub fn indirect(id: &str) -> FlakeRef {
 /// `old-lockfiles.sh`).
 fn canonical(r: &FlakeRef) -> Attrs {
     let mut attrs = r.to_attrs();
-    attrs.remove("__final");
+    attrs.retain(|k, _| Input::is_identity_attr(k));
     if let Some(Attr::Str(url)) = attrs.get("url")
         && let Ok(mut parsed) = crate::flakeref::url::parse(url)
     {

@@ -209,7 +209,7 @@ pub fn lock_flake(
             ) {
                 let shown = unlocked
                     .to_url_string()
-                    .unwrap_or_else(|_| crate::fetch::printed(&unlocked.input));
+                    .unwrap_or_else(|_| unlocked.input.to_display());
                 if flags.fail_on_unlocked {
                     anyhow::bail!(
                         "Not writing lock file of flake '{top_s}' because it has an unlocked input ('{shown}'). Use '--allow-dirty-locks' to allow this anyway."

@@ -84,7 +84,7 @@ fn same(old: &LockFile, e1: &Edge, new: &LockFile, e2: &Edge) -> bool {
 /// The ref without the in-memory `__final` marker.
 fn without_final(r: &FlakeRef) -> FlakeRef {
     FlakeRef {
-        input: r.input.without(&["__final"]),
+        input: r.input.without_final(),
         subdir: r.subdir.clone(),
     }
 }

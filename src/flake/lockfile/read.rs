@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::{Edge, Error, LockFile, Locked, Node, NodeId, is_relative};
 use crate::flake::InputPath;
 use crate::flakeref::attrs::{self, Attr, Attrs};
-use crate::flakeref::types::tarball::normalise_nar_hash;
+use crate::flakeref::normalise_nar_hash;
 use crate::flakeref::{self, FlakeRef};
 use crate::report::{Reporter, Silent};
 
@@ -100,7 +100,7 @@ impl LockFile {
                 continue;
             };
             let r = &locked.locked;
-            let input = r.input.without(&["__final"]);
+            let input = r.input.without_final();
             if input.is_locked(trust_tarballs_from_git_forges) || is_relative(r) {
                 continue;
             }

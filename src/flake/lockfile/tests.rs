@@ -613,9 +613,7 @@ fn locked_final_marker_is_not_written() {
         .flatten()
         .unwrap_or_default();
     if let Some(l) = lock.nodes[dep1].locked.as_mut() {
-        let mut attrs = l.locked.to_attrs();
-        attrs.insert("__final".into(), attrs::Attr::Bool(true));
-        l.locked = FlakeRef::from_attrs(attrs, &Silent).unwrap_or_else(|e| panic!("{e}"));
+        l.locked.input = l.locked.input.make_final();
     }
     assert_eq!(lock.to_text(), D7);
     assert_eq!(diff(&parse_ok(D7), &lock), "");

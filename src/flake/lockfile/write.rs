@@ -94,8 +94,11 @@ impl Keys {
             obj.insert("inputs".into(), Value::Object(inputs));
         }
         if let Some(l) = &node.locked {
-            let mut locked = attrs::to_json(&l.locked.to_attrs());
-            locked.remove("__final");
+            let locked = crate::flakeref::FlakeRef {
+                input: l.locked.input.without_final(),
+                subdir: l.locked.subdir.clone(),
+            };
+            let locked = attrs::to_json(&locked.to_attrs());
             obj.insert("locked".into(), Value::Object(locked));
             obj.insert(
                 "original".into(),

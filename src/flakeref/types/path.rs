@@ -74,7 +74,7 @@ pub fn to_url(a: &Attrs) -> Result<ParsedUrl, Error> {
     let path = attrs::req_str(a, "path")?;
     let query = a
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "type" | "path" | "__final"))
+        .filter(|(k, _)| !matches!(k.as_str(), "type" | "path" | super::super::input::FINAL))
         .map(|(k, v)| (k.clone(), attrs::to_query_value(v)))
         .collect();
     let mut url = ParsedUrl {

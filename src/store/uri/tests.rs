@@ -1,6 +1,8 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::store::open::Unavailable;
+use crate::store::{Store as _, StorePath};
 
 fn local(root: Option<&str>, params: &[(&str, &str)]) -> StoreUri {
     StoreUri::Local {
@@ -162,18 +164,4 @@ fn auto_resolution() {
     }
     let explicit = local(Some("/r"), &[]);
     assert_eq!(explicit.clone().resolve_auto(&facts(true, true)), explicit);
-}
-
-#[test]
-fn local_options_from_uri() {
-    let uri = StoreUri::parse("local?root=/r&store=/gnu/store", Path::new("/"));
-    let opts = uri.local_options().unwrap();
-    assert_eq!(opts.root.as_deref(), Some(Path::new("/r")));
-    assert_eq!(opts.store_dir.as_str(), "/gnu/store");
-    assert!(opts.require_sigs);
-    assert!(
-        StoreUri::parse("daemon", Path::new("/"))
-            .local_options()
-            .is_none()
-    );
 }
