@@ -13,9 +13,8 @@ use clap::{Args, CommandFactory as _, ValueEnum};
 use clap_complete::Shell;
 
 use super::{Cli, Context};
-use crate::registry::layers::{self, GlobalLocation};
-use crate::registry::{Registry, global};
-use crate::report::Silent;
+use crate::registry::Registry;
+use crate::registry::layers;
 
 /// Arguments of `completions`.
 #[derive(Args, Debug)]
@@ -153,23 +152,5 @@ pub fn complete(args: &CompleteArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
 
 /// The user, system and global registries, from local files only.
 fn local_registries(ctx: &Context) -> Vec<Registry> {
-    let loc = ctx.registry_locations();
-    let mut regs = Vec::new();
-    for path in [&loc.user, &loc.system] {
-        regs.extend(layers::read_lenient(path, &Silent).ok());
-    }
-    match &loc.global {
-        GlobalLocation::File(p) => regs.extend(layers::read_lenient(p, &Silent).ok()),
-        GlobalLocation::Url(url) => {
-            let offline = global::Downloader {
-                offline: true,
-                ..ctx.downloader()
-            };
-            if let Ok(file) = global::fetch(url, &offline, &Silent) {
-                regs.push(Registry::read(&file.bytes, "", &Silent).registry);
-            }
-        }
-        GlobalLocation::Disabled => {}
-    }
-    regs
+    layers::read_offline(&ctx.registry_locations(), &ctx.downloader())
 }

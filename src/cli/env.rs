@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context as _;
@@ -10,6 +11,7 @@ use anyhow::Context as _;
 use crate::registry::global::Downloader;
 use crate::registry::layers::{GlobalLocation, Locations};
 use crate::settings::{self, Settings, Sources};
+use crate::util::http::HttpClient;
 
 /// `$HOME`.
 pub const HOME: &str = "HOME";
@@ -154,14 +156,19 @@ pub fn registry_locations(dirs: &Dirs, settings: &Settings) -> Locations {
 }
 
 /// Returns the downloader for the settings and the `--offline`/`--refresh` flags.
-pub fn downloader(dirs: &Dirs, settings: &Settings, offline: bool, refresh: bool) -> Downloader {
+pub fn downloader(
+    dirs: &Dirs,
+    settings: &Settings,
+    offline: bool,
+    refresh: bool,
+    http: Arc<HttpClient>,
+) -> Downloader {
     let ttl = if refresh { 0 } else { settings.tarball_ttl };
     Downloader {
         cache_dir: dirs.cache_home.clone(),
         ttl,
         offline,
-        connect_timeout: settings.connect_timeout,
-        ssl_cert_file: settings.ssl_cert_file.clone(),
+        http,
         now: now(),
     }
 }

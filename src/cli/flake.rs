@@ -93,47 +93,27 @@ pub fn run(cmd: FlakeCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `flake prefetch`: resolve the reference through the registries, fetch it into the store,
-/// and say where it went (Nix's `CmdFlakePrefetch`).
+/// `flake prefetch`: fetch the reference ([`crate::flake::prefetch::run`]) and say where it
+/// went (Nix's `CmdFlakePrefetch`).
 fn prefetch(a: &PrefetchArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let original = crate::flakeref::parse(&a.flake_url, &ctx.cwd_parse_options(), &ctx.printer)?;
-    let downloader = ctx.downloader();
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
-    let mut regs = crate::registry::layers::Registries::new(
-        ctx.registry_locations(),
-        flags,
-        &downloader,
-        &ctx.printer,
-    );
-    let resolved = crate::registry::resolve::resolve(
-        &original,
-        crate::registry::resolve::Mode::All,
-        &mut regs,
-    )?;
-    let store = ctx.local_store()?;
-    let cache = crate::fetch::cache::Cache::open(&ctx.dirs.cache_home)?;
-    let env = ctx.fetch_env(&store, &cache);
-    let (path, locked) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
-    let locked_ref = crate::flakeref::FlakeRef {
-        input: locked.without_final(),
-        subdir: resolved.subdir.clone(),
-    };
-    let printed_path = crate::store::Store::store_dir(&store).print(&path);
-    let hash = locked.nar_hash()?
-        .map(|h| h.to_sri())
-        .unwrap_or_default();
+    let session = ctx.session(ctx.settings.use_registries);
+    let done = crate::flake::prefetch::run(&session, &original, flags)?;
     if a.json.json {
         let value = serde_json::json!({
-            "hash": hash,
-            "locked": crate::flakeref::attrs::to_json(&locked_ref.to_attrs()),
-            "original": crate::flakeref::attrs::to_json(&original.to_attrs()),
-            "storePath": printed_path,
+            "hash": done.hash,
+            "locked": crate::flakeref::attrs::to_json(&done.locked.to_attrs()),
+            "original": crate::flakeref::attrs::to_json(&done.original.to_attrs()),
+            "storePath": done.store_path,
         });
         ctx.print_json(&value, &a.json)?;
     } else {
         ctx.printer.notice(&format!(
-            "Downloaded '{}' to '{printed_path}' (hash '{hash}').",
-            locked_ref.to_url_string()?
+            "Downloaded '{}' to '{}' (hash '{}').",
+            done.locked.to_url_string()?,
+            done.store_path,
+            done.hash
         ));
     }
     Ok(ExitCode::SUCCESS)

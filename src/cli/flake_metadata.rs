@@ -16,28 +16,20 @@ use super::flake::MetadataArgs;
 use super::lock_args;
 use crate::flake::lock::LockedFlake;
 use crate::flake::lockfile::{Edge, NodeId};
+use crate::flake::metadata::Metadata;
 use crate::flakeref::attrs;
-use crate::store::Store as _;
 
 /// Runs `flake metadata`.
 pub fn run(a: &MetadataArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let top = crate::flakeref::parse(&a.flake_url, &ctx.cwd_parse_options(), &ctx.printer)?;
-    let flags = lock_args::flags(ctx, &a.flake)?;
-    lock_args::with_loader(ctx, &a.eval, &a.flake, |loader| {
-        let locked = crate::flake::lock::lock_flake(loader, &top, &flags)?;
-        let path = match &locked.flake.store_path {
-            Some(p) => loader.fetch.store.store_dir().print(p),
-            None => String::new(),
-        };
-        if a.json.json {
-            ctx.print_json(&json(&locked, &path)?, &a.json)?;
-        } else {
-            for line in text(&locked, &path, ctx.settings.trust_tarballs_from_git_forges)? {
-                ctx.printer.out_line(&line)?;
-            }
+    let (session, req) = lock_args::request(ctx, &a.flake_url, &a.eval, &a.flake)?;
+    let Metadata { locked, path } = crate::flake::metadata::run(&session, &req)?;
+    if a.json.json {
+        ctx.print_json(&json(&locked, &path)?, &a.json)?;
+    } else {
+        for line in text(&locked, &path, ctx.settings.trust_tarballs_from_git_forges)? {
+            ctx.printer.out_line(&line)?;
         }
-        Ok(())
-    })?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

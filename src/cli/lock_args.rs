@@ -1,22 +1,20 @@
-//! From the "Common flake-related options" to a locking session: the lock flags, the flag
-//! registry (`--override-flake`, `--inputs-from`), the store, the fetcher cache and the
-//! [`Loader`] that `flake archive` and `flake metadata` lock with.
+//! From the "Common flake-related options" to a locking request: the lock flags, the flag
+//! registry (`--override-flake`) and the `--inputs-from` flakes that `flake archive` and
+//! `flake metadata` lock with (the locking itself is `flake::session`'s).
 
 use std::collections::BTreeSet;
 
 use super::Context;
 use super::args::{EvalArgs, FlakeArgs, pairs};
-use crate::flake::load::Loader;
-use crate::flake::lock::{self, Flags};
-use crate::flake::lockfile::Edge;
+use crate::flake::lock::Flags;
+use crate::flake::session::{LockRequest, Session};
 use crate::flake::{InputPath, parse_path};
-use crate::flakeref::{Attr, Attrs, FlakeRef, Input, ParseOptions};
-use crate::registry::Entry;
+use crate::flakeref::{FlakeRef, ParseOptions};
 use crate::report::Reporter as _;
 use crate::util::fs::RealFs;
 
 /// Builds the lock flags, warning about deprecated flags as Nix does.
-pub fn flags(ctx: &Context, args: &FlakeArgs) -> anyhow::Result<Flags> {
+fn flags(ctx: &Context, args: &FlakeArgs) -> anyhow::Result<Flags> {
     let s = &ctx.settings;
     if args.recreate_lock_file {
         ctx.printer.warn(
@@ -70,78 +68,35 @@ pub fn flags(ctx: &Context, args: &FlakeArgs) -> anyhow::Result<Flags> {
     })
 }
 
-/// Runs `f` with a loader for this command's settings and flags: the local store, the
-/// fetcher cache and the registries, with `--override-flake` and `--inputs-from` entries in
-/// the flag layer.
-pub fn with_loader<T>(
-    ctx: &Context,
+/// Builds the locking request of a flake command: the flake, the lock flags, the
+/// `--override-flake` entries and the `--inputs-from` flakes; and its session, with
+/// `--no-registries` applied (warning that it is deprecated, as Nix does).
+pub fn request<'c>(
+    ctx: &'c Context,
+    flake_url: &str,
     eval: &EvalArgs,
     args: &FlakeArgs,
-    f: impl FnOnce(&Loader<'_>) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
+) -> anyhow::Result<(Session<'c>, LockRequest)> {
+    let top = crate::flakeref::parse(flake_url, &ctx.cwd_parse_options(), &ctx.printer)?;
+    let flags = flags(ctx, args)?;
     if args.no_registries {
         ctx.printer
             .warn("'--no-registries' is deprecated; use '--no-use-registries'");
     }
-    let use_registries = ctx.settings.use_registries && !args.no_registries;
-    let store = ctx.local_store()?;
-    let cache = crate::fetch::cache::Cache::open(&ctx.dirs.cache_home)?;
-    let env = ctx.fetch_env(&store, &cache);
-    let downloader = ctx.downloader();
-    let jobs = usize::try_from(ctx.settings.http_connections)
-        .unwrap_or(usize::MAX)
-        .clamp(1, 64);
-    let mut flag_reg = ctx.flag_registry(&eval.override_flake)?;
-    for from in &args.inputs_from {
-        let entries = {
-            let mut regs = crate::registry::layers::Registries::new(
-                ctx.registry_locations(),
-                flag_reg.clone(),
-                &downloader,
-                &ctx.printer,
-            );
-            let loader = Loader::new(&env, &mut regs, use_registries, jobs);
-            let r = crate::flakeref::parse(from, &ctx.cwd_parse_options(), &ctx.printer)?;
-            let flags = Flags {
-                write_lock_file: false,
-                ..Flags::default()
-            };
-            let locked = lock::lock_flake(&loader, &r, &flags)?;
-            inputs_from_entries(&locked.lock_file)?
-        };
-        flag_reg.entries.extend(entries);
-    }
-    let mut regs = crate::registry::layers::Registries::new(
-        ctx.registry_locations(),
-        flag_reg,
-        &downloader,
-        &ctx.printer,
-    );
-    let loader = Loader::new(&env, &mut regs, use_registries, jobs);
-    f(&loader)
-}
-
-/// The flag-registry entries `--inputs-from` adds: each top-level input of the lock file
-/// (after following `follows`) as `indirect:<name>` → its locked reference.
-fn inputs_from_entries(file: &crate::flake::lockfile::LockFile) -> anyhow::Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    for (name, edge) in &file.nodes[file.root].inputs {
-        let id = match edge {
-            Edge::Node(n) => Some(*n),
-            Edge::Follows(p) => file.resolve(p)?,
-        };
-        let Some(locked) = id.and_then(|n| file.nodes[n].locked.as_ref()) else {
-            continue;
-        };
-        let mut from = Attrs::new();
-        from.insert("type".into(), Attr::Str("indirect".into()));
-        from.insert("id".into(), Attr::Str(name.clone()));
-        out.push(Entry {
-            from: Input::from_attrs(from, &crate::report::Silent)?,
-            to: locked.locked.input.clone(),
-            dir: locked.locked.subdir.clone(),
-            exact: false,
-        });
-    }
-    Ok(out)
+    let session = ctx.session(ctx.settings.use_registries && !args.no_registries);
+    let flag_registry = ctx.flag_registry(&eval.override_flake)?;
+    let inputs_from = args
+        .inputs_from
+        .iter()
+        .map(|from| crate::flakeref::parse(from, &ctx.cwd_parse_options(), &ctx.printer))
+        .collect::<Result<_, _>>()?;
+    Ok((
+        session,
+        LockRequest {
+            top,
+            flags,
+            flag_registry,
+            inputs_from,
+        },
+    ))
 }

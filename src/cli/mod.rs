@@ -28,16 +28,17 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 pub use args::GlobalArgs;
 use output::Printer;
 
+use crate::flake::session::{Config as SessionConfig, Session};
 use crate::flakeref::{FlakeRef, ParseOptions};
 use crate::registry::global::Downloader;
 use crate::registry::layers::Locations;
 use crate::registry::{Entry, Registry};
 use crate::report::Reporter as _;
 use crate::settings::{self, Settings};
-use crate::store::Store;
-use crate::store::open::OpenConfig;
+use crate::store::open::StoreSettings;
 use crate::store::uri::StoreUri;
 use crate::util::fs::RealFs;
+use crate::util::http::{HttpClient, HttpConfig};
 
 /// rflake: Nix's `flake archive`, `registry` and `profile upgrade`, faster.
 ///
@@ -87,6 +88,8 @@ pub struct Context {
     pub dirs: env::Dirs,
     /// The global options.
     pub global: GlobalArgs,
+    /// The process's one HTTP client (built on first use).
+    pub http: Arc<HttpClient>,
 }
 
 impl Context {
@@ -102,6 +105,7 @@ impl Context {
             &self.settings,
             self.global.offline,
             self.global.refresh,
+            self.http.clone(),
         )
     }
 
@@ -114,29 +118,14 @@ impl Context {
         }
     }
 
-    /// Opens the store `uri` names (`--store`/the `store` setting when `None`), resolving
-    /// `auto`. Stores rflake cannot use yet (the daemon) open as stand-ins that fail, naming
-    /// `--store`, only when they are used.
-    pub fn open_store(&self, uri: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
-        let cfg = OpenConfig::from_settings(&self.settings)?;
-        crate::store::open::open(&self.store_uri(uri), &cfg, &self.printer)
-    }
-
-    /// Parses the store URI (`--store`/the `store` setting when `None`) and resolves `auto`.
-    fn store_uri(&self, uri: Option<&str>) -> StoreUri {
+    /// Parses a store URI (`--store`/the `store` setting when `None`) and resolves `auto`.
+    pub fn store_uri(&self, uri: Option<&str>) -> StoreUri {
         StoreUri::parse(uri.unwrap_or(&self.settings.store), &self.cwd)
             .resolve_auto(&env::auto_store_facts())
     }
 
-    /// Opens the store given by `--store`/`store` as a local store, the only kind fetchers add
-    /// to.
-    pub fn local_store(&self) -> anyhow::Result<crate::store::local::LocalStore> {
-        let cfg = OpenConfig::from_settings(&self.settings)?;
-        crate::store::open::open_local(&self.store_uri(None), &cfg)
-    }
-
     /// Returns the fetcher settings of this run (`--offline` and `--refresh` included).
-    pub fn fetch_settings(&self) -> crate::fetch::Settings {
+    fn fetch_settings(&self) -> crate::fetch::Settings {
         let s = &self.settings;
         crate::fetch::Settings {
             tarball_ttl: if self.global.refresh {
@@ -156,23 +145,32 @@ impl Context {
         }
     }
 
-    /// Returns what fetchers need for this run.
-    pub fn fetch_env<'a>(
-        &'a self,
-        store: &'a crate::store::local::LocalStore,
-        cache: &'a crate::fetch::cache::Cache,
-    ) -> crate::fetch::Env<'a> {
-        crate::fetch::Env {
-            store,
-            cache_dir: self.dirs.cache_home.clone(),
-            cache,
-            settings: self.fetch_settings(),
+    /// Gathers this run's settings, flags and paths into a session; `use_registries` is the
+    /// setting as the command's flags left it. Nothing is opened yet.
+    pub fn session(&self, use_registries: bool) -> Session<'_> {
+        let s = &self.settings;
+        let cfg = SessionConfig {
             cwd: self.cwd.clone(),
+            cache_home: self.dirs.cache_home.clone(),
             now: env::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
-            reporter: &self.printer,
-        }
+            fetch: self.fetch_settings(),
+            downloader: self.downloader(),
+            registries: self.registry_locations(),
+            use_registries,
+            store: self.store_uri(None),
+            store_settings: StoreSettings {
+                require_sigs: s.require_sigs,
+                trusted_public_keys: s.trusted_public_keys.clone(),
+                secret_key_files: s.secret_key_files.clone(),
+            },
+            jobs: usize::try_from(s.http_connections)
+                .unwrap_or(usize::MAX)
+                .clamp(1, 64),
+            http: self.http.clone(),
+        };
+        Session::new(cfg, &self.printer)
     }
 
     /// Prints a JSON document on stdout: indented with `--pretty` or on a terminal, compact
@@ -274,10 +272,15 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
     for w in &loaded.warnings {
         printer.warn(w);
     }
+    let http = Arc::new(HttpClient::new(HttpConfig {
+        connect_timeout: loaded.settings.connect_timeout,
+        ssl_cert_file: loaded.settings.ssl_cert_file.clone(),
+    }));
     let ctx = Context {
         printer,
         settings: loaded.settings,
         cwd: env::current_dir()?,
+        http,
         dirs,
         global: cli.global,
     };

@@ -8,9 +8,7 @@ use clap::{Args, Subcommand};
 use super::Context;
 use super::args::EvalArgs;
 use crate::flakeref::{self, FlakeRef, ParseOptions};
-use crate::registry::resolve::{self, Layer, Mode, Source as _};
-use crate::registry::{Entry, layers};
-use crate::report::Reporter as _;
+use crate::registry::{Entry, Registry, edit};
 
 /// Long help of `rflake registry`.
 pub const ABOUT: &str = "\
@@ -155,116 +153,67 @@ fn target_file(arg: &RegistryFileArg, ctx: &Context) -> PathBuf {
 fn add(a: &AddArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let from = parse_arg(&a.from, ctx)?;
     let to = parse_arg(&a.to, ctx)?;
-    let path = target_file(&a.file, ctx);
-    let mut reg = layers::read_strict(&path, &ctx.printer)?;
-    reg.add(Entry {
+    let entry = Entry {
         from: from.input,
         to: to.input,
         dir: to.subdir,
         exact: false,
-    });
-    layers::write(&path, &reg)?;
+    };
+    edit::add(&target_file(&a.file, ctx), entry, &ctx.printer)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `registry pin URL [LOCKED-URL]` (spec §6.8): resolve LOCKED-URL through all registries,
-/// fetch it, and map URL to what was fetched in the target registry.
+/// `registry pin URL [LOCKED-URL]`: see [`crate::flake::pin`].
 fn pin(a: &PinArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let url = parse_arg(&a.url, ctx)?;
     let locked = match &a.locked {
         Some(l) => parse_arg(l, ctx)?,
         None => url.clone(),
     };
-    let path = target_file(&a.file, ctx);
-    // Read (and validate) the target before fetching anything: a file rflake would refuse to
-    // rewrite should not cost a download first.
-    let mut reg = layers::read_strict(&path, &ctx.printer)?;
-    let downloader = ctx.downloader();
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
-    let mut regs =
-        layers::Registries::new(ctx.registry_locations(), flags, &downloader, &ctx.printer);
-    let resolved = resolve::resolve(&locked, Mode::All, &mut regs)?;
-    let store = ctx.local_store()?;
-    let cache = crate::fetch::cache::Cache::open(&ctx.dirs.cache_home)?;
-    let env = ctx.fetch_env(&store, &cache);
-    let (_, fetched) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
-    let fetched = pinned_input(fetched);
-    let trust = ctx.settings.trust_tarballs_from_git_forges;
-    if !fetched.is_locked(trust) {
-        ctx.printer.warn(&format!(
-            "flake '{}' is not locked",
-            fetched.without_final().to_url_string()?
-        ));
-    }
-    reg.add(Entry {
-        from: url.input,
-        to: fetched,
-        dir: url.subdir,
-        exact: false,
-    });
-    layers::write(&path, &reg)?;
+    let session = ctx.session(ctx.settings.use_registries);
+    crate::flake::pin::run(
+        &session,
+        &target_file(&a.file, ctx),
+        url,
+        &locked,
+        flags,
+        ctx.settings.trust_tarballs_from_git_forges,
+    )?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// What a pin records: the fetched input as Nix's fetchers return it, which has no `narHash`
-/// for path, git and forge inputs (the pipeline added it), and keeps `__final`.
-fn pinned_input(fetched: crate::flakeref::Input) -> crate::flakeref::Input {
-    use crate::flakeref::Kind;
-    match fetched.kind() {
-        Some(Kind::Path | Kind::Git | Kind::GitHub | Kind::GitLab | Kind::SourceHut) => {
-            fetched.without(&["narHash"])
-        }
-        _ => fetched,
-    }
 }
 
 fn remove(a: &RemoveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let url = parse_arg(&a.url, ctx)?;
-    let path = target_file(&a.file, ctx);
-    let mut reg = layers::read_strict(&path, &ctx.printer)?;
-    reg.remove(&url.input);
-    layers::write(&path, &reg)?;
+    edit::remove(&target_file(&a.file, ctx), &url.input, &ctx.printer)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn list(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let downloader = ctx.downloader();
-    let mut regs = layers::Registries::new(
-        ctx.registry_locations(),
-        Default::default(),
-        &downloader,
-        &ctx.printer,
-    );
-    // Nix loads every layer (downloading the global one) before printing anything.
-    for layer in Layer::ALL {
-        regs.layer(layer)?;
-    }
-    for layer in Layer::ALL {
-        for entry in &regs.layer(layer)?.entries {
-            let to = FlakeRef {
-                input: entry.to.clone(),
-                subdir: entry.dir.clone(),
-            };
-            let line = format!(
-                "{} {} {}",
-                layer.label(),
-                entry.from.to_url_string()?,
-                to.to_url_string()?
-            );
-            ctx.printer.out_line(&line)?;
-        }
+    let session = ctx.session(ctx.settings.use_registries);
+    for (layer, entry) in session.registries(Registry::default()).list()? {
+        let to = FlakeRef {
+            input: entry.to,
+            subdir: entry.dir,
+        };
+        let line = format!(
+            "{} {} {}",
+            layer.label(),
+            entry.from.to_url_string()?,
+            to.to_url_string()?
+        );
+        ctx.printer.out_line(&line)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn resolve_refs(a: &ResolveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let downloader = ctx.downloader();
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
-    let mut regs =
-        layers::Registries::new(ctx.registry_locations(), flags, &downloader, &ctx.printer);
+    let session = ctx.session(ctx.settings.use_registries);
+    let mut regs = session.registries(flags);
     for url in &a.urls {
         let r = parse_arg(url, ctx)?;
-        let resolved = resolve::resolve(&r, Mode::All, &mut regs)?;
+        let resolved = regs.resolve(&r)?;
         ctx.printer.out_line(&resolved.to_url_string()?)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -18,14 +18,13 @@
 //! - A failed request's message names the URL with its user info removed.
 
 use std::io::{self, Read};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use reqwest::header::{ETAG, IF_NONE_MATCH, LOCATION};
 
 use super::Settings;
 use crate::report::Reporter;
+use crate::util::http::HttpClient;
 
 /// How many redirects one download follows (curl's `CURLOPT_MAXREDIRS` in Nix).
 const MAX_REDIRECTS: usize = 10;
@@ -192,22 +191,28 @@ impl Drop for Body<'_> {
     }
 }
 
-/// The downloader: settings, reporter and a lazily built HTTP client.
+/// The downloader: settings, reporter and the process's HTTP client.
 pub struct Client<'a> {
     settings: &'a Settings,
     reporter: &'a dyn Reporter,
     now: u64,
-    inner: OnceLock<reqwest::blocking::Client>,
+    inner: &'a HttpClient,
 }
 
 impl<'a> Client<'a> {
-    /// A downloader for these settings; `now` (Unix seconds) dates rate-limit messages.
-    pub fn new(settings: &'a Settings, reporter: &'a dyn Reporter, now: u64) -> Client<'a> {
+    /// A downloader for these settings over `http`; `now` (Unix seconds) dates rate-limit
+    /// messages.
+    pub fn new(
+        settings: &'a Settings,
+        http: &'a HttpClient,
+        reporter: &'a dyn Reporter,
+        now: u64,
+    ) -> Client<'a> {
         Client {
             settings,
             reporter,
             now,
-            inner: OnceLock::new(),
+            inner: http,
         }
     }
 
@@ -217,28 +222,7 @@ impl<'a> Client<'a> {
     }
 
     fn client(&self) -> anyhow::Result<&reqwest::blocking::Client> {
-        if let Some(c) = self.inner.get() {
-            return Ok(c);
-        }
-        let mut b = reqwest::blocking::Client::builder()
-            .user_agent(concat!("rflake/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(None::<Duration>);
-        if self.settings.connect_timeout > 0 {
-            b = b.connect_timeout(Duration::from_secs(self.settings.connect_timeout));
-        }
-        if let Some(path) = &self.settings.ssl_cert_file
-            && path.exists()
-        {
-            let pem = crate::util::fs::read(path)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("reading CA certificates from '{}'", path.display()))?;
-            for cert in certs {
-                b = b.add_root_certificate(cert);
-            }
-        }
-        let client = b.build().context("setting up the HTTP client")?;
-        Ok(self.inner.get_or_init(|| client))
+        self.inner.client()
     }
 
     /// Downloads `req.url`, retrying transient failures up to `download-attempts` times.

@@ -65,7 +65,8 @@ fn offline_opens_no_socket() {
         offline: true,
         ..Settings::default()
     };
-    let client = Client::new(&settings, &crate::report::Silent, 0);
+    let http = crate::util::http::HttpClient::default();
+    let client = Client::new(&settings, &http, &crate::report::Silent, 0);
     let err = match client.get(Request::get("http://127.0.0.1:1/x.tar.gz")) {
         Err(e) => e.to_string(),
         Ok(_) => panic!("offline download succeeded"),

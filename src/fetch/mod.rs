@@ -96,6 +96,8 @@ pub struct Env<'a> {
     pub now: u64,
     /// Where warnings, notices and progress go.
     pub reporter: &'a dyn Reporter,
+    /// The process's HTTP client.
+    pub http: &'a crate::util::http::HttpClient,
 }
 
 /// A fetched tree: where it is on disk now, and what kind of place that is.
@@ -194,10 +196,10 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
     if input.is_final()
         && let Some(nar_hash) = &expected
     {
-        let path = env
-            .store
-            .store_dir()
-            .make_source_path(nar_hash, &name, &References::default())?;
+        let path =
+            env.store
+                .store_dir()
+                .make_source_path(nar_hash, &name, &References::default())?;
         if env.store.is_valid_path(&path)? {
             return Ok((path, input.clone()));
         }
@@ -258,10 +260,7 @@ pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath
 fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
     let dir = env.cache_dir.join("fetcher-locks");
     crate::util::fs::create_dir_all(&dir)?;
-    let key = Hash::digest(
-        Algo::Sha256,
-        input.to_key().as_bytes(),
-    );
+    let key = Hash::digest(Algo::Sha256, input.to_key().as_bytes());
     let path = dir.join(key.to_base16());
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -376,6 +375,7 @@ mod tests {
             cwd: tmp.path().to_owned(),
             now: 0,
             reporter: &log,
+            http: &crate::util::http::HttpClient::default(),
         };
         let input = Input::from_attrs(
             [

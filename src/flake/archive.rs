@@ -16,8 +16,57 @@ use super::load::Loader;
 use super::lock::LockedFlake;
 use super::lockfile::{Edge, LockFile, NodeId};
 use super::relative_path;
+use super::session::{LockRequest, Session};
 use crate::flakeref::Input;
-use crate::store::{Store as _, StorePath};
+use crate::store::copy::{CopyOptions, copy_paths};
+use crate::store::uri::StoreUri;
+use crate::store::{CheckSigs, Store as _, StorePath};
+
+/// What `flake archive` is asked to do besides locking.
+pub struct Request {
+    /// The flake and how to lock it.
+    pub lock: LockRequest,
+    /// `--dry-run`: compute paths from the lock file, fetch and copy nothing.
+    pub dry_run: bool,
+    /// `--to`: the store to copy the paths to.
+    pub to: Option<StoreUri>,
+    /// Whether the destination checks signatures (not `--no-check-sigs`).
+    pub check_sigs: CheckSigs,
+}
+
+/// How many paths are copied to the `--to` store at once.
+const COPY_JOBS: usize = 4;
+
+/// Runs `flake archive` (Nix's `CmdFlakeArchive`): locks the flake, lists the store paths of
+/// the flake and its inputs (fetching them unless `dry_run`), hands the listing to `listed`
+/// (which prints it, as Nix prints before it copies), then copies the paths `--to` a store.
+pub fn run(
+    session: &Session<'_>,
+    req: &Request,
+    listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    session.lock(&req.lock, |loader, locked| {
+        let archive = archive(loader, &locked, req.dry_run)?;
+        listed(&archive)?;
+        if !req.dry_run
+            && let Some(to) = &req.to
+        {
+            let dst = session.open_store(Some(to))?;
+            let opts = CopyOptions {
+                check_sigs: req.check_sigs,
+                jobs: COPY_JOBS,
+            };
+            copy_paths(
+                loader.fetch.store,
+                dst.as_ref(),
+                &archive.sources,
+                opts,
+                session.reporter(),
+            )?;
+        }
+        Ok(())
+    })
+}
 
 /// What archiving found: the JSON tree and the paths to copy.
 #[derive(Debug)]

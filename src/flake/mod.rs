@@ -10,6 +10,10 @@ pub mod decl;
 pub mod load;
 pub mod lock;
 pub mod lockfile;
+pub mod metadata;
+pub mod pin;
+pub mod prefetch;
+pub mod session;
 
 /// An input attribute path such as `dep2/dep1` (Nix's `InputAttrPath`).
 pub type InputPath = Vec<String>;

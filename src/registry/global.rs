@@ -13,15 +13,17 @@
 //!   download with a one-second connect timeout).
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::hash::encode_nix32;
 use crate::report::Reporter;
 use crate::util::fs;
+use crate::util::http::HttpClient;
 
 /// How downloads behave: where they are cached, how long a copy stays fresh, and the network.
 #[derive(Debug, Clone)]
@@ -32,10 +34,8 @@ pub struct Downloader {
     pub ttl: u64,
     /// `--offline`: never touch the network; cached copies never expire.
     pub offline: bool,
-    /// `connect-timeout` in seconds (0 = the HTTP library's default).
-    pub connect_timeout: u64,
-    /// `ssl-cert-file`: extra CA certificates (PEM) to trust.
-    pub ssl_cert_file: Option<PathBuf>,
+    /// The process's HTTP client (`connect-timeout`, `ssl-cert-file`).
+    pub http: Arc<HttpClient>,
     /// The current time (passed in so that nothing below the CLI reads the clock).
     pub now: SystemTime,
 }
@@ -63,23 +63,6 @@ impl Downloader {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0)
-    }
-
-    fn client(&self) -> anyhow::Result<reqwest::blocking::Client> {
-        let mut b = reqwest::blocking::Client::builder()
-            .user_agent(concat!("rflake/", env!("CARGO_PKG_VERSION")));
-        if self.connect_timeout > 0 {
-            b = b.connect_timeout(Duration::from_secs(self.connect_timeout));
-        }
-        if let Some(path) = &self.ssl_cert_file {
-            let pem = fs::read(path)?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("reading CA certificates from '{}'", path.display()))?
-            {
-                b = b.add_root_certificate(cert);
-            }
-        }
-        b.build().context("setting up the HTTP client")
     }
 }
 
@@ -180,13 +163,16 @@ fn download(url: &str, etag: Option<&str>, d: &Downloader) -> anyhow::Result<Out
             "unsupported URL scheme (expected 'file://', 'http://' or 'https://')"
         ));
     }
-    let client = d.client()?;
-    let mut req = client.get(url);
-    if let Some(tag) = etag {
-        req = req.header(reqwest::header::IF_NONE_MATCH, tag);
-    }
-    let resp = req
-        .send()
+    let parsed = reqwest::Url::parse(url).map_err(|e| anyhow!("{e}"))?;
+    let resp = d
+        .http
+        .send_following_redirects(parsed, |client, u| {
+            let req = client.get(u);
+            match etag {
+                Some(tag) => req.header(reqwest::header::IF_NONE_MATCH, tag),
+                None => req,
+            }
+        })?
         .map_err(|e| anyhow!("{}", crate::util::describe_http_error(e)))?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use super::global::{self, Downloader};
 use super::resolve::{Layer, Source};
-use super::{ReadError, Registry};
+use super::{Entry, ReadError, Registry};
 use crate::report::Reporter;
 use crate::util::fs;
 
@@ -130,6 +130,61 @@ impl<'a> Registries<'a> {
             }
         }
     }
+}
+
+impl Registries<'_> {
+    /// Resolves `r` through every layer (Nix's `lookupInRegistries` with all registries; the
+    /// top-level reference of a command).
+    pub fn resolve(
+        &mut self,
+        r: &crate::flakeref::FlakeRef,
+    ) -> anyhow::Result<crate::flakeref::FlakeRef> {
+        Ok(super::resolve::resolve(r, super::resolve::Mode::All, self)?)
+    }
+
+    /// Every entry of every layer, in order of precedence (`registry list`). Every layer is
+    /// loaded (the global one downloaded) before any entry is returned, as Nix does before it
+    /// prints anything.
+    pub fn list(&mut self) -> anyhow::Result<Vec<(Layer, Entry)>> {
+        for layer in Layer::ALL {
+            self.layer(layer)?;
+        }
+        let mut out = Vec::new();
+        for layer in Layer::ALL {
+            out.extend(
+                self.layer(layer)?
+                    .entries
+                    .iter()
+                    .map(|e| (layer, e.clone())),
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The user, system and global registries from local files only: the global one from the
+/// download cache, never the network (completions, which must answer at once and offline).
+/// Unreadable layers are skipped.
+pub fn read_offline(locations: &Locations, downloader: &Downloader) -> Vec<Registry> {
+    let silent = &crate::report::Silent;
+    let mut regs = Vec::new();
+    for path in [&locations.user, &locations.system] {
+        regs.extend(read_lenient(path, silent).ok());
+    }
+    match &locations.global {
+        GlobalLocation::File(p) => regs.extend(read_lenient(p, silent).ok()),
+        GlobalLocation::Url(url) => {
+            let offline = Downloader {
+                offline: true,
+                ..downloader.clone()
+            };
+            if let Ok(file) = global::fetch(url, &offline, silent) {
+                regs.push(Registry::read(&file.bytes, "", silent).registry);
+            }
+        }
+        GlobalLocation::Disabled => {}
+    }
+    regs
 }
 
 impl Source for Registries<'_> {

@@ -18,6 +18,7 @@
 //! - The text after `cannot parse flake registry '<path>': ` is serde_json's message, not
 //!   nlohmann's.
 
+pub mod edit;
 pub mod global;
 pub mod layers;
 pub mod resolve;

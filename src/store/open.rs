@@ -14,18 +14,17 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 
 use super::binary_cache;
+use super::local;
 use super::local::LocalStore;
 use super::signature::{PublicKeys, SecretKey};
-use super::local;
 use super::uri::{OpenError, StoreUri};
 use super::{CheckSigs, PathInfo, Store, StoreDir, StorePath};
 use crate::report::Reporter;
-use crate::settings::Settings;
+use crate::util::http::HttpClient;
 
 /// What opening a store needs besides its URI.
 #[derive(Clone)]
@@ -36,18 +35,27 @@ pub struct OpenConfig {
     pub require_sigs: bool,
     /// Keys whose signatures make a path trusted.
     pub trusted_keys: PublicKeys,
-    /// `connect-timeout` for `http(s)://` binary caches, in seconds.
-    pub connect_timeout: u64,
-    /// Extra root certificates for `http(s)://` binary caches (`ssl-cert-file`).
-    pub ssl_cert_file: Option<PathBuf>,
+    /// The process's HTTP client, for `http(s)://` binary caches.
+    pub http: Arc<HttpClient>,
     /// Where HTTP uploads spool NARs (in memory without one).
     pub temp_dir: Option<PathBuf>,
 }
 
+/// The settings that decide how stores check signatures.
+#[derive(Debug, Clone, Default)]
+pub struct StoreSettings {
+    /// `require-sigs`.
+    pub require_sigs: bool,
+    /// `trusted-public-keys`.
+    pub trusted_public_keys: Vec<String>,
+    /// `secret-key-files` (Nix trusts the public halves of these keys too).
+    pub secret_key_files: Vec<String>,
+}
+
 impl OpenConfig {
-    /// Builds the configuration from the settings. A malformed trusted key is an error; an
-    /// unreadable secret key file is skipped, as in Nix.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<OpenConfig> {
+    /// Builds the configuration from the store settings. A malformed trusted key is an error;
+    /// an unreadable secret key file is skipped, as in Nix.
+    pub fn new(settings: &StoreSettings, http: Arc<HttpClient>) -> anyhow::Result<OpenConfig> {
         let mut trusted_keys =
             PublicKeys::parse(settings.trusted_public_keys.iter().map(String::as_str))
                 .context("reading the 'trusted-public-keys' setting")?;
@@ -63,27 +71,9 @@ impl OpenConfig {
             store_dir: StoreDir::default(),
             require_sigs: settings.require_sigs,
             trusted_keys,
-            connect_timeout: settings.connect_timeout,
-            ssl_cert_file: settings.ssl_cert_file.clone(),
+            http,
             temp_dir: None,
         })
-    }
-
-    /// Builds the client for `http(s)://` binary caches (only when one is opened: loading the
-    /// system's root certificates takes milliseconds).
-    fn http_client(&self) -> anyhow::Result<reqwest::blocking::Client> {
-        let mut client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(self.connect_timeout.max(1)))
-            .timeout(None);
-        if let Some(ca) = &self.ssl_cert_file {
-            let pem = crate::util::fs::read(ca)?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .with_context(|| format!("reading certificates from '{}'", ca.display()))?
-            {
-                client = client.add_root_certificate(cert);
-            }
-        }
-        client.build().context("setting up the HTTP client")
     }
 }
 
@@ -101,10 +91,7 @@ pub fn open(
         StoreUri::File { .. } | StoreUri::Http { .. } => {
             let opts = binary_cache::OpenOptions {
                 store_dir: cfg.store_dir.clone(),
-                http_client: match uri {
-                    StoreUri::Http { .. } => Some(cfg.http_client()?),
-                    _ => None,
-                },
+                http_client: Some(cfg.http.clone()),
                 temp_dir: cfg.temp_dir.clone(),
             };
             Ok(Arc::new(binary_cache::open(
@@ -195,6 +182,7 @@ mod tests {
 
     use crate::hash::{Algo, Hash};
     use crate::report::Silent;
+    use crate::settings::Settings;
     use crate::store::path::References;
     use crate::store::signature;
     use crate::store::{CheckSigs, PathInfo};
@@ -212,7 +200,12 @@ mod tests {
             ],
             ..Settings::default()
         };
-        let cfg = OpenConfig::from_settings(&settings).unwrap();
+        let store_settings = StoreSettings {
+            require_sigs: settings.require_sigs,
+            trusted_public_keys: settings.trusted_public_keys.clone(),
+            secret_key_files: settings.secret_key_files.clone(),
+        };
+        let cfg = OpenConfig::new(&store_settings, Arc::default()).unwrap();
         assert!(cfg.trusted_keys.get("demo-1").is_some());
         assert!(cfg.trusted_keys.get("cache.nixos.org-1").is_some());
 
@@ -259,8 +252,6 @@ mod tests {
         assert_eq!(opts.root.as_deref(), Some(Path::new("/r")));
         assert_eq!(opts.store_dir.as_str(), "/gnu/store");
         assert!(opts.require_sigs);
-        assert!(
-            local_options(&StoreUri::parse("daemon", Path::new("/"))).is_none()
-        );
+        assert!(local_options(&StoreUri::parse("daemon", Path::new("/"))).is_none());
     }
 }

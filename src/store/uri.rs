@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-
 /// The socket of the Nix daemon of a multi-user installation.
 pub const DAEMON_SOCKET: &str = "/nix/var/nix/daemon-socket/socket";
 

@@ -9,7 +9,6 @@ use std::io::{self, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
-
 /// Returns the OS error text without Rust's " (os error N)" suffix, as `strerror` prints it.
 pub fn strerror(e: &io::Error) -> String {
     let s = e.to_string();

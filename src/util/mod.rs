@@ -1,6 +1,7 @@
 //! Small helpers shared by the effects layers.
 
 pub mod fs;
+pub mod http;
 pub mod time;
 pub mod xattr;
 

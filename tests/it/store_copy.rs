@@ -10,7 +10,7 @@ use std::fs;
 use rflake::report::Collect;
 use rflake::settings::Settings;
 use rflake::store::copy::{CopyOptions, copy_closure};
-use rflake::store::open::{OpenConfig, open};
+use rflake::store::open::{OpenConfig, StoreSettings, open};
 use rflake::store::signature::SecretKey;
 use rflake::store::uri::StoreUri;
 use rflake::store::{CheckSigs, Store};
@@ -18,7 +18,12 @@ use rflake::store::{CheckSigs, Store};
 use crate::support::{TestEnv, require_nix};
 
 fn store(env: &TestEnv, uri: &str, settings: &Settings) -> std::sync::Arc<dyn Store> {
-    let cfg = OpenConfig::from_settings(settings).unwrap();
+    let store_settings = StoreSettings {
+        require_sigs: settings.require_sigs,
+        trusted_public_keys: settings.trusted_public_keys.clone(),
+        secret_key_files: settings.secret_key_files.clone(),
+    };
+    let cfg = OpenConfig::new(&store_settings, Default::default()).unwrap();
     open(&StoreUri::parse(uri, env.root()), &cfg, &Collect::default()).unwrap()
 }
 

@@ -52,7 +52,7 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
         }
         headers.push(header);
     }
-    let client = http::Client::new(&env.settings, env.reporter, env.now);
+    let client = http::Client::new(&env.settings, env.http, env.reporter, env.now);
     let forge = Forge {
         env,
         repo: &repo,
@@ -65,8 +65,10 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
         None => {
             let reference = input.git_ref().unwrap_or("HEAD");
             let rev = forge.resolve(reference, input)?;
-            env.reporter
-                .debug(&format!("HEAD revision for '{}' is {rev}", input.to_display()));
+            env.reporter.debug(&format!(
+                "HEAD revision for '{}' is {rev}",
+                input.to_display()
+            ));
             rev
         }
     };
@@ -166,7 +168,10 @@ impl Forge<'_, '_> {
         };
         let refs = self.api_text(&self.repo.sourcehut_url("/info/refs"))?;
         let Some(id) = api::find_ref(&refs, &wanted, full) else {
-            anyhow::bail!("in '{}', couldn't find ref '{reference}'", input.to_display());
+            anyhow::bail!(
+                "in '{}', couldn't find ref '{reference}'",
+                input.to_display()
+            );
         };
         Ok(crate::flakeref::input::parse_rev(&id)?.to_base16())
     }

@@ -19,6 +19,7 @@ struct Fixture {
     store: LocalStore,
     cache: Cache,
     report: Collect,
+    http: crate::util::http::HttpClient,
     cache_dir: PathBuf,
     cwd: PathBuf,
 }
@@ -31,6 +32,7 @@ impl Fixture {
             store,
             cache: Cache::in_memory().unwrap(),
             report: Collect::default(),
+            http: crate::util::http::HttpClient::default(),
             cache_dir: root.path().join("cache"),
             cwd: root.path().join("cwd"),
             _root: root,
@@ -46,6 +48,7 @@ impl Fixture {
             cwd: self.cwd.clone(),
             now: 1_800_000_000,
             reporter: &self.report,
+            http: &self.http,
         }
     }
 }

@@ -254,7 +254,7 @@ fn download_tarball(
     key: &Fields,
     cached: Option<Cached>,
 ) -> anyhow::Result<Result<Cached, Tree>> {
-    let client = http::Client::new(&env.settings, env.reporter, env.now);
+    let client = http::Client::new(&env.settings, env.http, env.reporter, env.now);
     let req = Request {
         url,
         etag: cached.as_ref().and_then(Cached::etag),
@@ -341,7 +341,7 @@ fn download_file(
     key: &Fields,
     cached: Option<Cached>,
 ) -> anyhow::Result<Result<Cached, Tree>> {
-    let client = http::Client::new(&env.settings, env.reporter, env.now);
+    let client = http::Client::new(&env.settings, env.http, env.reporter, env.now);
     let req = Request {
         url,
         etag: cached.as_ref().and_then(Cached::etag),

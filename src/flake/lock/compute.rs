@@ -313,8 +313,7 @@ impl Computer<'_, '_> {
             if let Some(p) = self.parents.iter().find(|p| **p == flake_ref) {
                 anyhow::bail!(
                     "found circular import of flake '{}'",
-                    p.to_url_string()
-                        .unwrap_or_else(|_| p.input.to_display())
+                    p.to_url_string().unwrap_or_else(|_| p.input.to_display())
                 );
             }
             self.parents.push(flake_ref.clone());

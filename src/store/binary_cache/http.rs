@@ -1,5 +1,5 @@
 //! `http://` and `https://` binary caches (Nix's `src/libstore/http-binary-cache-store.cc`),
-//! over a caller-supplied `reqwest::blocking::Client`.
+//! over the process's HTTP client (`util::http`), following redirects.
 //!
 //! Keys are resolved against the cache URL with a trailing `/`, so a `.narinfo` `URL` may be
 //! relative (with a query) or absolute. `HEAD` tests existence; 404 and 403 both mean absent
@@ -10,15 +10,17 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use reqwest::StatusCode;
-use reqwest::blocking::{Body, Client, Response};
+use reqwest::blocking::{Body, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
 use url::Url;
 
 use super::backend::{self, Backend, Spool};
 use crate::store::compression::{self, Method};
+use crate::util::http::HttpClient;
 
 /// A binary cache behind an HTTP(S) URL.
 pub struct HttpBackend {
@@ -26,7 +28,7 @@ pub struct HttpBackend {
     base: Url,
     /// The URL as printed: no trailing `/`, no query.
     display: String,
-    client: Client,
+    client: Arc<HttpClient>,
     temp_dir: Option<PathBuf>,
     narinfo_compression: Option<Method>,
     ls_compression: Option<Method>,
@@ -35,9 +37,8 @@ pub struct HttpBackend {
 
 impl HttpBackend {
     /// Returns the cache at `url` (its query is dropped). NAR files are spooled in `temp_dir`,
-    /// or in memory without one. The client should have no overall request timeout: NAR
-    /// downloads can take long.
-    pub fn new(url: &Url, client: Client, temp_dir: Option<PathBuf>) -> HttpBackend {
+    /// or in memory without one.
+    pub fn new(url: &Url, client: Arc<HttpClient>, temp_dir: Option<PathBuf>) -> HttpBackend {
         let mut base = url.clone();
         base.set_query(None);
         base.set_fragment(None);
@@ -89,13 +90,22 @@ impl HttpBackend {
 
     fn send_get(&self, key: &str) -> anyhow::Result<(Url, Response)> {
         let url = self.url(key)?;
-        let resp = self.client.get(url.clone()).send().map_err(|e| {
+        let resp = self.send(&url, |c, u| c.get(u))?.map_err(|e| {
             anyhow!(
                 "unable to download '{url}': {}",
                 crate::util::describe_http_error(e)
             )
         })?;
         Ok((url, resp))
+    }
+
+    /// Sends a request to `url`, following redirects as Nix's downloads do.
+    fn send(
+        &self,
+        url: &Url,
+        make: impl Fn(&reqwest::blocking::Client, Url) -> reqwest::blocking::RequestBuilder,
+    ) -> anyhow::Result<Result<Response, reqwest::Error>> {
+        self.client.send_following_redirects(url.clone(), make)
     }
 
     fn upload(
@@ -108,6 +118,7 @@ impl HttpBackend {
         let url = self.url(key)?;
         let mut req = self
             .client
+            .client()?
             .put(url.clone())
             .header(CONTENT_TYPE, content_type);
         if let Some(m) = encoding {
@@ -167,7 +178,7 @@ impl Backend for HttpBackend {
 
     fn exists(&self, key: &str) -> anyhow::Result<bool> {
         let url = self.url(key)?;
-        let resp = self.client.head(url.clone()).send().map_err(|e| {
+        let resp = self.send(&url, |c, u| c.head(u))?.map_err(|e| {
             anyhow!(
                 "unable to download '{url}': {}",
                 crate::util::describe_http_error(e)
@@ -271,12 +282,16 @@ mod tests {
             ("https://h/c", "https://other/n.nar", "https://other/n.nar"),
         ];
         for (base, key, want) in cases {
-            let b = HttpBackend::new(&Url::parse(base).unwrap(), Client::new(), None);
+            let b = HttpBackend::new(&Url::parse(base).unwrap(), Arc::default(), None);
             assert_eq!(b.url(key).unwrap().as_str(), want, "{base} {key}");
         }
-        let b = HttpBackend::new(&Url::parse("http://h/c/?x=1").unwrap(), Client::new(), None);
+        let b = HttpBackend::new(
+            &Url::parse("http://h/c/?x=1").unwrap(),
+            Arc::default(),
+            None,
+        );
         assert_eq!(b.uri(), "http://h/c");
-        let b = HttpBackend::new(&Url::parse("http://h").unwrap(), Client::new(), None);
+        let b = HttpBackend::new(&Url::parse("http://h").unwrap(), Arc::default(), None);
         assert_eq!(b.uri(), "http://h");
     }
 }

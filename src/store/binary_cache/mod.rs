@@ -172,10 +172,9 @@ pub fn is_binary_cache_uri(uri: &str) -> bool {
 pub struct OpenOptions {
     /// The logical store directory (the `store` setting), `/nix/store` by default.
     pub store_dir: StoreDir,
-    /// The HTTP client for `http(s)://` caches, configured by the caller (`ssl-cert-file`,
-    /// `connect-timeout`, no overall timeout). Without one, a plain client without proxies
-    /// is built.
-    pub http_client: Option<reqwest::blocking::Client>,
+    /// The process's HTTP client for `http(s)://` caches (`ssl-cert-file`,
+    /// `connect-timeout`); without one, a client with the defaults is made.
+    pub http_client: Option<std::sync::Arc<crate::util::http::HttpClient>>,
     /// Where HTTP uploads spool compressed NARs; in memory without one.
     pub temp_dir: Option<PathBuf>,
 }
@@ -208,14 +207,7 @@ pub fn open(
         Box::new(FileBackend::new(dir.into_owned()))
     } else if base.starts_with("http://") || base.starts_with("https://") {
         let url = url::Url::parse(base).with_context(|| format!("parsing store URI '{uri}'"))?;
-        let client = match opts.http_client {
-            Some(c) => c,
-            None => reqwest::blocking::Client::builder()
-                .no_proxy()
-                .timeout(None)
-                .build()
-                .context("setting up the HTTP client")?,
-        };
+        let client = opts.http_client.unwrap_or_default();
         Box::new(
             HttpBackend::new(&url, client, opts.temp_dir).with_upload_compression(
                 config.narinfo_compression,
