@@ -61,6 +61,12 @@ pub fn current_dir() -> anyhow::Result<PathBuf> {
     std::env::current_dir().context("getting the current directory")
 }
 
+/// Returns the local time zone as the C library finds it: `$TZ`, else `/etc/localtime`, else
+/// UTC (Nix prints `Last modified:` with `localtime`).
+pub fn local_time_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::system()
+}
+
 /// Returns the current time.
 pub fn now() -> SystemTime {
     SystemTime::now()

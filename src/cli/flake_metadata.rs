@@ -26,7 +26,13 @@ pub fn run(a: &MetadataArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if a.json.json {
         ctx.print_json(&json(&locked, &path)?, &a.json)?;
     } else {
-        for line in text(&locked, &path, ctx.settings.trust_tarballs_from_git_forges)? {
+        let tz = super::env::local_time_zone();
+        for line in text(
+            &locked,
+            &path,
+            ctx.settings.trust_tarballs_from_git_forges,
+            &tz,
+        )? {
             ctx.printer.out_line(&line)?;
         }
     }
@@ -77,7 +83,12 @@ fn json(locked: &LockedFlake, path: &str) -> anyhow::Result<Value> {
     Ok(Value::Object(j))
 }
 
-fn text(locked: &LockedFlake, path: &str, trust: bool) -> anyhow::Result<Vec<String>> {
+fn text(
+    locked: &LockedFlake,
+    path: &str,
+    trust: bool,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<Vec<String>> {
     let f = &locked.flake;
     let mut out = vec![format!("Resolved URL:  {}", f.resolved.to_url_string()?)];
     if f.locked.input.is_locked(trust) {
@@ -97,10 +108,7 @@ fn text(locked: &LockedFlake, path: &str, trust: bool) -> anyhow::Result<Vec<Str
         out.push(format!("Revisions:     {n}"));
     }
     if let Ok(Some(n)) = attrs::get_int(f.locked.input.attrs(), "lastModified") {
-        out.push(format!(
-            "Last modified: {}",
-            crate::util::time::date_time(n)
-        ));
+        out.push(format!("Last modified: {}", local_date_time(n, tz)));
     }
     let file = &locked.lock_file;
     if !file.nodes[file.root].inputs.is_empty() {
@@ -109,6 +117,21 @@ fn text(locked: &LockedFlake, path: &str, trust: bool) -> anyhow::Result<Vec<Str
     let mut visited = BTreeSet::from([file.root]);
     tree(locked, file.root, "", &mut visited, &mut out)?;
     Ok(out)
+}
+
+/// `%F %T` of Unix seconds in the time zone `tz` (Nix's `put_time(localtime(…))`).
+fn local_date_time(secs: u64, tz: &jiff::tz::TimeZone) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(
+            || crate::util::time::date_time(secs),
+            |t| {
+                t.to_zoned_datetime(tz.clone())
+                    .strftime("%F %T")
+                    .to_string()
+            },
+        )
 }
 
 fn tree(

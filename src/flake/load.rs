@@ -104,12 +104,9 @@ impl Flake {
     }
 }
 
-/// Fetches inputs into the store, each at most once per run, several at a time when asked.
-pub struct Fetcher<'a> {
-    /// The fetch environment.
-    pub env: &'a fetch::Env<'a>,
-    /// How many inputs may be fetched at once (`http-connections`, at least 1).
-    pub jobs: usize,
+/// What a run fetched: each input is fetched into the store at most once per run.
+#[derive(Default)]
+pub struct Fetcher {
     fetched: Mutex<HashMap<String, (StorePath, Input)>>,
 }
 
@@ -117,8 +114,8 @@ pub struct Fetcher<'a> {
 pub struct Loader<'a> {
     /// The fetch environment.
     pub fetch: &'a fetch::Env<'a>,
-    /// The fetcher (with this run's cache of fetched inputs).
-    pub fetcher: Fetcher<'a>,
+    /// This run's fetched inputs.
+    pub fetcher: Fetcher,
     /// The registries (resolution happens on the calling thread).
     pub registries: RefCell<&'a mut dyn resolve::Source>,
     /// Whether registries may be used at all (`--no-use-registries`).
@@ -127,16 +124,7 @@ pub struct Loader<'a> {
     pub jobs: usize,
 }
 
-impl<'a> Fetcher<'a> {
-    /// Makes a fetcher running at most `jobs` fetches at once.
-    pub fn new(env: &'a fetch::Env<'a>, jobs: usize) -> Fetcher<'a> {
-        Fetcher {
-            env,
-            jobs: jobs.max(1),
-            fetched: Mutex::new(HashMap::new()),
-        }
-    }
-
+impl Fetcher {
     /// Forgets what was fetched (the top-level flake changed on disk).
     pub fn forget(&self) {
         if let Ok(mut m) = self.fetched.lock() {
@@ -145,22 +133,26 @@ impl<'a> Fetcher<'a> {
     }
 
     /// Fetches a direct input into the store, once per run.
-    pub fn fetch_to_store(&self, input: &Input) -> anyhow::Result<(StorePath, Input)> {
+    pub fn fetch_to_store(
+        &self,
+        env: &fetch::Env<'_>,
+        input: &Input,
+    ) -> anyhow::Result<(StorePath, Input)> {
         let key = input.to_key();
         if let Some(hit) = self.fetched.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }
-        let result = fetch::fetch_to_store(self.env, input)?;
+        let result = fetch::fetch_to_store(env, input)?;
         if let Ok(mut m) = self.fetched.lock() {
             m.insert(key, result.clone());
         }
         Ok(result)
     }
 
-    /// Fetches several direct inputs at once (at most [`Loader::jobs`] at a time), so that
-    /// later calls of [`Loader::fetch_to_store`] find them. Errors are left for those calls to
-    /// report, in their order.
-    pub fn prefetch(&self, inputs: Vec<Input>) {
+    /// Fetches several direct inputs at once (at most `jobs` at a time), so that later calls
+    /// of [`Loader::fetch_to_store`] find them. Errors are left for those calls to report, in
+    /// their order.
+    pub fn prefetch(&self, env: &fetch::Env<'_>, jobs: usize, inputs: Vec<Input>) {
         let todo: Vec<Input> = {
             let Ok(m) = self.fetched.lock() else { return };
             let mut seen = std::collections::HashSet::new();
@@ -172,7 +164,7 @@ impl<'a> Fetcher<'a> {
                 })
                 .collect()
         };
-        if todo.len() < 2 || self.jobs < 2 {
+        if todo.len() < 2 || jobs < 2 {
             return;
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -180,19 +172,19 @@ impl<'a> Fetcher<'a> {
         let done = std::sync::atomic::AtomicU64::new(0);
         let label = "fetching inputs";
         std::thread::scope(|s| {
-            for _ in 0..self.jobs.min(todo.len()) {
+            for _ in 0..jobs.min(todo.len()) {
                 s.spawn(|| {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(input) = todo.get(i) else { break };
-                        let _ = self.fetch_to_store(input);
+                        let _ = self.fetch_to_store(env, input);
                         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                        self.env.reporter.progress(label, d, Some(total));
+                        env.reporter.progress(label, d, Some(total));
                     }
                 });
             }
         });
-        self.env.reporter.progress_done(label);
+        env.reporter.progress_done(label);
     }
 }
 
@@ -206,7 +198,7 @@ impl<'a> Loader<'a> {
     ) -> Loader<'a> {
         Loader {
             fetch,
-            fetcher: Fetcher::new(fetch, jobs),
+            fetcher: Fetcher::default(),
             registries: RefCell::new(registries),
             use_registries,
             jobs: jobs.max(1),
@@ -215,12 +207,12 @@ impl<'a> Loader<'a> {
 
     /// Fetches a direct input into the store, once per run.
     pub fn fetch_to_store(&self, input: &Input) -> anyhow::Result<(StorePath, Input)> {
-        self.fetcher.fetch_to_store(input)
+        self.fetcher.fetch_to_store(self.fetch, input)
     }
 
     /// Fetches several direct inputs at once; see [`Fetcher::prefetch`].
     pub fn prefetch(&self, inputs: Vec<Input>) {
-        self.fetcher.prefetch(inputs);
+        self.fetcher.prefetch(self.fetch, self.jobs, inputs);
     }
 
     /// The registry mode for the top-level flake (`All`) or inputs (`Limited`).

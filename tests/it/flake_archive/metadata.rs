@@ -57,8 +57,7 @@ fn text_of_d7_root() {
     let (env, _demo) = demo_env(true);
     let out = env.run(&["flake", "metadata"]);
     // The inputs are the kept 2.8 lock's (`ref=main`); the dates are UTC (`%F %T`), and so is
-    // `Last modified` here (rflake always prints UTC; Nix uses the local zone, UTC in this
-    // environment).
+    // `Last modified` here (the local zone, as in Nix: the test environment sets `TZ=UTC`).
     assert_snapshot!(out, @r"
     Resolved URL:  git+file:///tmp/demo/root
     Locked URL:    git+file:///tmp/demo/root?ref=refs/heads/main&rev=63e74011cacdb1cd7e29683c5ae5331be8a56b17
@@ -99,4 +98,36 @@ fn text_of_a_flake_without_inputs() {
     Last modified: 2023-11-14 22:13:20
     ");
     assert!(!dir.join("flake.lock").exists());
+}
+
+#[test]
+fn last_modified_is_local_time_as_nix_prints_it() {
+    if !crate::support::require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    write_tree(
+        &env,
+        "work/solo",
+        &[(
+            "flake.nix",
+            "{\n  description = \"solo\";\n  outputs = { self }: { };\n}\n",
+        )],
+    );
+    env.set_cwd("work/solo");
+    env.add_env("TZ", "Asia/Kolkata");
+    let line = |out: &crate::support::CommandOutput| {
+        assert!(out.success(), "{out:?}");
+        // Nix 2.8 prints the labels in bold even without a terminal.
+        let plain = out.stdout().replace("\x1b[1m", "").replace("\x1b[0m", "");
+        plain
+            .lines()
+            .find(|l| l.starts_with("Last modified:"))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    let ours = line(&env.run(&["flake", "metadata"]));
+    // 1700000000 is 2023-11-14 22:13:20 UTC, 03:43:20 the next day in India (UTC+5:30).
+    assert_eq!(ours, "Last modified: 2023-11-15 03:43:20");
+    assert_eq!(ours, line(&env.run_nix(&["flake", "metadata"])));
 }

@@ -176,7 +176,9 @@ impl TestEnv {
         for (var, dir) in dirs {
             cmd.env(var, self.path(dir));
         }
+        // Local times (`flake metadata`'s `Last modified:`) in UTC whatever the machine's zone.
         cmd.env("NO_COLOR", "1")
+            .env("TZ", "UTC")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_SYSTEM", "/dev/null")
             .env("NIX_CONFIG", self.nix_config());
