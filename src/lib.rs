@@ -2,33 +2,78 @@
 //! `nix flake archive`, `nix registry add|list|pin|remove|resolve` and
 //! `nix profile upgrade`.
 //!
+//! This page is the one map of the code: the layers, then every Nix concept and the file that
+//! holds it. `docs/architecture.md` follows one `flake archive` and one `registry pin` through
+//! it.
+//!
 //! # Layers
 //!
-//! A module may use only the layers beneath it:
+//! A module uses only its own layer and the layers beneath it, and no two top-level modules
+//! import each other:
 //!
 //! ```text
-//!   cli         clap, Printer, error rendering, exit codes, env vars, XDG dirs
+//!   cli         clap types, one file per command (parse, call one operation, render), Printer,
+//!    │          error rendering, exit codes; the only reader of env vars, cwd, clock (cli/env.rs)
 //!    │
-//!   operations  (later issues) locking, flake archive, registry pin, profile upgrade
+//!   operations  flake::session   the store, fetcher cache, fetch env and registries of a command
+//!    │          flake::lock      locking (computeLocks), the lock flags, writing flake.lock
+//!    │          flake::load      getting a flake: resolve, fetch, read flake.nix
+//!    │          flake::archive   flake archive        flake::metadata   flake metadata
+//!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
+//!    │          (coming) eval    the Nix language     build   realising derivations
+//!    │          (coming) profile profiles and profile upgrade
 //!    │
-//!   effects     settings (nix.conf), registry::layers, registry::global (downloads),
-//!    │          store::local, store::binary_cache, store::copy, store::open
-//!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo
+//!   effects     settings (nix.conf)   registry (layers, global download, edit)
+//!    │          fetch (path, git, tarball/file, github/gitlab/sourcehut, hg)
+//!    │          store (local, binary caches, copy, open)   report (the Reporter trait)
+//!    │
+//!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo,
+//!    │          flake::decl (flake.nix inputs), flake::lockfile (flake.lock); no I/O, no clock
+//!    │
+//!   util        fs (errors naming the path, atomic writes, FsProbe), http (the one HTTP
+//!               client), time, xattr: imports nothing of the crate
 //! ```
 //!
 //! # Nix concept → module
 //!
-//! | Nix concept | Module |
+//! | Nix concept (Nix source) | Module |
 //! |---|---|
-//! | hashes (`nix32`, SRI, base16/base64) | [`hash`] |
-//! | flake references, inputs, URL syntax (`libflake/flakeref.cc`, `libfetchers/*`) | [`flakeref`] |
-//! | flake registries (`libflake/flake-registry`, `nix registry`) | [`registry`] |
-//! | configuration (`nix.conf`, `NIX_CONFIG`, `--option`) | [`settings`] |
-//! | store paths, NAR, `ca`, path info (`libstore/path.cc`, `libutil/archive.cc`) | [`store::path`], [`store::nar`], [`store::ca`], [`store::path_info`] |
-//! | the local store (`libstore/local-store.cc`), store URIs | [`store::local`], [`store::uri`], [`store::open`] |
-//! | binary caches, `.narinfo`, signatures (`libstore/binary-cache-store.cc`) | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
+//! | hashes: nix32, base16, base64, SRI (`libutil/hash.cc`) | [`hash`] |
+//! | URL syntax under flake references (`libutil/url.cc`) | [`flakeref::url`] |
+//! | flake reference parsing, path-like references (`libflake/flakeref.cc`) | [`flakeref`] (`parse.rs`, `local.rs`) |
+//! | inputs and their vocabulary: `__final`, `narHash`, store name, display (`libfetchers/fetchers.cc`) | [`flakeref::Input`] |
+//! | **a new flake-ref type**: URL ↔ attributes, validation, lockedness | [`flakeref::types`] (one file per type) and [`flakeref::Kind`]; its fetcher in [`fetch`] |
+//! | legal git ref names (`libfetchers/git-utils.cc`) | [`flakeref::refname`] |
+//! | installables `FLAKE#attr` | [`flakeref::installable`] |
+//! | configuration: `nix.conf`, `NIX_CONFIG`, `--option`, `--<setting>` (`libutil/configuration.cc`, `libstore/globals.cc`) | [`settings`] (`known.rs` lists every setting) |
+//! | registry file format and resolution (`libflake/flake-registry.cc`) | [`registry`], [`registry::resolve`] |
+//! | registry layers, the global registry download | [`registry::layers`], [`registry::global`] |
+//! | **a new `registry` subcommand** | `cli/registry.rs` (arguments, rendering) and its operation: [`registry::edit`] for file edits, [`flake::pin`] or a new `flake/` file when it fetches |
+//! | fetching: the pipeline, `checkLocks` (`libfetchers/fetchers.cc`, `fetch-to-store.cc`) | [`fetch`] |
+//! | the fetcher cache (`libfetchers/cache.cc`) | [`fetch::cache`] |
+//! | `path`, `git`, `tarball`/`file`, `github`/`gitlab`/`sourcehut`, `hg` inputs (`libfetchers/*.cc`) | [`fetch::path`], [`fetch::git`], [`fetch::tarball`], [`fetch::forge`], [`fetch::hg`] |
+//! | downloads: redirects, retries, offline (`libstore/filetransfer.cc`) | [`fetch::http`] over [`util::http`] |
+//! | store paths, `makeStorePath` (`libstore/path.cc`, `store-api.cc`) | [`store::path`] |
+//! | NAR (`libutil/archive.cc`), content addresses, path info | [`store::nar`], [`store::ca`], [`store::path_info`] |
+//! | the local store: layout, DB, locks, temp roots (`libstore/local-store.cc`) | [`store::local`] |
+//! | binary caches, `.narinfo`, signatures, compression | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
+//! | **a new store URI scheme**: parsing, `auto` (`libstore/store-reference.cc`) | [`store::uri`]; opening it (`libstore/store-open.cc`) in [`store::open`]; the store itself implements [`store::Store`] |
 //! | copying closures (`copyPaths`) | [`store::copy`] |
-//! | the `nix` command line | [`cli`] |
+//! | `flake.nix` inputs, follows, `nixConfig`, read without evaluating (`libflake/flake.cc`) | [`flake::decl`] |
+//! | `flake.lock`: read v5–7, write v7, follows, diff (`libflake/lockfile.cc`) | [`flake::lockfile`] |
+//! | what a flake command sets up (`MixFlakeOptions`, `--inputs-from`) | [`flake::session`] |
+//! | getting a flake (`getFlake`) | [`flake::load`] |
+//! | locking (`lockFlake`, `computeLocks`) | [`flake::lock`] |
+//! | **a new lock flag**: its clap argument in `cli/args.rs` (`FlakeArgs`), translated in `cli/lock_args.rs`, obeyed through [`flake::lock::Flags`] | `cli/args.rs`, `cli/lock_args.rs`, [`flake::lock`] |
+//! | `flake archive` (`CmdFlakeArchive`) | [`flake::archive`], `cli/flake_archive.rs` |
+//! | `flake metadata` (`CmdFlakeMetadata`) | [`flake::metadata`], `cli/flake_metadata.rs` |
+//! | `flake prefetch` (`CmdFlakePrefetch`) | [`flake::prefetch`], `cli/flake.rs` |
+//! | `registry add`/`remove`/`list`/`resolve`/`pin` (`src/nix/registry.cc`) | [`registry::edit`], [`registry::layers::Registries`], [`flake::pin`], `cli/registry.rs` |
+//! | warnings, notices, progress (`Logger`) | [`report`]; rendered by `cli/output.rs` |
+//! | the `nix` command line, shell completions | [`cli`] |
+//! | the Nix language, derivations (`libexpr`, `derivations.cc`) | coming: `eval`, ATerm in [`store`] |
+//! | building and substituting (`libstore/build`) | coming: `build` |
+//! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 
 pub mod cli;
 pub mod fetch;
