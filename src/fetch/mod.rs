@@ -191,22 +191,128 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
 /// Fetches `input` into the store (spec §7.1) and returns its store path and the locked input
 /// (with `narHash` and `__final`).
 pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath, Input)> {
-    let name = input.store_name().to_owned();
-    let expected = input.nar_hash()?;
-    if input.is_final()
-        && let Some(nar_hash) = &expected
-    {
-        let path =
-            env.store
-                .store_dir()
-                .make_source_path(nar_hash, &name, &References::default())?;
-        if env.store.is_valid_path(&path)? {
-            return Ok((path, input.clone()));
-        }
+    if let Some(valid) = valid_final(env, input)? {
+        return Ok((valid, input.clone()));
     }
     let _lock = lock_input(env, input)?;
     let fetched = fetch(env, input)
         .with_context(|| format!("while fetching the input '{}'", input.to_display()))?;
+    add_fetched(env, input, fetched)
+}
+
+/// The store path of a final input with a `narHash` when that path is valid already (the
+/// short cut of spec §7.1: nothing is fetched).
+fn valid_final(env: &Env<'_>, input: &Input) -> anyhow::Result<Option<StorePath>> {
+    if !input.is_final() {
+        return Ok(None);
+    }
+    let Some(nar_hash) = input.nar_hash()? else {
+        return Ok(None);
+    };
+    let path = env.store.store_dir().make_source_path(
+        &nar_hash,
+        input.store_name(),
+        &References::default(),
+    )?;
+    Ok(env.store.is_valid_path(&path)?.then_some(path))
+}
+
+/// A fetched tree that was not added to the store, and what it would be there: a dry run's
+/// top-level flake is read where it was fetched (Nix's `FetchMode::DryRun`).
+pub struct Readable {
+    /// The store path the tree has, or would have once added.
+    pub path: StorePath,
+    /// The locked input (with `narHash` and `__final`).
+    pub input: Input,
+    /// Where the tree's files are now.
+    pub root: PathBuf,
+    /// Keeps a temporary tree on disk while it is read.
+    pub keep: KeepTree,
+}
+
+/// Keeps a fetched tree that was not added to the store on disk while something reads it; the
+/// tree is removed when the last clone is dropped.
+#[derive(Clone, Default)]
+pub struct KeepTree(Option<std::sync::Arc<crate::store::local::TempDir>>);
+
+/// Keeping a tree on disk says nothing about which tree it is: all are equal.
+impl PartialEq for KeepTree {
+    fn eq(&self, _: &KeepTree) -> bool {
+        true
+    }
+}
+
+impl Eq for KeepTree {}
+
+impl std::fmt::Debug for KeepTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "KeepTree(temp)"
+        } else {
+            "KeepTree"
+        })
+    }
+}
+
+/// Fetches `input` to read it without adding it to the store when the fetcher left its tree in
+/// a temporary directory (git and Mercurial exports): the tree is hashed and checked as
+/// [`fetch_to_store`] would, and its store path computed. Trees a fetcher keeps elsewhere (path
+/// inputs, which Nix copies too; downloads, which rflake caches in the store) are added as
+/// usual.
+pub fn fetch_for_reading(env: &Env<'_>, input: &Input) -> anyhow::Result<Readable> {
+    let stored = |path: StorePath, input: Input| Readable {
+        root: env.store.real_path(&path),
+        path,
+        input,
+        keep: KeepTree::default(),
+    };
+    if let Some(valid) = valid_final(env, input)? {
+        return Ok(stored(valid, input.clone()));
+    }
+    let _lock = lock_input(env, input)?;
+    let fetched = fetch(env, input)
+        .with_context(|| format!("while fetching the input '{}'", input.to_display()))?;
+    let Place::StoreTemp(tmp) = fetched.tree.place else {
+        let (path, locked) = add_fetched(env, input, fetched)?;
+        return Ok(stored(path, locked));
+    };
+    let expected = input.nar_hash()?;
+    let (hash, _) = crate::store::nar::hash_path(&fetched.tree.path)?;
+    if let Some(e) = &expected
+        && *e != hash
+    {
+        return Err(HashMismatch {
+            input: input.to_display(),
+            expected: e.to_sri(),
+            got: hash.to_sri(),
+        }
+        .into());
+    }
+    let path = env.store.store_dir().make_source_path(
+        &hash,
+        input.store_name(),
+        &References::default(),
+    )?;
+    let mut result = fetched.input.attrs().clone();
+    result.insert("narHash".into(), Attr::Str(hash.to_sri()));
+    let locked = check_locks(input, expected.as_ref(), result, &hash)?;
+    Ok(Readable {
+        path,
+        input: locked,
+        root: fetched.tree.path,
+        keep: KeepTree(Some(std::sync::Arc::new(tmp))),
+    })
+}
+
+/// Adds a fetched tree to the store (moving, copying or keeping it by where it is), checks it
+/// against what was asked (`narHash`, `rev`, final attributes) and marks the result final.
+fn add_fetched(
+    env: &Env<'_>,
+    input: &Input,
+    fetched: Fetched,
+) -> anyhow::Result<(StorePath, Input)> {
+    let name = input.store_name().to_owned();
+    let expected = input.nar_hash()?;
     let mut newest_mtime = None;
     let added = match fetched.tree.place {
         Place::Stored(path, info)

@@ -5,8 +5,9 @@
 //!
 //! - Inputs are fetched in parallel (at most `http-connections` at once) before the tree is
 //!   walked in Nix's order; the output is the same as fetching them one by one.
-//! - With `--dry-run`, a non-`path:` root is still copied into the store while it is read
-//!   (as Nix 2.8 does); current Nix only hashes it.
+//! - With `--dry-run`, a git or Mercurial root is read where it was exported and only hashed,
+//!   as current Nix does; a tarball root is still added to the store (rflake's fetcher cache
+//!   keeps downloads as store paths). A `path:` root is copied, as in Nix.
 
 use std::collections::BTreeSet;
 
@@ -45,7 +46,7 @@ pub fn run(
     req: &Request,
     listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    session.lock(&req.lock, |loader, locked| {
+    session.lock_reading(&req.lock, req.dry_run, |loader, locked| {
         let archive = archive(loader, &locked, req.dry_run)?;
         listed(&archive)?;
         if !req.dry_run

@@ -30,6 +30,8 @@ pub struct Source {
     pub label: String,
     /// The directory of `flake.nix` relative to the root (`""` at the root).
     pub dir: String,
+    /// Keeps the root on disk when it is a temporary tree (not in the store).
+    pub keep: fetch::KeepTree,
 }
 
 impl Source {
@@ -75,6 +77,7 @@ impl Source {
             root: self.root.clone(),
             label: self.label.clone(),
             dir: parts.join("/"),
+            keep: self.keep.clone(),
         })
     }
 }
@@ -122,6 +125,9 @@ pub struct Loader<'a> {
     pub use_registries: bool,
     /// How many inputs may be fetched at once (`http-connections`, at least 1).
     pub jobs: usize,
+    /// Whether the top-level flake is read without adding its tree to the store (a dry run;
+    /// see [`fetch::fetch_for_reading`]).
+    pub unstored_root: bool,
 }
 
 impl Fetcher {
@@ -202,6 +208,7 @@ impl<'a> Loader<'a> {
             registries: RefCell::new(registries),
             use_registries,
             jobs: jobs.max(1),
+            unstored_root: false,
         }
     }
 
@@ -245,8 +252,8 @@ impl<'a> Loader<'a> {
         lock_root: &InputPath,
     ) -> anyhow::Result<Flake> {
         let resolved = self.resolve(original, mode)?;
-        let (mut path, mut locked) = self.fetch_to_store(&resolved.input)?;
-        let mut source = self.store_source(&path, &resolved.subdir);
+        let unstored = self.unstored_root && lock_root.is_empty();
+        let (mut path, mut locked, mut source) = self.fetch_source(&resolved, unstored)?;
         let mut decl = read_decl(&source, &resolved, lock_root)?;
         if !decl.self_attrs.is_empty() {
             let mut attrs = locked.without_final().without(&["narHash"]).attrs().clone();
@@ -258,8 +265,11 @@ impl<'a> Loader<'a> {
             }
             let again = Input::from_attrs(attrs, self.fetch.reporter)?;
             if again.attrs() != locked.without_final().attrs() {
-                (path, locked) = self.fetch_to_store(&again)?;
-                source = self.store_source(&path, &resolved.subdir);
+                let again = FlakeRef {
+                    input: again,
+                    subdir: resolved.subdir.clone(),
+                };
+                (path, locked, source) = self.fetch_source(&again, unstored)?;
                 decl = read_decl(&source, &resolved, lock_root)?;
             }
         }
@@ -295,12 +305,33 @@ impl<'a> Loader<'a> {
         })
     }
 
-    fn store_source(&self, path: &StorePath, subdir: &str) -> Source {
-        Source {
-            root: self.fetch.store.real_path(path),
-            label: crate::store::Store::store_dir(self.fetch.store).print(path),
-            dir: subdir.trim_matches('/').to_owned(),
+    /// Fetches the tree of a resolved reference and says where its flake is: in the store, or
+    /// (`unstored`) where the fetcher left it.
+    fn fetch_source(
+        &self,
+        resolved: &FlakeRef,
+        unstored: bool,
+    ) -> anyhow::Result<(StorePath, Input, Source)> {
+        let label = |p: &StorePath| crate::store::Store::store_dir(self.fetch.store).print(p);
+        let dir = resolved.subdir.trim_matches('/').to_owned();
+        if unstored {
+            let r = fetch::fetch_for_reading(self.fetch, &resolved.input)?;
+            let source = Source {
+                label: label(&r.path),
+                root: r.root,
+                dir,
+                keep: r.keep,
+            };
+            return Ok((r.path, r.input, source));
         }
+        let (path, locked) = self.fetch_to_store(&resolved.input)?;
+        let source = Source {
+            root: self.fetch.store.real_path(&path),
+            label: label(&path),
+            dir,
+            keep: fetch::KeepTree::default(),
+        };
+        Ok((path, locked, source))
     }
 }
 

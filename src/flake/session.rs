@@ -160,6 +160,19 @@ impl<'r> Session<'r> {
         inputs_from: &[FlakeRef],
         f: impl FnOnce(&Loader<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
+        self.with_loader_reading(flag, inputs_from, false, f)
+    }
+
+    /// [`Session::with_loader`], where the loader reads the top-level flake without adding its
+    /// tree to the store when `unstored_root` (a dry run's root, see
+    /// [`crate::fetch::fetch_for_reading`]).
+    fn with_loader_reading<T>(
+        &self,
+        flag: Registry,
+        inputs_from: &[FlakeRef],
+        unstored_root: bool,
+        f: impl FnOnce(&Loader<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         let env = self.fetch_env()?;
         let mut flag = flag;
         for from in inputs_from {
@@ -176,7 +189,8 @@ impl<'r> Session<'r> {
             flag.entries.extend(entries);
         }
         let mut regs = self.registries(flag);
-        let loader = Loader::new(&env, &mut regs, self.cfg.use_registries, self.cfg.jobs);
+        let mut loader = Loader::new(&env, &mut regs, self.cfg.use_registries, self.cfg.jobs);
+        loader.unstored_root = unstored_root;
         f(&loader)
     }
 }
@@ -227,7 +241,19 @@ impl Session<'_> {
         req: &LockRequest,
         f: impl FnOnce(&Loader<'_>, lock::LockedFlake) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        self.with_loader(req.flag_registry.clone(), &req.inputs_from, |loader| {
+        self.lock_reading(req, false, f)
+    }
+
+    /// [`Session::lock`], reading the top-level flake without adding it to the store when
+    /// `unstored_root` (`flake archive --dry-run`).
+    pub fn lock_reading<T>(
+        &self,
+        req: &LockRequest,
+        unstored_root: bool,
+        f: impl FnOnce(&Loader<'_>, lock::LockedFlake) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let (flag, from) = (req.flag_registry.clone(), &req.inputs_from);
+        self.with_loader_reading(flag, from, unstored_root, |loader| {
             let locked = lock::lock_flake(loader, &req.top, &req.flags)?;
             f(loader, locked)
         })

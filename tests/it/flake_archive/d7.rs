@@ -145,6 +145,27 @@ fn json_vectors_with_2_8_lock_committed() {
 }
 
 #[test]
+fn dry_run_of_a_git_root_adds_nothing_to_the_store() {
+    // Current Nix hashes a git root for `--dry-run` without copying it (`FetchMode::DryRun`);
+    // its store path is the one a real archive adds.
+    let (env, _demo) = demo_env(true);
+    let store = env.path("store");
+    let out = env.run(&["flake", "archive", "--json", "--dry-run"]);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(out.stdout(), format!("{COMPACT}\n"));
+    assert!(!in_store(&store, D7_ROOT_PATH), "the root was added");
+    let left: Vec<String> = super::store_contents(&store)
+        .into_iter()
+        .filter(|n| n.starts_with("tmp-"))
+        .collect();
+    assert!(left.is_empty(), "temporaries left: {left:?}");
+    // The same command without --dry-run adds exactly that path.
+    let out = env.run(&["flake", "archive", "--json"]);
+    assert!(out.success(), "{out:?}");
+    assert!(in_store(&store, D7_ROOT_PATH));
+}
+
+#[test]
 fn archive_without_to_fetches_every_path_into_the_local_store() {
     let (env, _demo) = demo_env(true);
     let store = env.path("store");
