@@ -160,13 +160,17 @@ fn local_registries(ctx: &Context) -> Vec<Registry> {
     }
     match &loc.global {
         GlobalLocation::File(p) => regs.extend(layers::read_lenient(p, &Silent).ok()),
-        GlobalLocation::Url(url) => {
+        GlobalLocation::Url(url) | GlobalLocation::Default(url) => {
             let offline = global::Downloader {
                 offline: true,
                 ..ctx.downloader()
             };
-            if let Ok(file) = global::fetch(url, &offline, &Silent) {
-                regs.push(Registry::read(&file.bytes, "", &Silent).registry);
+            match global::fetch(url, &offline, &Silent) {
+                Ok(file) => regs.push(Registry::read(&file.bytes, "", &Silent).registry),
+                Err(_) if matches!(loc.global, GlobalLocation::Default(_)) => {
+                    regs.push(crate::registry::builtin::registry(&Silent));
+                }
+                Err(_) => {}
             }
         }
         GlobalLocation::Disabled => {}

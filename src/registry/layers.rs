@@ -23,12 +23,18 @@ pub enum GlobalLocation {
     File(PathBuf),
     /// Anything else: a URL to download.
     Url(String),
+    /// The default URL (the setting was not set): downloaded, or, when that fails without a
+    /// cached copy, the snapshot built into rflake ([`super::builtin`]) with a warning.
+    Default(String),
 }
 
 impl GlobalLocation {
-    /// Interprets the `flake-registry` setting.
-    pub fn from_setting(value: &str) -> GlobalLocation {
-        if value.is_empty() {
+    /// Interprets the `flake-registry` setting; `default_url` is its default when it was not
+    /// set, in which case the built-in snapshot stands in for a download that fails.
+    pub fn from_setting(value: &str, default_url: Option<&str>) -> GlobalLocation {
+        if let Some(url) = default_url {
+            GlobalLocation::Default(url.to_owned())
+        } else if value.is_empty() {
             GlobalLocation::Disabled
         } else if value.starts_with('/') {
             GlobalLocation::File(PathBuf::from(value))
@@ -127,6 +133,25 @@ impl<'a> Registries<'a> {
                     self.report.warn(&e.to_string());
                 }
                 Ok(result.registry)
+            }
+            GlobalLocation::Default(url) => {
+                match global::fetch(url, self.downloader, self.report) {
+                    Ok(file) => {
+                        let path = file.path.display().to_string();
+                        let result = Registry::read(&file.bytes, &path, self.report);
+                        if let Some(e) = result.error {
+                            self.report.warn(&e.to_string());
+                        }
+                        Ok(result.registry)
+                    }
+                    Err(e) => {
+                        self.report.warn(&format!(
+                            "{e:#}; using the global registry built into rflake (a snapshot of {})",
+                            super::builtin::date()
+                        ));
+                        Ok(super::builtin::registry(self.report))
+                    }
+                }
             }
         }
     }

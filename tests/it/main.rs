@@ -14,6 +14,7 @@ mod global_registry;
 mod help;
 mod local_store;
 mod nar_oracle;
+mod offline_registry;
 mod readme_example;
 mod registry_cli;
 mod settings_cli;
