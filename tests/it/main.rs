@@ -18,5 +18,6 @@ mod offline_registry;
 mod readme_example;
 mod registry_cli;
 mod settings_cli;
+mod settings_discovery;
 mod store_copy;
 mod support;
