@@ -51,7 +51,10 @@ const BASH_HOOK: &str = r#"
 _rflake_with_refs() {
     _rflake "$@"
     local cur="${COMP_WORDS[COMP_CWORD]}"
-    case "$cur" in -*) return 0 ;; esac
+    case "$cur" in
+        --*) COMPREPLY+=( $(compgen -W "__SETTINGS__" -- "$cur") ); return 0 ;;
+        -*) return 0 ;;
+    esac
     local w
     for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
         case " __WORDS__ " in *" $w "*)
@@ -68,6 +71,12 @@ const ZSH_HOOK: &str = r#"
 _rflake_with_refs() {
     _rflake "$@"
     local cur="${words[CURRENT]}"
+    if [[ "$cur" == --* ]]; then
+        local -a settings
+        settings=(__SETTINGS__)
+        compadd -a settings
+        return 0
+    fi
     [[ "$cur" == -* ]] && return 0
     local w
     for w in "${(@)words[2,CURRENT-1]}"; do
@@ -103,7 +112,24 @@ pub fn run(args: &CompletionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         Shell::Fish => FISH_HOOK,
         _ => "",
     };
-    write!(script, "{}", hook.replace("__WORDS__", REF_WORDS))?;
+    let cli = Cli::command();
+    let reserved = super::clap_long_names(&cli);
+    let flags = super::settings_help::flags(&reserved);
+    let names: Vec<String> = flags.iter().map(|f| format!("--{}", f.name)).collect();
+    let hook = hook
+        .replace("__WORDS__", REF_WORDS)
+        .replace("__SETTINGS__", &names.join(" "));
+    write!(script, "{hook}")?;
+    if shell == Shell::Fish {
+        for f in &flags {
+            let r = if f.takes_value { " -r" } else { "" };
+            writeln!(
+                script,
+                "complete -c rflake -l {}{r} -d '{}'",
+                f.name, f.help
+            )?;
+        }
+    }
     ctx.printer.out(&String::from_utf8_lossy(&script))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -42,6 +42,11 @@ pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 /// `fetch::Settings::forge_base_url`), like Nix's `_NIX_FORCE_HTTP`.
 pub const RFLAKE_FORGE_BASE_URL: &str = "_RFLAKE_FORGE_BASE_URL";
 
+/// Test-only: the URL the default `flake-registry` stands for (instead of
+/// `https://channels.nixos.org/flake-registry.json`), so that tests can make the default global
+/// registry unreachable without touching the network.
+pub const RFLAKE_DEFAULT_FLAKE_REGISTRY: &str = "_RFLAKE_DEFAULT_FLAKE_REGISTRY";
+
 /// Returns the test-only forge base URL, if set.
 pub fn forge_base_url() -> Option<String> {
     var(RFLAKE_FORGE_BASE_URL)
@@ -157,8 +162,19 @@ pub fn registry_locations(dirs: &Dirs, settings: &Settings) -> Locations {
     Locations {
         user: dirs.user_registry(),
         system: dirs.system_registry(),
-        global: GlobalLocation::from_setting(&settings.flake_registry),
+        global: GlobalLocation::from_setting(
+            &settings.flake_registry,
+            default_flake_registry(settings).as_deref(),
+        ),
     }
+}
+
+/// Returns the URL of the default global registry when `flake-registry` has its default value
+/// and was not set explicitly (Nix's `overridden` flag), else `None`.
+fn default_flake_registry(settings: &Settings) -> Option<String> {
+    let default = Settings::default().flake_registry;
+    (settings.flake_registry == default && !settings.explicitly_set.contains("flake-registry"))
+        .then(|| var(RFLAKE_DEFAULT_FLAKE_REGISTRY).unwrap_or(default))
 }
 
 /// Returns the downloader for the settings and the `--offline`/`--refresh` flags.

@@ -16,6 +16,7 @@ mod lock_args;
 mod output;
 mod profile;
 mod registry;
+mod settings_help;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -236,7 +237,13 @@ pub fn main() -> ExitCode {
 /// Parses `argv`, loads the settings and runs the command.
 pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let cmd = Cli::command();
-    let (argv, setting_flags) = settings::flags::extract(argv, &clap_long_names(&cmd))?;
+    let reserved: Vec<String> = clap_long_names(&cmd)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
+    let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
+    let cmd = settings_help::decorate(cmd, &reserved);
     let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => return Ok(clap_exit(e)),

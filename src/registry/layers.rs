@@ -23,12 +23,18 @@ pub enum GlobalLocation {
     File(PathBuf),
     /// Anything else: a URL to download.
     Url(String),
+    /// The default URL (the setting was not set): downloaded, or, when that fails without a
+    /// cached copy, the snapshot built into rflake ([`super::builtin`]) with a warning.
+    Default(String),
 }
 
 impl GlobalLocation {
-    /// Interprets the `flake-registry` setting.
-    pub fn from_setting(value: &str) -> GlobalLocation {
-        if value.is_empty() {
+    /// Interprets the `flake-registry` setting; `default_url` is its default when it was not
+    /// set, in which case the built-in snapshot stands in for a download that fails.
+    pub fn from_setting(value: &str, default_url: Option<&str>) -> GlobalLocation {
+        if let Some(url) = default_url {
+            GlobalLocation::Default(url.to_owned())
+        } else if value.is_empty() {
             GlobalLocation::Disabled
         } else if value.starts_with('/') {
             GlobalLocation::File(PathBuf::from(value))
@@ -128,6 +134,25 @@ impl<'a> Registries<'a> {
                 }
                 Ok(result.registry)
             }
+            GlobalLocation::Default(url) => {
+                match global::fetch(url, self.downloader, self.report) {
+                    Ok(file) => {
+                        let path = file.path.display().to_string();
+                        let result = Registry::read(&file.bytes, &path, self.report);
+                        if let Some(e) = result.error {
+                            self.report.warn(&e.to_string());
+                        }
+                        Ok(result.registry)
+                    }
+                    Err(e) => {
+                        self.report.warn(&format!(
+                            "{e:#}; using the global registry built into rflake (a snapshot of {})",
+                            super::builtin::date()
+                        ));
+                        Ok(super::builtin::registry(self.report))
+                    }
+                }
+            }
         }
     }
 }
@@ -173,13 +198,17 @@ pub fn read_offline(locations: &Locations, downloader: &Downloader) -> Vec<Regis
     }
     match &locations.global {
         GlobalLocation::File(p) => regs.extend(read_lenient(p, silent).ok()),
-        GlobalLocation::Url(url) => {
+        GlobalLocation::Url(url) | GlobalLocation::Default(url) => {
             let offline = Downloader {
                 offline: true,
                 ..downloader.clone()
             };
-            if let Ok(file) = global::fetch(url, &offline, silent) {
-                regs.push(Registry::read(&file.bytes, "", silent).registry);
+            match global::fetch(url, &offline, silent) {
+                Ok(file) => regs.push(Registry::read(&file.bytes, "", silent).registry),
+                Err(_) if matches!(locations.global, GlobalLocation::Default(_)) => {
+                    regs.push(super::builtin::registry(silent));
+                }
+                Err(_) => {}
             }
         }
         GlobalLocation::Disabled => {}

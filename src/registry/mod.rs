@@ -10,14 +10,18 @@
 //! - [`resolve`]: matching, unification and the resolution loop.
 //! - [`layers`]: loading the flag, user, system and global layers (effects).
 //! - [`global`]: downloading and caching the global registry (effects).
+//! - [`builtin`]: the snapshot of the default global registry used when it cannot be had.
 //!
 //! # Deviations
 //!
 //! - `registry add`/`remove`/`pin` refuse to rewrite a target file that is malformed or of
 //!   another version (Nix warns, then overwrites it, losing its entries); the file is left as is.
+//! - When the default global registry (the `flake-registry` setting was not set) cannot be
+//!   downloaded and is not cached, rflake uses a built-in snapshot with a warning; Nix fails.
 //! - The text after `cannot parse flake registry '<path>': ` is serde_json's message, not
 //!   nlohmann's.
 
+pub mod builtin;
 pub mod edit;
 pub mod global;
 pub mod layers;
