@@ -349,6 +349,23 @@ impl BinaryCacheStore {
     }
 }
 
+impl BinaryCacheStore {
+    /// Whether the cache really holds `path`, as a copy to it decides (Nix's `queryValidPaths`,
+    /// which reads each `.narinfo` through `queryPathInfo`): a `.narinfo` that cannot be
+    /// parsed is an error (`NAR info file '…' is corrupt`); one for another path with the same
+    /// hash part means absent; and in a `file://` cache, so does a `.narinfo` whose NAR file is
+    /// missing (a half-written cache, which Nix would trust).
+    pub fn holds(&self, path: &StorePath) -> anyhow::Result<bool> {
+        let Some(ni) = self.query_nar_info(path)? else {
+            return Ok(false);
+        };
+        if self.backend.uri().starts_with("file://") && !self.backend.exists(&ni.url)? {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
 /// Returns the key of `path`'s `.narinfo`: `<hash part>.narinfo`.
 pub fn narinfo_key(path: &StorePath) -> String {
     format!("{}.narinfo", path.hash_part())
@@ -373,7 +390,7 @@ impl Store for BinaryCacheStore {
     ) -> anyhow::Result<BTreeSet<StorePath>> {
         let mut valid = BTreeSet::new();
         for p in paths {
-            if self.is_valid_path(p)? {
+            if self.holds(p)? {
                 valid.insert(p.clone());
             }
         }
@@ -387,7 +404,7 @@ impl Store for BinaryCacheStore {
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, check: CheckSigs) -> anyhow::Result<()> {
         // Binary cache destinations never check signatures (spec A5.6).
         let _ = check;
-        if self.is_valid_path(&info.path)? {
+        if self.holds(&info.path)? {
             return Ok(());
         }
         ops::check_references(self, info)?;

@@ -116,3 +116,56 @@ fn a_locked_input_already_in_the_store_is_not_read_again() {
     assert_eq!(v["inputs"]["c"]["path"], A_PATH);
     assert_eq!(out.stderr(), "");
 }
+
+/// The `.narinfo` of `printed` (`/nix/store/<hash>-<name>`) in the `file://` cache at `dir`.
+fn narinfo_of(dir: &std::path::Path, printed: &str) -> std::path::PathBuf {
+    let base = printed.strip_prefix("/nix/store/").unwrap();
+    dir.join(format!("{}.narinfo", &base[..32]))
+}
+
+#[test]
+fn to_a_file_cache_checks_the_narinfos_it_finds() {
+    let env = setup();
+    let cache = env.path("cache");
+    let to = format!("file://{}", cache.display());
+    let out = env.run(&["flake", "archive", "--to", &to]);
+    assert!(out.success(), "{out:?}");
+    let narinfo = narinfo_of(&cache, A_PATH);
+    let good = std::fs::read_to_string(&narinfo).unwrap();
+    let nar = cache.join(
+        good.lines()
+            .find_map(|l| l.strip_prefix("URL: "))
+            .unwrap(),
+    );
+    assert!(nar.exists());
+
+    // A .narinfo naming another path with the same hash part: A is copied again.
+    std::fs::write(&narinfo, good.replace("-source\n", "-other\n")).unwrap();
+    let out = env.run(&["flake", "archive", "--to", &to]);
+    assert!(out.success(), "{out:?}");
+    assert!(
+        out.stderr().contains(&format!("copying path '{A_PATH}'")),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&narinfo).unwrap(), good);
+
+    // A .narinfo whose NAR file is gone: copied again, the NAR is back.
+    std::fs::remove_file(&nar).unwrap();
+    let out = env.run(&["flake", "archive", "--to", &to]);
+    assert!(out.success(), "{out:?}");
+    assert!(nar.exists(), "{out:?}");
+
+    // An empty or garbage .narinfo is an error, as in Nix, and is left as it was.
+    for text in ["", "garbage"] {
+        std::fs::write(&narinfo, text).unwrap();
+        let out = env.run(&["flake", "archive", "--to", &to]);
+        assert_eq!(out.status().code(), Some(1), "{out:?}");
+        let key = narinfo.file_name().unwrap().to_str().unwrap();
+        assert!(
+            out.stderr()
+                .starts_with(&format!("error: NAR info file '{key}' is corrupt")),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&narinfo).unwrap(), text);
+    }
+}
