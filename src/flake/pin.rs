@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::session::Session;
 use crate::flakeref::{FlakeRef, Input, Kind};
-use crate::registry::{Entry, Registry, layers};
+use crate::registry::{Entry, Registry, edit, layers};
 
 /// Pins `url` to what `locked` resolves and fetches to, in the registry file `file`; `flag`
 /// holds the `--override-flake` entries; `trust_forges` is the
@@ -22,8 +22,8 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let report = session.reporter();
     // Read (and validate) the target before fetching anything: a file rflake would refuse to
-    // rewrite should not cost a download first.
-    let mut reg = layers::read_strict(file, report)?;
+    // rewrite should not cost a download first. It is read again, locked, to be changed.
+    layers::read_strict(file, report)?;
     let resolved = session
         .resolve(std::slice::from_ref(locked), flag)?
         .remove(0);
@@ -36,13 +36,13 @@ pub fn run(
             fetched.without_final().to_url_string()?
         ));
     }
-    reg.add(Entry {
+    let entry = Entry {
         from: url.input,
         to: fetched,
         dir: url.subdir,
         exact: false,
-    });
-    layers::write(file, &reg)
+    };
+    edit::update(file, report, |reg| reg.add(entry))
 }
 
 /// What a pin records: the fetched input as Nix's fetchers return it, which has no `narHash`

@@ -250,3 +250,32 @@ fn later_commands_say_they_are_not_implemented() {
         );
     }
 }
+
+#[test]
+fn parallel_adds_never_lose_an_entry() {
+    // Nix (and rflake before it locked) kept all four in a minority of rounds.
+    let env = TestEnv::new();
+    for round in 0..10 {
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                env.command(env!("CARGO_BIN_EXE_rflake"))
+                    .args(["registry", "add", &format!("r{round}i{i}"), "github:o/r"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{out:?}");
+        }
+        let text = env.read("config/nix/registry.json");
+        for i in 0..4 {
+            assert!(
+                text.contains(&format!("\"r{round}i{i}\"")),
+                "round {round}: r{round}i{i} lost:\n{text}"
+            );
+        }
+    }
+}
