@@ -228,11 +228,28 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
     let printer = Printer::new(output::INFO);
-    match run(env::args()) {
+    let args = env::args();
+    // The command runs on a thread with a large stack: walks over a flake's input graph recurse
+    // once per level (bounded by `flake::lockfile::MAX_DEPTH`), and the main thread's 8 MiB
+    // would not hold a debug build's frames for that many. Only touched pages cost memory.
+    let worker = std::thread::Builder::new()
+        .name("rflake".into())
+        .stack_size(COMMAND_STACK)
+        .spawn(move || run(args));
+    let result = match worker {
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("rflake crashed (a bug: please report it)"))),
+        Err(e) => Err(anyhow!("starting the command thread: {e}")),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => error::report(&printer, &e),
     }
 }
+
+/// The stack size of the thread commands run on.
+const COMMAND_STACK: usize = 256 << 20;
 
 /// Parses `argv`, loads the settings and runs the command.
 pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {

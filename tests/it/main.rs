@@ -12,6 +12,7 @@ mod flake_differential;
 mod flake_functional;
 mod global_registry;
 mod help;
+mod hostile_input;
 mod local_store;
 mod nar_oracle;
 mod offline_registry;

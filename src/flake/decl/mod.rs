@@ -39,6 +39,7 @@
 //!   several. Columns count characters.
 //! - `~/…` paths fail as in Nix's pure mode, even with `--impure`.
 
+mod guard;
 mod inputs;
 mod strings;
 mod syntax;

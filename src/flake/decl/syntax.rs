@@ -20,8 +20,14 @@ pub(super) struct Source<'a> {
 impl<'a> Source<'a> {
     /// Parses `text`, failing on the first syntax error (or on a check of Nix's parser).
     pub fn parse(text: &'a str, file: &'a str) -> Result<Source<'a>, Error> {
-        let parse = Root::parse(text);
         let lines = Lines::new(text);
+        if let Err(deep) = super::guard::check(text) {
+            let at = format!("{file}:{}", lines.pos(deep.offset));
+            return Err(Error::Msg(format!(
+                "syntax error, too deeply nested, at {at}"
+            )));
+        }
+        let parse = Root::parse(text);
         if let Some(e) = parse.errors().first() {
             let (msg, offset) = describe(e, text);
             let at = match offset {

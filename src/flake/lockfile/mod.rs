@@ -56,6 +56,11 @@ pub use diff::{describe_edge, diff};
 /// An index into [`LockFile::nodes`].
 pub type NodeId = usize;
 
+/// How deep a lock file's inputs may nest. Real flake graphs are a few levels deep; the bound
+/// keeps every walk over the graph (locking, `flake archive`, `flake metadata`) in bounded
+/// stack, whatever the file says.
+pub const MAX_DEPTH: usize = 1000;
+
 /// A lock file: an arena of nodes; [`LockFile::root`] is the root node (no `locked`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockFile {
@@ -125,6 +130,9 @@ pub enum Error {
     /// An edge names the root node.
     #[error("lock file contains cycle to root node")]
     CycleToRoot,
+    /// The inputs nest deeper than [`MAX_DEPTH`] levels.
+    #[error("lock file nests inputs more than {MAX_DEPTH} levels deep")]
+    TooDeep,
     /// A node lacks `locked` or `original`.
     #[error("attribute '{0}' missing in lock file")]
     MissingAttr(&'static str),

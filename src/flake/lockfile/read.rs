@@ -133,33 +133,48 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    /// Reads the `inputs` of the JSON node `json` into node `id`, loading the nodes they name.
+    /// Reads the `inputs` of the JSON node `json` into node `id`, loading the nodes they name
+    /// depth first (a node's inputs before its next sibling, as Nix's recursive reader does)
+    /// with an explicit stack: a lock file's depth is input, not bounded by the native stack.
     fn load_inputs(&mut self, id: NodeId, json: &'a Value) -> Result<(), Error> {
-        let Some(inputs) = json.get("inputs") else {
-            return Ok(());
-        };
-        let Value::Object(inputs) = inputs else {
-            return Err(type_must_be("object", inputs));
-        };
-        for (name, value) in inputs {
+        let mut stack = vec![(id, inputs_of(json)?)];
+        while let Some((node, entries)) = stack.last_mut() {
+            let node = *node;
+            let Some((name, value)) = entries.next() else {
+                stack.pop();
+                continue;
+            };
             let edge = match value {
                 Value::Array(elems) => Edge::Follows(string_array(elems)?),
-                Value::String(key) => Edge::Node(self.load_node(key)?),
+                Value::String(key) => match self.known_node(key)? {
+                    Some(child) => Edge::Node(child),
+                    None => {
+                        if stack.len() >= super::MAX_DEPTH {
+                            return Err(Error::TooDeep);
+                        }
+                        let (child, child_json) = self.add_node(key)?;
+                        stack.push((child, inputs_of(child_json)?));
+                        Edge::Node(child)
+                    }
+                },
                 other => return Err(type_must_be("string", other)),
             };
-            self.lock.nodes[id].inputs.insert(name.clone(), edge);
+            self.lock.nodes[node].inputs.insert(name.clone(), edge);
         }
         Ok(())
     }
 
-    /// Returns the node with key `key`, loading it (and what it reaches) the first time.
-    fn load_node(&mut self, key: &'a str) -> Result<NodeId, Error> {
+    /// Returns the id of the node with key `key` if it was loaded already.
+    fn known_node(&self, key: &str) -> Result<Option<NodeId>, Error> {
         if key == self.root_key {
             return Err(Error::CycleToRoot);
         }
-        if let Some(&id) = self.ids.get(key) {
-            return Ok(id);
-        }
+        Ok(self.ids.get(key).copied())
+    }
+
+    /// Adds the node with key `key` (not loaded yet) without its inputs; returns its id and
+    /// JSON.
+    fn add_node(&mut self, key: &'a str) -> Result<(NodeId, &'a Value), Error> {
         let json = self
             .nodes
             .get(key)
@@ -170,8 +185,17 @@ impl<'a> Reader<'a> {
             locked: Some(locked),
         });
         self.ids.insert(key, id);
-        self.load_inputs(id, json)?;
-        Ok(id)
+        Ok((id, json))
+    }
+}
+
+/// The `inputs` of a JSON node (none when absent).
+fn inputs_of(json: &Value) -> Result<serde_json::map::Iter<'_>, Error> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    match json.get("inputs") {
+        None => Ok(EMPTY.get_or_init(Map::new).iter()),
+        Some(Value::Object(inputs)) => Ok(inputs.iter()),
+        Some(other) => Err(type_must_be("object", other)),
     }
 }
 

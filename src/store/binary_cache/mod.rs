@@ -350,6 +350,11 @@ impl BinaryCacheStore {
 }
 
 impl BinaryCacheStore {
+    /// Whether this is a `file://` cache (where reading a `.narinfo` costs no request).
+    fn is_local(&self) -> bool {
+        self.backend.uri().starts_with("file://")
+    }
+
     /// Whether the cache really holds `path`, as a copy to it decides (Nix's `queryValidPaths`,
     /// which reads each `.narinfo` through `queryPathInfo`): a `.narinfo` that cannot be
     /// parsed is an error (`NAR info file '…' is corrupt`); one for another path with the same
@@ -359,7 +364,7 @@ impl BinaryCacheStore {
         let Some(ni) = self.query_nar_info(path)? else {
             return Ok(false);
         };
-        if self.backend.uri().starts_with("file://") && !self.backend.exists(&ni.url)? {
+        if self.is_local() && !self.backend.exists(&ni.url)? {
             return Ok(false);
         }
         Ok(true)
@@ -390,7 +395,7 @@ impl Store for BinaryCacheStore {
     ) -> anyhow::Result<BTreeSet<StorePath>> {
         let mut valid = BTreeSet::new();
         for p in paths {
-            if self.holds(p)? {
+            if self.is_valid_path(p)? && (!self.is_local() || self.holds(p)?) {
                 valid.insert(p.clone());
             }
         }
@@ -404,7 +409,9 @@ impl Store for BinaryCacheStore {
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, check: CheckSigs) -> anyhow::Result<()> {
         // Binary cache destinations never check signatures (spec A5.6).
         let _ = check;
-        if self.holds(&info.path)? {
+        // Nix's `isValidPath` (a `HEAD`), then, in a `file://` cache, what a copy checks of a
+        // `.narinfo` that is there: another path's, or one without its NAR file, is replaced.
+        if self.is_valid_path(&info.path)? && (!self.is_local() || self.holds(&info.path)?) {
             return Ok(());
         }
         ops::check_references(self, info)?;

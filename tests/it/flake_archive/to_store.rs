@@ -132,11 +132,7 @@ fn to_a_file_cache_checks_the_narinfos_it_finds() {
     assert!(out.success(), "{out:?}");
     let narinfo = narinfo_of(&cache, A_PATH);
     let good = std::fs::read_to_string(&narinfo).unwrap();
-    let nar = cache.join(
-        good.lines()
-            .find_map(|l| l.strip_prefix("URL: "))
-            .unwrap(),
-    );
+    let nar = cache.join(good.lines().find_map(|l| l.strip_prefix("URL: ")).unwrap());
     assert!(nar.exists());
 
     // A .narinfo naming another path with the same hash part: A is copied again.
