@@ -1,6 +1,10 @@
 //! The recursion at the heart of locking (Nix's `computeLocks` in `lockFlake`, spec C4 step
 //! 2): for each declared input, keep its old lock, follow another input, or fetch it and
 //! lock it anew, then do the same for its own inputs.
+//!
+//! Locking is lazy as in Nix: a kept input is not fetched and its `flake.nix` is not read;
+//! its inputs are taken from the old lock ([`Computer::keep_old_lock`]), so an up-to-date lock
+//! file is recomputed without touching any input (tests: `tests/it/lazy_locking.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
