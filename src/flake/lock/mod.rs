@@ -111,7 +111,7 @@ pub fn read_lock_file(
 }
 
 /// Locks the flake `top` (spec C4–C5): computes the new lock from its `flake.nix` and old
-/// lock, then writes it if it changed and may be written ([`write::save`]).
+/// lock, then writes it if it changed and may be written (`write::save`).
 pub fn lock_flake(
     loader: &Loader<'_>,
     top: &FlakeRef,

@@ -3,6 +3,7 @@
 //! `Input::putFile`): a plain atomic write for `path:` flakes; for git work trees also
 //! `git add --intent-to-add` and, with `--commit-lock-file`, a commit with Nix's message.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use anyhow::Context as _;
 use super::Flags;
 use crate::fetch;
 use crate::flake::load::{Flake, Loader};
-use crate::flake::lockfile::{self, LockFile};
+use crate::flake::lockfile::{self, Edge, LockFile, NodeId};
 use crate::flakeref::FlakeRef;
 
 /// What becomes of a computed lock file.
@@ -40,7 +41,8 @@ pub fn decide(
     new: &LockFile,
     flags: &Flags,
 ) -> anyhow::Result<Decision> {
-    if new.to_json() == old.to_json() && flags.output_lock_file.is_none() {
+    if flags.output_lock_file.is_none() && (same_graph(old, new) || new.to_json() == old.to_json())
+    {
         return Ok(Decision::Keep);
     }
     let diff = lockfile::diff(old, new);
@@ -85,6 +87,51 @@ pub fn decide(
         anyhow::bail!("'--commit-lock-file' and '--output-lock-file' are incompatible");
     }
     Ok(Decision::Write { diff })
+}
+
+/// Whether two lock files hold the same graph: nodes reached from the root by the same input
+/// names, in one-to-one correspondence, with the same locks and `follows`. Such files have the
+/// same JSON (keys are assigned from the graph alone), so an up-to-date lock is recognised
+/// without rendering both; files that differ here may still render alike (a `__final` marker,
+/// say), which the caller's JSON comparison settles.
+fn same_graph(a: &LockFile, b: &LockFile) -> bool {
+    Pairing::default().same(a, a.root, b, b.root)
+}
+
+/// The nodes [`same_graph`] has paired so far, both ways (a node shared in one file must be
+/// shared in the other).
+#[derive(Default)]
+struct Pairing {
+    a_to_b: HashMap<NodeId, NodeId>,
+    b_to_a: HashMap<NodeId, NodeId>,
+}
+
+impl Pairing {
+    /// Whether node `x` of `a` and node `y` of `b` head the same graph.
+    fn same(&mut self, a: &LockFile, x: NodeId, b: &LockFile, y: NodeId) -> bool {
+        match (self.a_to_b.get(&x), self.b_to_a.get(&y)) {
+            (None, None) => {}
+            (Some(x_to), Some(y_to)) => return *x_to == y && *y_to == x,
+            _ => return false,
+        }
+        self.a_to_b.insert(x, y);
+        self.b_to_a.insert(y, x);
+        let (nx, ny) = (&a.nodes[x], &b.nodes[y]);
+        if nx.locked != ny.locked || nx.inputs.len() != ny.inputs.len() {
+            return false;
+        }
+        nx.inputs
+            .iter()
+            .zip(&ny.inputs)
+            .all(|((kx, ex), (ky, ey))| {
+                kx == ky
+                    && match (ex, ey) {
+                        (Edge::Node(cx), Edge::Node(cy)) => self.same(a, *cx, b, *cy),
+                        (Edge::Follows(px), Edge::Follows(py)) => px == py,
+                        _ => false,
+                    }
+            })
+    }
 }
 
 /// Carries out [`decide`] for the lock file `new` of the flake `top`, read as `flake`;
@@ -419,6 +466,74 @@ mod tests {
         for (name, (_, top, old, new, flags), start) in refused {
             let e = decide(top, old, new, flags).unwrap_err().to_string();
             assert!(e.starts_with(start), "{name}: {e}");
+        }
+    }
+
+    /// A lock file where `a` and `b` share the node `c`.
+    fn shared() -> LockFile {
+        let locked =
+            |p: &str| json!({"type": "path", "path": p, "narHash": NAR, "lastModified": 1});
+        let original = |p: &str| json!({"type": "path", "path": p});
+        let text = json!({
+            "nodes": {
+                "a": {"inputs": {"c": "c"}, "locked": locked("/a"), "original": original("/a")},
+                "b": {"inputs": {"c": "c", "d": ["a"]}, "locked": locked("/b"), "original": original("/b")},
+                "c": {"locked": locked("/c"), "original": original("/c")},
+                "root": {"inputs": {"a": "a", "b": "b"}}
+            },
+            "root": "root",
+            "version": 7
+        });
+        LockFile::parse(&text.to_string(), "shared").unwrap()
+    }
+
+    /// Graphs compare equal exactly when their JSON does, sharing included.
+    #[test]
+    fn same_graph_means_same_json() {
+        let d7 = LockFile::parse(include_str!("../../../tests/data/d7-flake.lock"), "d7").unwrap();
+        let d7_again = LockFile::parse(&d7.to_text(), "again").unwrap();
+        let shared = shared();
+        let shared_again = LockFile::parse(&shared.to_text(), "again").unwrap();
+        // `c` copied for `b`: two nodes where there was one (keys `c` and `c_2` in the JSON).
+        let mut copied = shared.clone();
+        let b = copied.locked_input(copied.root, "b");
+        let c = copied.locked_input(b, "c");
+        let copy = copied.add(copied.nodes[c].clone());
+        copied.nodes[b].inputs.insert("c".into(), Edge::Node(copy));
+        // A changed lock.
+        let mut changed = shared.clone();
+        let c = changed.locked_input(changed.root, "a");
+        changed.nodes[c].locked.as_mut().unwrap().is_flake = false;
+        // A changed follows.
+        let mut refollowed = shared.clone();
+        let b = refollowed.locked_input(refollowed.root, "b");
+        refollowed.nodes[b]
+            .inputs
+            .insert("d".into(), Edge::Follows(vec!["b".into()]));
+        let empty = LockFile::default();
+        let cases: [(&str, &LockFile, &LockFile, bool); 8] = [
+            ("D7 read back", &d7, &d7_again, true),
+            ("D7 itself", &d7, &d7, true),
+            ("shared read back", &shared, &shared_again, true),
+            ("shared node copied", &shared, &copied, false),
+            ("copied node shared", &copied, &shared, false),
+            ("changed lock", &shared, &changed, false),
+            ("changed follows", &shared, &refollowed, false),
+            ("another graph", &d7, &empty, false),
+        ];
+        for (name, x, y, same) in cases {
+            assert_eq!(same_graph(x, y), same, "{name}");
+            assert_eq!(x.to_json() == y.to_json(), same, "{name}: JSON");
+        }
+    }
+
+    impl LockFile {
+        /// The node input `name` of `node` is an edge to.
+        fn locked_input(&self, node: NodeId, name: &str) -> NodeId {
+            match &self.nodes[node].inputs[name] {
+                Edge::Node(c) => *c,
+                Edge::Follows(p) => panic!("{name} follows {p:?}"),
+            }
         }
     }
 
