@@ -147,7 +147,7 @@ impl Computer<'_, '_> {
             return None;
         };
         let locked = file.nodes[*c].locked.as_ref()?;
-        (canonical(&locked.original) == canonical(flake_ref)
+        (same_reference(&locked.original, flake_ref)
             && locked.parent == *parent
             && !self.cli_overrides.contains(path))
         .then_some((file, *c))
@@ -226,7 +226,7 @@ impl Computer<'_, '_> {
     ) -> anyhow::Result<()> {
         let old_locked = old_file.nodes[old_id]
             .locked
-            .clone()
+            .as_ref()
             .expect("old_lock returns locked nodes");
         let node = self.add_child(level.node, id, old_locked.clone());
         let below = Level {
@@ -461,6 +461,12 @@ pub fn indirect(id: &str) -> FlakeRef {
         input: Input::from_attrs(attrs, &crate::report::Silent).expect("a valid indirect input"),
         subdir: String::new(),
     }
+}
+
+/// Whether an old lock's `original` and a declared reference are the same reference after
+/// canonicalisation ([`canonical`]); most are equal as they are, which is cheaper to see.
+fn same_reference(original: &FlakeRef, declared: &FlakeRef) -> bool {
+    original == declared || canonical(original) == canonical(declared)
 }
 
 /// The form two references are compared in to decide whether an old lock still applies
