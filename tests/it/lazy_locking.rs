@@ -251,3 +251,29 @@ fn a_follows_that_lost_its_override_refetches_the_input() {
     assert!(locked_path(&new, &b).ends_with("/work/b"), "{new:#}");
     assert_eq!(new["nodes"]["a"]["locked"], old["nodes"]["a"]["locked"]);
 }
+
+/// Without `--dry-run`, `flake archive` of an unchanged lock still fetches every input (from
+/// the lock, not through locking) into the empty store, at the paths the dry run prints.
+#[test]
+fn archiving_an_unchanged_lock_still_fetches_every_input() {
+    let env = locked_fixture(INPUTS);
+    let before = lock_text(&env);
+    let dry = archive_json(&env, &top(&env), &["--dry-run"]);
+    let wet = archive_json(&env, &top(&env), &[]);
+    assert_eq!(wet, dry);
+    assert_eq!(lock_text(&env), before);
+    let mut paths = vec![dry["path"].as_str().unwrap().to_owned()];
+    let a = &dry["inputs"]["a"];
+    for input in [
+        a,
+        &a["inputs"]["b"],
+        &dry["inputs"]["c"],
+        &dry["inputs"]["data"],
+    ] {
+        paths.push(input["path"].as_str().unwrap().to_owned());
+    }
+    for p in paths {
+        let on_disk = env.path("fresh-store").join(p.trim_start_matches('/'));
+        assert!(on_disk.is_dir(), "{p} is not in the store");
+    }
+}
