@@ -13,6 +13,7 @@ mod flake_functional;
 mod global_registry;
 mod help;
 mod hostile_input;
+mod lazy_locking;
 mod local_store;
 mod nar_oracle;
 mod offline_registry;

@@ -11,17 +11,17 @@
 //!   are the same as fetching them one by one.
 
 mod compute;
+mod overrides;
 mod write;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use compute::{Computer, Override};
+use compute::{Computer, Level};
 
 use super::InputPath;
-use super::decl::InputDecl;
 use super::load::{Flake, Loader};
-use super::lockfile::{self, LockFile};
+use super::lockfile::LockFile;
 use crate::flakeref::FlakeRef;
 use crate::report::Reporter;
 
@@ -110,147 +110,61 @@ pub fn read_lock_file(
     Ok(file)
 }
 
-/// Locks the flake `top` (spec C4–C5).
+/// Locks the flake `top` (spec C4–C5): computes the new lock from its `flake.nix` and old
+/// lock, then writes it if it changed and may be written (`write::save`).
 pub fn lock_flake(
     loader: &Loader<'_>,
     top: &FlakeRef,
     flags: &Flags,
 ) -> anyhow::Result<LockedFlake> {
-    let report = loader.fetch.reporter;
-    let mut flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
+    let flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
+    let old = read_old_lock(&flake, flags, loader.fetch.reporter)?;
+    let new = compute_lock(loader, flags, &flake, &old)?;
+    let flake = write::save(loader, top, flags, &old, &new, flake)?;
+    Ok(LockedFlake {
+        flake,
+        lock_file: new,
+    })
+}
+
+/// Reads the lock file that locking starts from: `--reference-lock-file`, else the flake's
+/// own `flake.lock`.
+fn read_old_lock(flake: &Flake, flags: &Flags, report: &dyn Reporter) -> anyhow::Result<LockFile> {
     if flags.reference_lock_file.is_some() && !flags.allow_dirty {
         anyhow::bail!(
             "reference lock file was provided, but the `allow-dirty` setting is set to false"
         );
     }
-    let old_path = flags
+    let path = flags
         .reference_lock_file
         .clone()
         .unwrap_or_else(|| flake.lock_file_path());
-    let old = read_lock_file(&old_path, flags, report)?;
+    read_lock_file(&path, flags, report)
+}
 
-    let mut computer = Computer {
-        loader,
-        flags,
-        overrides: BTreeMap::new(),
-        cli_overrides: BTreeSet::new(),
-        overrides_used: BTreeSet::new(),
-        updates_used: BTreeSet::new(),
-        parents: Vec::new(),
-        new: LockFile::default(),
+/// Computes the lock file of `flake` from its declarations and `old` (unless
+/// `--recreate-lock-file`), warns about flags that matched no input, and checks its
+/// `follows`.
+fn compute_lock(
+    loader: &Loader<'_>,
+    flags: &Flags,
+    flake: &Flake,
+    old: &LockFile,
+) -> anyhow::Result<LockFile> {
+    let mut computer = Computer::new(loader, flags, &flake.source);
+    let root = Level {
+        node: computer.new.root,
+        prefix: Vec::new(),
+        old: (!flags.recreate_lock_file).then_some((old, old.root)),
+        follows_prefix: Vec::new(),
+        source: flake.source.clone(),
+        trust_lock: false,
     };
-    for (path, r) in &flags.input_overrides {
-        computer
-            .overrides
-            .entry(path.clone())
-            .or_insert_with(|| Override {
-                input: InputDecl {
-                    flake_ref: Some(r.clone()),
-                    follows: None,
-                    is_flake: true,
-                    overrides: BTreeMap::new(),
-                    pos: Default::default(),
-                },
-                source: flake.source.clone(),
-                parent: Vec::new(),
-            });
-        computer.cli_overrides.insert(path.clone());
-    }
-    let root = computer.new.root;
-    let old_root = (!flags.recreate_lock_file).then_some((&old, old.root));
-    let source = flake.source.clone();
-    computer.compute(
-        &flake.decl.inputs,
-        root,
-        &Vec::new(),
-        old_root,
-        &Vec::new(),
-        &source,
-        false,
-    )?;
-    for (path, r) in &flags.input_overrides {
-        if !computer.overrides_used.contains(path) {
-            report.warn(&format!(
-                "the flag '--override-input {} {}' does not match any input",
-                super::print_path(path),
-                r.to_url_string().unwrap_or_default()
-            ));
-        }
-    }
-    for path in &flags.input_updates {
-        if !computer.updates_used.contains(path) {
-            report.warn(&format!(
-                "'{}' does not match any input of this flake",
-                super::print_path(path)
-            ));
-        }
+    computer.compute(&flake.decl.inputs, &root)?;
+    for w in computer.unused_flag_warnings() {
+        loader.fetch.reporter.warn(&w);
     }
     let new = computer.new;
     new.check()?;
-
-    if new.to_json() != old.to_json() || flags.output_lock_file.is_some() {
-        let diff = lockfile::diff(&old, &new);
-        let top_s = top.to_url_string()?;
-        if !flags.write_lock_file {
-            report.warn(&format!(
-                "not writing modified lock file of flake '{top_s}':\n{}",
-                diff.trim_end()
-            ));
-        } else {
-            let source_path = write::source_path(top);
-            if source_path.is_none() && flags.output_lock_file.is_none() {
-                anyhow::bail!(
-                    "cannot write modified lock file of flake '{top_s}' (use '--no-write-lock-file' to ignore)"
-                );
-            }
-            if let Some((_, unlocked)) = new.find_unlocked_ref(
-                flags.trust_tarballs_from_git_forges,
-                flags.allow_dirty_locks,
-            ) {
-                let shown = unlocked
-                    .to_url_string()
-                    .unwrap_or_else(|_| unlocked.input.to_display());
-                if flags.fail_on_unlocked {
-                    anyhow::bail!(
-                        "Not writing lock file of flake '{top_s}' because it has an unlocked input ('{shown}'). Use '--allow-dirty-locks' to allow this anyway."
-                    );
-                }
-                if flags.warn_dirty {
-                    report.warn(&format!(
-                        "not writing lock file of flake '{top_s}' because it has an unlocked input ('{shown}')"
-                    ));
-                }
-            } else {
-                if !flags.update_lock_file {
-                    anyhow::bail!(
-                        "flake '{top_s}' requires lock file changes but they're not allowed due to '--no-update-lock-file'"
-                    );
-                }
-                let text = new.to_text();
-                if let Some(out) = &flags.output_lock_file {
-                    if flags.commit_lock_file {
-                        anyhow::bail!(
-                            "'--commit-lock-file' and '--output-lock-file' are incompatible"
-                        );
-                    }
-                    crate::util::fs::write_atomic(out, text.as_bytes())?;
-                } else if let Some(src) = source_path {
-                    write::put_lock_file(loader.fetch, top, &src, &text, &diff, flags)?;
-                }
-                let prev_rev = flake.locked.input.get_str("rev").map(str::to_owned);
-                loader.fetcher.forget();
-                flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
-                if flags.commit_lock_file
-                    && let Some(rev) = flake.locked.input.get_str("rev")
-                    && prev_rev.as_deref() != Some(rev)
-                {
-                    report.warn(&format!("committed new revision '{rev}'"));
-                }
-            }
-        }
-    }
-    Ok(LockedFlake {
-        flake,
-        lock_file: new,
-    })
+    Ok(new)
 }
