@@ -12,6 +12,7 @@ mod error;
 mod flake;
 mod flake_archive;
 mod flake_metadata;
+mod hints;
 mod lock_args;
 mod output;
 mod profile;

@@ -13,6 +13,7 @@ mod flake_functional;
 mod global_registry;
 mod help;
 mod local_store;
+mod messages;
 mod nar_oracle;
 mod offline_registry;
 mod readme_example;
