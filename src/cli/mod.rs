@@ -7,6 +7,7 @@
 
 mod args;
 mod completions;
+mod completions_zsh;
 mod env;
 mod error;
 mod flake;
@@ -18,6 +19,7 @@ mod output;
 mod profile;
 mod registry;
 mod settings_help;
+mod usage;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -247,8 +249,13 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
     let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
     let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
     let cmd = settings_help::decorate(cmd, &reserved);
-    let matches = match cmd.try_get_matches_from(argv) {
+    let matches = match cmd.try_get_matches_from(&argv) {
         Ok(m) => m,
+        Err(e) if e.use_stderr() => {
+            // Again, for the error with the generic usage line (see `usage`).
+            let cmd = usage::generic(settings_help::decorate(Cli::command(), &reserved));
+            return Ok(clap_exit(cmd.try_get_matches_from(argv).err().unwrap_or(e)));
+        }
         Err(e) => return Ok(clap_exit(e)),
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| anyhow!("{e}"))?;

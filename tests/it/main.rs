@@ -2,7 +2,9 @@
 
 mod binary_cache;
 mod completions;
+mod completions_zsh;
 mod differential;
+mod docs_agree;
 mod fetch_git;
 mod fetch_hg;
 mod fetch_path;
