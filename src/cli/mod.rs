@@ -248,12 +248,17 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
         .collect();
     let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
     let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
-    let cmd = settings_help::decorate(cmd, &reserved);
+    // Only `--help` and `help` show the settings section; other runs skip building it.
+    let cmd = if argv.iter().any(|a| a == "--help" || a == "help") {
+        settings_help::decorate(cmd, &reserved)
+    } else {
+        cmd
+    };
     let matches = match cmd.try_get_matches_from(&argv) {
         Ok(m) => m,
         Err(e) if e.use_stderr() => {
             // Again, for the error with the generic usage line (see `usage`).
-            let cmd = usage::generic(settings_help::decorate(Cli::command(), &reserved));
+            let cmd = usage::generic(Cli::command());
             return Ok(clap_exit(cmd.try_get_matches_from(argv).err().unwrap_or(e)));
         }
         Err(e) => return Ok(clap_exit(e)),
