@@ -48,6 +48,7 @@
 //! | configuration: `nix.conf`, `NIX_CONFIG`, `--option`, `--<setting>` (`libutil/configuration.cc`, `libstore/globals.cc`) | [`settings`] (`known.rs` lists every setting) |
 //! | registry file format and resolution (`libflake/flake-registry.cc`) | [`registry`], [`registry::resolve`] |
 //! | registry layers, the global registry download | [`registry::layers`], [`registry::global`] |
+//! | the built-in snapshot of the default global registry (rflake only: used when it cannot be had) | [`registry::builtin`] (`default-registry.json`) |
 //! | **a new `registry` subcommand** | `cli/registry.rs` (arguments, rendering) and its operation: [`registry::edit`] for file edits, [`flake::pin`] or a new `flake/` file when it fetches |
 //! | fetching: the pipeline, `checkLocks` (`libfetchers/fetchers.cc`, `fetch-to-store.cc`) | [`fetch`] |
 //! | the fetcher cache (`libfetchers/cache.cc`) | [`fetch::cache`] |
@@ -58,7 +59,7 @@
 //! | the local store: layout, DB, locks, temp roots (`libstore/local-store.cc`) | [`store::local`] |
 //! | binary caches, `.narinfo`, signatures, compression | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
 //! | **a new store URI scheme**: parsing, `auto` (`libstore/store-reference.cc`) | [`store::uri`]; opening it (`libstore/store-open.cc`) in [`store::open`]; the store itself implements [`store::Store`] |
-//! | copying closures (`copyPaths`) | [`store::copy`] |
+//! | copying closures (`copyPaths`), their byte progress | [`store::copy`], [`store::meter`] |
 //! | `flake.nix` inputs, follows, `nixConfig`, read without evaluating (`libflake/flake.cc`) | [`flake::decl`] |
 //! | `flake.lock`: read v5–7, write v7, follows, diff (`libflake/lockfile.cc`) | [`flake::lockfile`] |
 //! | what a flake command sets up (`MixFlakeOptions`, `--inputs-from`) | [`flake::session`] |
@@ -70,7 +71,8 @@
 //! | `flake prefetch` (`CmdFlakePrefetch`) | [`flake::prefetch`], `cli/flake.rs` |
 //! | `registry add`/`remove`/`list`/`resolve`/`pin` (`src/nix/registry.cc`) | [`registry::edit`], [`registry::layers::Registries`], [`flake::pin`], `cli/registry.rs` |
 //! | warnings, notices, progress (`Logger`) | [`report`]; rendered by `cli/output.rs` |
-//! | the `nix` command line, shell completions | [`cli`] |
+//! | the `nix` command line, shell completions | [`cli`] (`completions.rs`, `completions_zsh.rs`) |
+//! | setting flags in `--help`, `hint:` lines, usage lines of usage errors (`convertToArgs`, `args.cc`) | `cli/settings_help.rs`, `cli/hints.rs`, `cli/usage.rs` |
 //! | the Nix language, derivations (`libexpr`, `derivations.cc`) | coming: `eval`, ATerm in [`store`] |
 //! | building and substituting (`libstore/build`) | coming: `build` |
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |

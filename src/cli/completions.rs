@@ -67,30 +67,6 @@ _rflake_with_refs() {
 complete -F _rflake_with_refs -o nosort -o bashdefault -o default rflake
 "#;
 
-const ZSH_HOOK: &str = r#"
-_rflake_with_refs() {
-    _rflake "$@"
-    local cur="${words[CURRENT]}"
-    if [[ "$cur" == --* ]]; then
-        local -a settings
-        settings=(__SETTINGS__)
-        compadd -a settings
-        return 0
-    fi
-    [[ "$cur" == -* ]] && return 0
-    local w
-    for w in "${(@)words[2,CURRENT-1]}"; do
-        if [[ " __WORDS__ " == *" $w "* ]]; then
-            local -a refs
-            refs=("${(@f)$(rflake __complete flakeref -- "$cur" 2>/dev/null)}")
-            compadd -Q -S '' -a refs
-            return 0
-        fi
-    done
-}
-compdef _rflake_with_refs rflake
-"#;
-
 const FISH_HOOK: &str = r#"
 complete -c rflake -n '__fish_seen_subcommand_from __WORDS__' -f -a '(rflake __complete flakeref -- (commandline -ct) 2>/dev/null)'
 "#;
@@ -108,7 +84,6 @@ pub fn run(args: &CompletionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     clap_complete::generate(shell, &mut Cli::command(), "rflake", &mut script);
     let hook = match shell {
         Shell::Bash => BASH_HOOK,
-        Shell::Zsh => ZSH_HOOK,
         Shell::Fish => FISH_HOOK,
         _ => "",
     };
@@ -116,6 +91,19 @@ pub fn run(args: &CompletionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let reserved = super::clap_long_names(&cli);
     let flags = super::settings_help::flags(&reserved);
     let names: Vec<String> = flags.iter().map(|f| format!("--{}", f.name)).collect();
+    if shell == Shell::Zsh {
+        let mut value_opts = value_options(&cli);
+        value_opts.extend(
+            flags
+                .iter()
+                .filter(|f| f.takes_value)
+                .map(|f| format!("--{}", f.name)),
+        );
+        let text = String::from_utf8_lossy(&script);
+        let text = super::completions_zsh::finish(&text, REF_WORDS, &names, &value_opts);
+        ctx.printer.out(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let hook = hook
         .replace("__WORDS__", REF_WORDS)
         .replace("__SETTINGS__", &names.join(" "));
@@ -132,6 +120,21 @@ pub fn run(args: &CompletionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     ctx.printer.out(&String::from_utf8_lossy(&script))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The long options (with `--`) of `cmd` and its subcommands that take a value.
+fn value_options(cmd: &clap::Command) -> Vec<String> {
+    let mut out: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    for sub in cmd.get_subcommands() {
+        out.extend(value_options(sub));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Flake-ref schemes offered when completing a reference.

@@ -1,5 +1,6 @@
-//! Rendering a failed command: `error: <message>`, a `caused by: …` line per source, and the
-//! exit code (1, as Nix; clap's usage errors too, so scripts see what they saw with Nix).
+//! Rendering a failed command: `error: <message>`, a `caused by: …` line per source, `hint: …`
+//! lines ([`super::hints`]), and the exit code (1, as Nix; clap's usage errors too, so scripts
+//! see what they saw with Nix).
 
 use std::io;
 use std::process::ExitCode;
@@ -22,6 +23,9 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     printer.err_line(&format!("error: {err}"));
     for cause in err.chain().skip(1) {
         printer.err_line(&format!("caused by: {cause}"));
+    }
+    for hint in super::hints::hints(err) {
+        printer.err_line(&format!("hint: {hint}"));
     }
     // Nix exits with 102 on a hash mismatch (`HashMismatchError`), which scripts test for.
     if err

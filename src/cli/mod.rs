@@ -7,16 +7,19 @@
 
 mod args;
 mod completions;
+mod completions_zsh;
 mod env;
 mod error;
 mod flake;
 mod flake_archive;
 mod flake_metadata;
+mod hints;
 mod lock_args;
 mod output;
 mod profile;
 mod registry;
 mod settings_help;
+mod usage;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -260,9 +263,19 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
         .collect();
     let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
     let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
-    let cmd = settings_help::decorate(cmd, &reserved);
-    let matches = match cmd.try_get_matches_from(argv) {
+    // Only `--help` and `help` show the settings section; other runs skip building it.
+    let cmd = if argv.iter().any(|a| a == "--help" || a == "help") {
+        settings_help::decorate(cmd, &reserved)
+    } else {
+        cmd
+    };
+    let matches = match cmd.try_get_matches_from(&argv) {
         Ok(m) => m,
+        Err(e) if e.use_stderr() => {
+            // Again, for the error with the generic usage line (see `usage`).
+            let cmd = usage::generic(Cli::command());
+            return Ok(clap_exit(cmd.try_get_matches_from(argv).err().unwrap_or(e)));
+        }
         Err(e) => return Ok(clap_exit(e)),
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| anyhow!("{e}"))?;

@@ -131,7 +131,9 @@ impl Printer {
             return;
         };
         let bar = bars.entry(label.to_owned()).or_insert_with(|| {
-            let bar = p.multi.add(ProgressBar::no_length());
+            let bar = p
+                .multi
+                .add(total.map_or_else(ProgressBar::no_length, ProgressBar::new));
             bar.set_style(style(total.is_some(), bytes));
             bar.set_message(label.to_owned());
             bar

@@ -20,6 +20,7 @@ pub mod installable;
 pub mod local;
 mod parse;
 pub mod refname;
+pub mod schemes;
 pub mod types;
 pub mod url;
 

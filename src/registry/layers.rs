@@ -125,35 +125,26 @@ impl<'a> Registries<'a> {
         match &self.locations.global {
             GlobalLocation::Disabled => Ok(Registry::default()),
             GlobalLocation::File(p) => read_lenient(p, self.report),
-            GlobalLocation::Url(url) => {
-                let file = global::fetch(url, self.downloader, self.report)?;
-                let result =
-                    Registry::read(&file.bytes, &file.path.display().to_string(), self.report);
-                if let Some(e) = result.error {
-                    self.report.warn(&e.to_string());
-                }
-                Ok(result.registry)
-            }
-            GlobalLocation::Default(url) => {
-                match global::fetch(url, self.downloader, self.report) {
-                    Ok(file) => {
-                        let path = file.path.display().to_string();
-                        let result = Registry::read(&file.bytes, &path, self.report);
-                        if let Some(e) = result.error {
-                            self.report.warn(&e.to_string());
-                        }
-                        Ok(result.registry)
-                    }
-                    Err(e) => {
-                        self.report.warn(&format!(
-                            "{e:#}; using the global registry built into rflake (a snapshot of {})",
-                            super::builtin::date()
-                        ));
-                        Ok(super::builtin::registry(self.report))
-                    }
-                }
-            }
+            GlobalLocation::Url(url) => self.download(url),
+            GlobalLocation::Default(url) => self.download(url).or_else(|e| {
+                self.report.warn(&format!(
+                    "{e:#}; using the global registry built into rflake (a snapshot of {})",
+                    super::builtin::date()
+                ));
+                Ok(super::builtin::registry(self.report))
+            }),
         }
+    }
+
+    /// Downloads (or takes from the cache) the registry at `url`; a problem in the file is a
+    /// warning, and the entries before it are kept.
+    fn download(&self, url: &str) -> anyhow::Result<Registry> {
+        let file = global::fetch(url, self.downloader, self.report)?;
+        let result = Registry::read(&file.bytes, &file.path.display().to_string(), self.report);
+        if let Some(e) = result.error {
+            self.report.warn(&e.to_string());
+        }
+        Ok(result.registry)
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use anyhow::Context as _;
 
+use super::meter::Meter;
 use super::{CheckSigs, PathInfo, Store, StorePath};
 use crate::report::Reporter;
 
@@ -133,7 +134,8 @@ fn copy_known(
         };
         infos.insert(p.clone(), info);
     }
-    let done = Mutex::new(0u64);
+    let bytes = infos.values().map(|i| i.nar_size).sum();
+    let meter = Meter::new(LABEL, bytes, reporter);
     for level in levels(&infos) {
         let next = Mutex::new(level.iter());
         let errors = Mutex::new(Vec::new());
@@ -144,15 +146,12 @@ fn copy_known(
                         let Some(p) = next.lock().ok().and_then(|mut it| it.next()) else {
                             return;
                         };
-                        if let Err(e) = copy_one(src, dst, &infos[p], opts.check_sigs, reporter) {
+                        let copied = copy_one(src, dst, &infos[p], opts.check_sigs, &meter);
+                        if let Err(e) = copied {
                             if let Ok(mut errs) = errors.lock() {
                                 errs.push(e);
                             }
                             return;
-                        }
-                        if let Ok(mut d) = done.lock() {
-                            *d += 1;
-                            reporter.progress("copying paths", *d, Some(n as u64));
                         }
                     }
                 });
@@ -163,11 +162,11 @@ fn copy_known(
             .ok()
             .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
         {
-            reporter.progress_done("copying paths");
+            reporter.progress_done(LABEL);
             return Err(e);
         }
     }
-    reporter.progress_done("copying paths");
+    reporter.progress_done(LABEL);
     Ok(missing)
 }
 
@@ -227,15 +226,18 @@ fn copy_message(src: &dyn Store, dst: &dyn Store, path: &str) -> String {
     }
 }
 
+/// The progress label of copies: the bytes of all paths, with the rate.
+const LABEL: &str = "copying paths";
+
 fn copy_one(
     src: &dyn Store,
     dst: &dyn Store,
     info: &PathInfo,
     check: CheckSigs,
-    reporter: &dyn Reporter,
+    meter: &Meter<'_>,
 ) -> anyhow::Result<()> {
     let printed = src.store_dir().print(&info.path);
-    reporter.notice(&copy_message(src, dst, &printed));
+    meter.reporter().notice(&copy_message(src, dst, &printed));
     let (mut reader, mut writer) = std::io::pipe().context("creating a pipe")?;
     std::thread::scope(|s| {
         let producer = s.spawn(move || -> anyhow::Result<()> {
@@ -243,7 +245,7 @@ fn copy_one(
             writer.flush()?;
             Ok(())
         });
-        let mut buffered = std::io::BufReader::with_capacity(1 << 16, &mut reader);
+        let mut buffered = std::io::BufReader::with_capacity(1 << 16, meter.reader(&mut reader));
         let added = dst.add_nar(info, &mut buffered as &mut dyn Read, check);
         // Unblock the producer if the consumer stopped early.
         drop(buffered);
@@ -373,6 +375,33 @@ mod tests {
         let copied = copy_closure(&src, &dst, &roots, CopyOptions::default(), &log).unwrap();
         assert!(copied.is_empty());
         assert!(log.lines().is_empty());
+    }
+
+    /// Records the byte progress of copies.
+    #[derive(Default)]
+    struct Bytes(Mutex<Vec<(u64, Option<u64>)>>);
+
+    impl Reporter for Bytes {
+        fn warn(&self, _: &str) {}
+        fn notice(&self, _: &str) {}
+        fn debug(&self, _: &str) {}
+        fn progress_bytes(&self, _: &str, done: u64, total: Option<u64>) {
+            self.0.lock().unwrap().push((done, total));
+        }
+    }
+
+    #[test]
+    fn reports_the_bytes_copied() {
+        let src = Memory::new("local");
+        let a = src.add_text("a", &"x".repeat(100_000), &[]);
+        let b = src.add_text("b", "small", &[&a]);
+        let dst = Memory::new("file:///cache");
+        let bytes = Bytes::default();
+        let roots = BTreeSet::from([b]);
+        copy_closure(&src, &dst, &roots, CopyOptions::default(), &bytes).unwrap();
+        let calls = bytes.0.lock().unwrap().clone();
+        assert_eq!(calls.last(), Some(&(100_005, Some(100_005))), "{calls:?}");
+        assert!(calls.len() > 1, "progress while copying: {calls:?}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod ca;
 pub mod compression;
 pub mod copy;
 pub mod local;
+pub mod meter;
 pub mod nar;
 pub mod narinfo;
 pub mod open;

@@ -2,7 +2,9 @@
 
 mod binary_cache;
 mod completions;
+mod completions_zsh;
 mod differential;
+mod docs_agree;
 mod fetch_git;
 mod fetch_hg;
 mod fetch_path;
@@ -15,6 +17,7 @@ mod help;
 mod hostile_input;
 mod lazy_locking;
 mod local_store;
+mod messages;
 mod nar_oracle;
 mod offline_registry;
 mod readme_example;

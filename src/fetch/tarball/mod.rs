@@ -24,6 +24,7 @@
 //! - A narHash mismatch of a fresh download registers nothing and writes no cache entry.
 //! - See [`unpack`] and [`super::http`] for the archive formats and the network.
 
+pub mod sniff;
 pub mod tree;
 pub mod unpack;
 pub mod writers;
@@ -272,8 +273,17 @@ fn download_tarball(
             let link_hash = link.as_ref().map(Input::nar_hash).transpose()?.flatten();
             let expected = requested.as_ref().or(link_hash.as_ref());
             let name = input.store_name();
-            let (added, last_modified) = unpack_to_store(env, &mut body, name, expected)
-                .with_context(|| format!("unpacking '{}'", http::redact_url(url)))?;
+            let (added, last_modified) =
+                unpack_to_store(env, &mut body, name, expected).map_err(|e| match e
+                    .downcast::<sniff::NotArchive>(
+                ) {
+                    Ok(e) => sniff::NotArchive {
+                        url: Some(http::redact_url(url)),
+                        ..e
+                    }
+                    .into(),
+                    Err(e) => e.context(format!("unpacking '{}'", http::redact_url(url))),
+                })?;
             let (path, info) = match added {
                 Added::Stored(path, info) => (path, info),
                 Added::Mismatch(tree) if requested.is_some() => return Ok(Err(tree)),

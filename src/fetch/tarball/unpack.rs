@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::sniff;
 use super::tree::{Builder, Kind, Limits};
 use super::writers::{self, Pending, Queues};
 
@@ -44,12 +45,20 @@ const S_IFMT: u32 = 0o170000;
 /// Unpacks the archive read from `input` below `dir`, an empty directory owned by the caller
 /// (a store temporary directory, so that the tree can be moved into the store).
 pub fn unpack(input: &mut dyn Read, dir: &Path, limits: Limits) -> anyhow::Result<Unpacked> {
-    let mut reader = decompress(input)?;
-    let magic = peek(&mut reader, 4)?;
-    let mut reader = Cursor::new(magic.clone()).chain(reader);
+    let (mut reader, compression) = decompress(input)?;
+    let magic = peek(&mut reader, sniff::BLOCK).context("reading the archive")?;
+    let is_zip = magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PK\x05\x06");
+    if !is_zip && !sniff::looks_like_tar(&magic) {
+        return Err(sniff::NotArchive {
+            url: None,
+            compression,
+            kind: sniff::describe(&magic),
+        }
+        .into());
+    }
+    let mut reader = Cursor::new(magic).chain(reader);
     let root = dir.join("unpacked");
     fs::create_dir(&root).with_context(|| format!("creating directory \"{}\"", root.display()))?;
-    let is_zip = magic.starts_with(b"PK\x03\x04") || magic.starts_with(b"PK\x05\x06");
     let zip_file = if is_zip {
         Some(spool(
             &mut reader,
@@ -96,22 +105,25 @@ fn peek(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Wraps `input` in the decompressor its first bytes call for.
-fn decompress<'a>(input: &'a mut dyn Read) -> anyhow::Result<Box<dyn Read + 'a>> {
+/// Wraps `input` in the decompressor its first bytes call for, and names the compression.
+fn decompress<'a>(
+    input: &'a mut dyn Read,
+) -> anyhow::Result<(Box<dyn Read + 'a>, Option<&'static str>)> {
     let magic = peek(input, 6).context("reading the archive")?;
     let r = Cursor::new(magic.clone()).chain(input);
-    let boxed: Box<dyn Read + 'a> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(r))
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
+        (Box::new(flate2::read::MultiGzDecoder::new(r)), Some("gzip"))
     } else if magic.starts_with(b"BZh") {
-        Box::new(bzip2::read::MultiBzDecoder::new(r))
+        (Box::new(bzip2::read::MultiBzDecoder::new(r)), Some("bzip2"))
     } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Box::new(liblzma::read::XzDecoder::new_multi_decoder(r))
+        let d = liblzma::read::XzDecoder::new_multi_decoder(r);
+        (Box::new(d), Some("xz"))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::new(r).context("starting zstd decompression")?)
+        let d = zstd::stream::read::Decoder::new(r).context("starting zstd decompression")?;
+        (Box::new(d), Some("zstd"))
     } else {
-        Box::new(r)
-    };
-    Ok(boxed)
+        (Box::new(r), None)
+    })
 }
 
 /// Writes the rest of `reader` to `path` and opens it for reading.

@@ -1,0 +1,98 @@
+//! The documentation says what the program does: the commands `docs/deviations.md` calls
+//! unimplemented are, the usage error the CI guide quotes is the one printed, usage lines do not
+//! make optional flags look required, and the README's completion install lines work in a fresh
+//! home directory.
+
+use std::path::Path;
+
+use crate::support::TestEnv;
+
+fn doc(rel: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+        .expect("a doc of the repository")
+}
+
+/// The backticked words of a Markdown table cell.
+fn code_spans(cell: &str) -> Vec<&str> {
+    cell.split('`').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn commands_called_unimplemented_are_unimplemented() {
+    let env = TestEnv::new();
+    let text = doc("docs/deviations.md");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('|') && l.contains("is not implemented yet"))
+        .collect();
+    assert!(!rows.is_empty(), "no such row any more: update this test");
+    for row in rows {
+        let first_cell = row.split('|').nth(1).unwrap();
+        for command in code_spans(first_cell) {
+            let args: Vec<&str> = command.split_whitespace().collect();
+            let out = env.run(&args);
+            assert!(
+                out.stderr().contains("is not implemented yet"),
+                "docs/deviations.md says '{command}' is not implemented, but: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_ci_guide_quotes_the_usage_error_printed() {
+    let text = doc("docs/flake-archive-in-ci.md");
+    let start = text
+        .find("a usage error (`")
+        .expect("the exit-code table names it")
+        + 16;
+    let quoted = &text[start..start + text[start..].find('`').unwrap()];
+    let env = TestEnv::new();
+    let out = env.run(&["flake", "archive", "--no-such-flag"]);
+    assert_eq!(out.status().code(), Some(1), "{out}");
+    let expected = quoted.replace('…', "no-such-flag");
+    assert!(
+        out.stderr().starts_with(&format!("{expected}\n")),
+        "the guide says {quoted:?}, rflake says: {out}"
+    );
+}
+
+#[test]
+fn usage_lines_show_optional_flags_as_optional() {
+    let env = TestEnv::new();
+    let out = env.run(&["flake", "archive", "--json", "--no-such-flag"]);
+    assert!(
+        out.stderr()
+            .contains("\nUsage: rflake flake archive [OPTIONS] [FLAKE-URL]\n"),
+        "{out}"
+    );
+    assert!(!out.stderr().contains("--json [FLAKE-URL]"), "{out}");
+}
+
+#[test]
+fn readme_completion_install_lines_work_in_a_fresh_home() {
+    let text = doc("README.md");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("mkdir -p") && l.contains("rflake completions"))
+        .collect();
+    assert_eq!(lines.len(), 3, "bash, zsh and fish lines");
+    let env = TestEnv::new();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_rflake")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for line in lines {
+        let out = env.run_command(env.command("sh").args(["-c", line]).env("PATH", &path));
+        assert!(out.success(), "{line}: {out}");
+    }
+    for file in [
+        "home/.local/share/bash-completion/completions/rflake",
+        "home/.zfunc/_rflake",
+        "home/.config/fish/completions/rflake.fish",
+    ] {
+        assert!(env.read(file).contains("rflake"), "{file}");
+    }
+}
