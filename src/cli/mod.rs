@@ -12,6 +12,7 @@ mod error;
 mod flake;
 mod flake_archive;
 mod flake_metadata;
+mod interrupt;
 mod lock_args;
 mod output;
 mod profile;
@@ -228,8 +229,15 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
+    interrupt::install();
     let printer = Printer::new(output::INFO);
-    match run(env::args()) {
+    let result = run(env::args());
+    // Interrupted, the command failed or swallowed the failure in a fallback: either way the
+    // user asked it to stop, so it does not report success.
+    if crate::util::interrupt::is_interrupted() {
+        return interrupt::report(&printer);
+    }
+    match result {
         Ok(code) => code,
         Err(e) => error::report(&printer, &e),
     }

@@ -144,7 +144,12 @@ fn copy_known(
                         let Some(p) = next.lock().ok().and_then(|mut it| it.next()) else {
                             return;
                         };
-                        if let Err(e) = copy_one(src, dst, &infos[p], opts.check_sigs, reporter) {
+                        let copied = crate::util::interrupt::check()
+                            .map_err(anyhow::Error::from)
+                            .and_then(|()| {
+                                copy_one(src, dst, &infos[p], opts.check_sigs, reporter)
+                            });
+                        if let Err(e) = copied {
                             if let Ok(mut errs) = errors.lock() {
                                 errs.push(e);
                             }

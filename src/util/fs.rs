@@ -98,6 +98,44 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     })
 }
 
+/// Removes the file, symlink or directory tree at `path`, making read-only directories (store
+/// objects) writable first; a missing path is not an error.
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    if meta.mode() & 0o700 != 0o700 {
+        fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() | 0o700))?;
+    }
+    // Another thread may be deleting the same tree (the signal thread, see
+    // `util::interrupt`): what is gone already is not an error.
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        match entry {
+            Ok(entry) => remove_tree(&entry.path())?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match fs::remove_dir(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// Follows symlinks at `path` itself (not in its parents) to the file that should be replaced.
 fn resolve_final_symlink(path: &Path) -> PathBuf {
     let mut p = path.to_path_buf();

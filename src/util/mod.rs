@@ -1,6 +1,8 @@
 //! Small helpers shared by the effects layers.
 
 pub mod fs;
+pub mod interrupt;
+pub mod process;
 pub mod time;
 pub mod xattr;
 

@@ -12,6 +12,7 @@ mod flake_differential;
 mod flake_functional;
 mod global_registry;
 mod help;
+mod interrupt;
 mod local_store;
 mod nar_oracle;
 mod readme_example;

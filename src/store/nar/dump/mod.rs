@@ -62,6 +62,9 @@ pub enum DumpError {
     /// Writing the NAR failed.
     #[error("writing the NAR: {0}")]
     Sink(io::Error),
+    /// The process was asked to stop.
+    #[error(transparent)]
+    Interrupted(#[from] crate::util::interrupt::Interrupted),
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> DumpError + 'a {

@@ -224,6 +224,7 @@ impl Walker<'_> {
         let fd = Arc::new(fd);
         let entries = read_sorted(&fd, src)?;
         for (name, kind) in entries {
+            crate::util::interrupt::check()?;
             let os_name = OsStr::from_bytes(name.as_bytes());
             self.tok(b"entry");
             self.tok(b"(");
