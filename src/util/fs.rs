@@ -82,9 +82,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    reclaim_temp_files(&dir, &name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
+        // Locked while written, so that no other process reclaims it (see below).
+        f.lock()?;
         f.write_all(contents)?;
         f.sync_all()?;
         if let Ok(meta) = fs::metadata(&target) {
@@ -96,6 +99,43 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         let _ = fs::remove_file(&tmp);
         Error::new("writing file", &target, e)
     })
+}
+
+/// Removes the temporary files `.<name>.tmp-<pid>` that [`write_atomic`] of a process that no
+/// longer exists left in `dir` (killed between creating and renaming it). As with the store's
+/// temporary directories (`store::local`'s `reclaim`), a file goes only if its process does
+/// not exist (`kill(pid, 0)`; a reused pid keeps it for a while) and it can be locked without
+/// waiting (its writer holds the lock, also from another pid namespace). Failures are ignored.
+fn reclaim_temp_files(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || super::process::exists(pid) {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(f) = fs::File::open(&path) else {
+            continue;
+        };
+        if f.try_lock().is_ok() {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }
 
 /// Removes the file, symlink or directory tree at `path`, making read-only directories (store
@@ -188,6 +228,34 @@ mod tests {
         );
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 2);
+    }
+
+    #[test]
+    fn atomic_write_reclaims_the_temporaries_of_dead_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("registry.json");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let stale = dir.path().join(format!(".registry.json.tmp-{dead}"));
+        let of_live = dir.path().join(format!(".registry.json.tmp-{}", live.id()));
+        let other = dir.path().join(format!(".other.json.tmp-{dead}"));
+        let odd = dir.path().join(format!(".registry.json.tmp-{dead}x"));
+        for p in [&stale, &of_live, &other, &odd] {
+            fs::write(p, b"half").unwrap();
+        }
+        write_atomic(&target, b"{}").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"{}");
+        assert!(!stale.exists());
+        for kept in [&of_live, &other, &odd] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+        live.kill().unwrap();
+        live.wait().unwrap();
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Running child programs (`git`, `hg`) so that an interrupt stops them: Nix's `runProgram`
-//! kills its child when the user interrupts it, and so do we.
+//! Processes: running child programs (`git`, `hg`) so that an interrupt stops them (Nix's
+//! `runProgram` kills its child when the user interrupts it, and so do we), and telling whether
+//! a process exists (whose temporaries may be reclaimed).
 
 use std::io::{self, Read};
 use std::process::{Command, Output, Stdio};
@@ -38,6 +39,22 @@ pub fn output(cmd: &mut Command) -> io::Result<Output> {
     })
 }
 
+/// Returns whether a process `pid` exists (`kill(pid, 0)`); one that may not be signalled
+/// (`EPERM`, another user's) exists. A pid that cannot be a process id counts as existing, so
+/// nothing is deleted on its account.
+pub fn exists(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return true;
+    };
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(rustix::io::Errno::SRCH)
+    )
+}
+
 /// Reads a pipe to its end on a thread of its own.
 fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
@@ -52,6 +69,17 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn liveness() {
+        let mut child = Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        assert!(exists(std::process::id()));
+        assert!(!exists(dead));
+        assert!(exists(1), "init exists (EPERM or not)");
+        assert!(exists(u32::MAX), "not a pid: never deleted on its account");
+    }
 
     #[test]
     fn captures_output_and_status() {

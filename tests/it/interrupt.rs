@@ -15,7 +15,7 @@ use crate::support::{HttpServer, Response, TestEnv};
 
 /// A gzipped tarball of `files` files of 64 KiB each that gzip cannot shrink, so that its
 /// download takes as long as the server wants.
-fn big_tarball(files: usize) -> Vec<u8> {
+pub fn big_tarball(files: usize) -> Vec<u8> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut b = tar::Builder::new(Vec::new());
     for i in 0..files {
@@ -42,7 +42,7 @@ fn big_tarball(files: usize) -> Vec<u8> {
 }
 
 /// Returns the names of the `tmp-*` entries of the store directory.
-fn store_temporaries(store: &Path) -> Vec<String> {
+pub fn store_temporaries(store: &Path) -> Vec<String> {
     std::fs::read_dir(store.join("nix/store"))
         .map(|d| {
             d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -54,7 +54,7 @@ fn store_temporaries(store: &Path) -> Vec<String> {
 
 /// Waits until the download has started to land in the store: a `tmp-*` directory with
 /// something unpacked in it.
-fn wait_for_unpacking(store: &Path, child: &mut Child) {
+pub fn wait_for_unpacking(store: &Path, child: &mut Child) {
     let end = Instant::now() + Duration::from_secs(60);
     loop {
         let started = store_temporaries(store).iter().any(|t| {
@@ -91,7 +91,7 @@ fn walk_count(dir: &Path) -> usize {
 }
 
 /// Starts `rflake flake prefetch <url>` with stderr captured.
-fn spawn_prefetch(env: &TestEnv, url: &str) -> Child {
+pub fn spawn_prefetch(env: &TestEnv, url: &str) -> Child {
     env.command(env!("CARGO_BIN_EXE_rflake"))
         .args(["flake", "prefetch", url])
         .stdout(Stdio::piped())

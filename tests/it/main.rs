@@ -20,3 +20,4 @@ mod registry_cli;
 mod settings_cli;
 mod store_copy;
 mod support;
+mod temporaries;

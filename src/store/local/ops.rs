@@ -118,7 +118,7 @@ impl LocalStore {
         nar: &mut dyn Read,
         real: &Path,
     ) -> Result<(), Error> {
-        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let tmp = self.new_temp_dir()?;
         let dest = tmp.path().join(info.path.base_name());
         let mut reader = HashingReader {
             inner: nar,
@@ -191,7 +191,7 @@ impl LocalStore {
                 newest_mtime: Some(small.newest_mtime),
             });
         }
-        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let tmp = self.new_temp_dir()?;
         let dest = tmp.path().join(name);
         // The copy gets its canonical metadata as it is written, so there is no second pass.
         let copied = nar::copy_tree(src, &dest, &STORE_META)?;
@@ -218,7 +218,7 @@ impl LocalStore {
     /// tree there (unpacking an archive, exporting a git tree) can then add it with
     /// [`LocalStore::adopt_tree`] without copying it.
     pub fn temp_dir(&self) -> Result<TempDir, Error> {
-        TempDir::new_in(&self.real_store_dir)
+        self.new_temp_dir()
     }
 
     /// Adds the tree at `tree`, which must be inside a [`LocalStore::temp_dir`], by moving it
