@@ -239,6 +239,12 @@ impl LocalStore {
     }
 
     /// With an expected hash, returns the path it gives if that is valid already.
+    ///
+    /// The temporary GC root is added only for a path found valid (and then it is looked up
+    /// again, in case a collector deleted it in between): a path that is not valid yet gets
+    /// its root when it is added ([`LocalStore::place_tree`]). So the store is not written
+    /// before a tree is copied, and a store inside that tree is copied as it was (Nix 2.8
+    /// serialises a path input before it touches the store).
     fn valid_with_hash(
         &self,
         name: &str,
@@ -251,6 +257,9 @@ impl LocalStore {
             .opts
             .store_dir
             .make_source_path(expected, name, &References::default())?;
+        if self.path_info(&path)?.is_none() {
+            return Ok(None);
+        }
         self.add_temp_root(&path)?;
         Ok(self.path_info(&path)?.map(|info| (path, info)))
     }
