@@ -82,7 +82,12 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    reclaim_temp_files(&dir, &name);
+    let prefix = format!(".{name}.tmp-");
+    reclaim_files_of_dead_processes(&dir, |n| {
+        n.strip_prefix(&prefix)
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse().ok())
+    });
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -101,25 +106,21 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// Removes the temporary files `.<name>.tmp-<pid>` that [`write_atomic`] of a process that no
-/// longer exists left in `dir` (killed between creating and renaming it). As with the store's
-/// temporary directories (`store::local`'s `reclaim`), a file goes only if its process does
-/// not exist (`kill(pid, 0)`; a reused pid keeps it for a while) and it can be locked without
-/// waiting (its writer holds the lock, also from another pid namespace). Failures are ignored.
-fn reclaim_temp_files(dir: &Path, name: &str) {
-    let prefix = format!(".{name}.tmp-");
+/// Removes the temporary files in `dir` that processes which no longer exist left behind
+/// (killed between creating and renaming them): those whose name `pid_of` maps to a pid. Used
+/// for [`write_atomic`]'s `.<name>.tmp-<pid>` and binary caches' spool files. As with the
+/// store's temporary directories (`store::local`'s `reclaim`), a file goes only if its process
+/// does not exist (`kill(pid, 0)`; a reused pid keeps it for a while) and it can be locked
+/// without waiting (its writer holds the lock, also from another pid namespace). Failures are
+/// ignored.
+pub fn reclaim_files_of_dead_processes(dir: &Path, pid_of: impl Fn(&str) -> Option<u32>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     let me = std::process::id();
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(pid) = file_name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
+        let Some(pid) = file_name.to_str().and_then(&pid_of) else {
             continue;
         };
         if pid == me || super::process::exists(pid) {

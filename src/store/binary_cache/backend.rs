@@ -98,6 +98,12 @@ impl Spool {
                 path: path.clone(),
                 io,
             })?;
+        // Locked while it lives, so that no other process reclaims it.
+        file.lock().map_err(|io| FsError {
+            action: "acquiring lock",
+            path: path.clone(),
+            io,
+        })?;
         let listed = Some(crate::util::interrupt::TempGuard::new(&path));
         Ok(Spool {
             inner: SpoolInner::File {
