@@ -2,6 +2,10 @@
 //! `src/libutil/unix/signals.cc`): the signal sets the interrupt flag
 //! ([`crate::util::interrupt`]), the running command stops at its next check and unwinds,
 //! removing its temporaries, and `main` prints `error: interrupted by the user` and exits 1.
+//! That is current Nix's message also for an interrupted download, whose streaming loop
+//! (`FileTransfer::download` into a sink) checks the flag before it looks at the failed
+//! transfer; Nix 2.8, which downloaded to a file first, said `download of '<url>' was
+//! interrupted` there.
 //!
 //! Unlike Nix, a command that does not stop within [`GRACE`] (a thread blocked on a stalled
 //! connection or on another process's lock), or a second signal, ends the process from the
