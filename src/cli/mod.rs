@@ -14,6 +14,7 @@ mod flake;
 mod flake_archive;
 mod flake_metadata;
 mod hints;
+mod interrupt;
 mod lock_args;
 mod output;
 mod profile;
@@ -230,6 +231,7 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
+    interrupt::install();
     let printer = Printer::new(output::INFO);
     let args = env::args();
     // The command runs on a thread with a large stack: walks over a flake's input graph recurse
@@ -245,6 +247,11 @@ pub fn main() -> ExitCode {
             .unwrap_or_else(|_| Err(anyhow!("rflake crashed (a bug: please report it)"))),
         Err(e) => Err(anyhow!("starting the command thread: {e}")),
     };
+    // Interrupted, the command failed or swallowed the failure in a fallback: either way the
+    // user asked it to stop, so it does not report success.
+    if crate::util::interrupt::is_interrupted() {
+        return interrupt::report(&printer);
+    }
     match result {
         Ok(code) => code,
         Err(e) => error::report(&printer, &e),

@@ -311,12 +311,9 @@ fn hg(repo: &Path, args: &[&str]) -> anyhow::Result<String> {
 
 /// Runs `hg` with `HGPLAIN` set (no user configuration leaks into the output).
 fn run_hg(args: &[&OsStr]) -> anyhow::Result<String> {
-    let out = Command::new("hg")
-        .args(args)
-        .env("HGPLAIN", "")
-        .stdin(Stdio::null())
-        .output()
-        .context("running 'hg'")?;
+    let mut cmd = Command::new("hg");
+    cmd.args(args).env("HGPLAIN", "").stdin(Stdio::null());
+    let out = crate::util::process::output(&mut cmd).context("running 'hg'")?;
     if !out.status.success() {
         let shown: Vec<String> = args
             .iter()

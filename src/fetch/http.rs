@@ -174,6 +174,7 @@ pub struct Body<'a> {
 
 impl Read for Body<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        crate::util::interrupt::check_io()?;
         let n = self.inner.read(buf)?;
         self.done += n as u64;
         if n == 0 || self.done - self.reported >= PROGRESS_STEP {
@@ -239,14 +240,19 @@ impl<'a> Client<'a> {
         let attempts = self.settings.download_attempts.max(1);
         let mut attempt = 1;
         loop {
+            crate::util::interrupt::check()?;
             match self.get_once(req) {
-                Err(e) if e.is_transient() && attempt < attempts => {
+                Err(e)
+                    if e.is_transient()
+                        && attempt < attempts
+                        && !crate::util::interrupt::is_interrupted() =>
+                {
                     let wait = RETRY_BASE * 2u32.saturating_pow((attempt - 1).min(16) as u32);
                     self.reporter.warn(&format!(
                         "{e}; retrying in {} ms (attempt {attempt}/{attempts})",
                         wait.as_millis()
                     ));
-                    std::thread::sleep(wait);
+                    crate::util::interrupt::sleep(wait)?;
                     attempt += 1;
                 }
                 other => return Ok(other?),

@@ -146,7 +146,9 @@ fn copy_known(
                         let Some(p) = next.lock().ok().and_then(|mut it| it.next()) else {
                             return;
                         };
-                        let copied = copy_one(src, dst, &infos[p], opts.check_sigs, &meter);
+                        let copied = crate::util::interrupt::check()
+                            .map_err(anyhow::Error::from)
+                            .and_then(|()| copy_one(src, dst, &infos[p], opts.check_sigs, &meter));
                         if let Err(e) = copied {
                             if let Ok(mut errs) = errors.lock() {
                                 errs.push(e);

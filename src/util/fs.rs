@@ -79,9 +79,17 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let prefix = format!(".{name}.tmp-");
+    reclaim_files_of_dead_processes(&dir, |n| {
+        n.strip_prefix(&prefix)
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse().ok())
+    });
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
+        // Locked while written, so that no other process reclaims it (see below).
+        f.lock()?;
         f.write_all(contents)?;
         f.sync_all()?;
         if let Ok(meta) = fs::metadata(&target) {
@@ -93,6 +101,77 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
         let _ = fs::remove_file(&tmp);
         Error::new("writing file", &target, e)
     })
+}
+
+/// Removes the temporary files in `dir` that processes which no longer exist left behind
+/// (killed between creating and renaming them): those whose name `pid_of` maps to a pid. Used
+/// for [`write_atomic`]'s `.<name>.tmp-<pid>` and binary caches' spool files. As with the
+/// store's temporary directories (`store::local`'s `reclaim`), a file goes only if its process
+/// does not exist (`kill(pid, 0)`; a reused pid keeps it for a while) and it can be locked
+/// without waiting (its writer holds the lock, also from another pid namespace). Failures are
+/// ignored.
+pub fn reclaim_files_of_dead_processes(dir: &Path, pid_of: impl Fn(&str) -> Option<u32>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(&pid_of) else {
+            continue;
+        };
+        if pid == me || super::process::exists(pid) {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(f) = fs::File::open(&path) else {
+            continue;
+        };
+        if f.try_lock().is_ok() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// Removes the file, symlink or directory tree at `path`, making read-only directories (store
+/// objects) writable first; a missing path is not an error.
+pub fn remove_tree(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return match fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
+    if meta.mode() & 0o700 != 0o700 {
+        fs::set_permissions(path, fs::Permissions::from_mode(meta.mode() | 0o700))?;
+    }
+    // Another thread may be deleting the same tree (the signal thread, see
+    // `util::interrupt`): what is gone already is not an error.
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        match entry {
+            Ok(entry) => remove_tree(&entry.path())?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match fs::remove_dir(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Follows symlinks at `path` itself (not in its parents) to the file that should be replaced.
@@ -171,6 +250,34 @@ mod tests {
         );
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 2);
+    }
+
+    #[test]
+    fn atomic_write_reclaims_the_temporaries_of_dead_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("registry.json");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let stale = dir.path().join(format!(".registry.json.tmp-{dead}"));
+        let of_live = dir.path().join(format!(".registry.json.tmp-{}", live.id()));
+        let other = dir.path().join(format!(".other.json.tmp-{dead}"));
+        let odd = dir.path().join(format!(".registry.json.tmp-{dead}x"));
+        for p in [&stale, &of_live, &other, &odd] {
+            fs::write(p, b"half").unwrap();
+        }
+        write_atomic(&target, b"{}").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"{}");
+        assert!(!stale.exists());
+        for kept in [&of_live, &other, &odd] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+        live.kill().unwrap();
+        live.wait().unwrap();
     }
 
     #[test]

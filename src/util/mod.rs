@@ -3,6 +3,8 @@
 pub mod edit_distance;
 pub mod fs;
 pub mod http;
+pub mod interrupt;
+pub mod process;
 pub mod time;
 pub mod xattr;
 

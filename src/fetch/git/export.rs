@@ -104,6 +104,7 @@ impl Walk<'_> {
     /// Creates the directories and symlinks under `tree` (at `rel`) and queues its files.
     fn tree(&mut self, tree: &Tree<'_>, rel: &Path) -> anyhow::Result<()> {
         for entry in tree.iter() {
+            crate::util::interrupt::check()?;
             let child = rel.join(OsStr::from_bytes(entry.name_bytes()));
             if let Some(attrs) = self.attrs
                 && is_export_ignored(attrs, &child)?
@@ -187,6 +188,7 @@ fn write_blobs(repo_path: &Path, repo: &Repository, jobs: &[Job]) -> anyhow::Res
 
 /// Writes one blob to its file.
 fn write_blob(repo: &Repository, job: &Job) -> anyhow::Result<()> {
+    crate::util::interrupt::check()?;
     let blob = repo
         .find_blob(job.oid)
         .with_context(|| format!("reading Git blob '{}'", job.oid))?;

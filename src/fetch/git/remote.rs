@@ -317,16 +317,15 @@ fn git_complaint(stderr: &[u8]) -> Option<String> {
 /// repository than the one named on the command line are removed.
 pub fn run_git(env: &Env<'_>, args: &[&OsStr]) -> anyhow::Result<Output> {
     let _ = env;
-    Command::new("git")
-        .args(args)
+    let mut cmd = Command::new("git");
+    cmd.args(args)
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE")
         .env_remove("GIT_OBJECT_DIRECTORY")
         .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
-        .stdin(Stdio::null())
-        .output()
-        .context("running 'git'")
+        .stdin(Stdio::null());
+    crate::util::process::output(&mut cmd).context("running 'git'")
 }
 
 /// Locks the cache repository `dir` through `<dir>.lock` until the file is dropped.

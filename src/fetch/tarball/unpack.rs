@@ -148,6 +148,7 @@ fn read_tar(reader: &mut dyn Read, b: &mut Builder<'_>) -> anyhow::Result<()> {
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().context("reading the tar archive")?;
     for entry in entries {
+        crate::util::interrupt::check()?;
         let mut entry = entry.context("reading the tar archive")?;
         let path = entry.path_bytes().into_owned();
         let header = entry.header();
@@ -193,6 +194,7 @@ fn read_zip(file: fs::File, b: &mut Builder<'_>) -> anyhow::Result<()> {
     let mut zip =
         zip::ZipArchive::new(io::BufReader::new(file)).context("reading the zip archive")?;
     for i in 0..zip.len() {
+        crate::util::interrupt::check()?;
         let mut f = zip.by_index(i).context("reading the zip archive")?;
         let path = f.name_raw().to_vec();
         let mtime = zip_mtime(&f);

@@ -64,6 +64,8 @@ pub(super) fn tmp_suffix() -> String {
 pub struct Spool {
     inner: SpoolInner,
     len: u64,
+    // A spool file is listed for the signal thread until the spool is dropped.
+    _listed: Option<crate::util::interrupt::TempGuard>,
 }
 
 enum SpoolInner {
@@ -80,6 +82,7 @@ impl Spool {
         Spool {
             inner: SpoolInner::Memory(Vec::new()),
             len: 0,
+            _listed: None,
         }
     }
 
@@ -95,12 +98,20 @@ impl Spool {
                 path: path.clone(),
                 io,
             })?;
+        // Locked while it lives, so that no other process reclaims it.
+        file.lock().map_err(|io| FsError {
+            action: "acquiring lock",
+            path: path.clone(),
+            io,
+        })?;
+        let listed = Some(crate::util::interrupt::TempGuard::new(&path));
         Ok(Spool {
             inner: SpoolInner::File {
                 file: Some(BufWriter::new(file)),
                 path,
             },
             len: 0,
+            _listed: listed,
         })
     }
 

@@ -3,7 +3,9 @@
 //!
 //! Opening creates `nar/`, `log/` and `build-trace-v2/`. Files are written to
 //! `<file>.tmp.<pid>.<counter>` and renamed into place; NAR files are compressed straight into
-//! a spool file in `nar/` and renamed once their hash (hence their name) is known.
+//! a spool file in `nar/` and renamed once their hash (hence their name) is known. The first
+//! spool of a process removes those that killed processes left (see
+//! `util::fs::reclaim_files_of_dead_processes`).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -17,12 +19,17 @@ use crate::util::fs::{self as ufs, Error as FsError};
 #[derive(Debug)]
 pub struct FileBackend {
     root: PathBuf,
+    /// Whether the spool files of dead processes were reclaimed (at the first spool).
+    reclaimed: std::sync::Once,
 }
 
 impl FileBackend {
     /// Returns the cache in `root` (nothing is touched until [`Backend::init`]).
     pub fn new(root: impl Into<PathBuf>) -> FileBackend {
-        FileBackend { root: root.into() }
+        FileBackend {
+            root: root.into(),
+            reclaimed: std::sync::Once::new(),
+        }
     }
 
     /// Returns the cache directory.
@@ -106,6 +113,15 @@ impl Backend for FileBackend {
         // In `nar/`, where NAR files end up, so that persisting is a rename.
         let dir = self.root.join("nar");
         ufs::create_dir_all(&dir)?;
+        // A killed copy leaves its `spool.tmp.<pid>.<n>`; the next writer removes it.
+        self.reclaimed.call_once(|| {
+            ufs::reclaim_files_of_dead_processes(&dir, |name| {
+                let rest = name.strip_prefix("spool.tmp.")?;
+                let (pid, n) = rest.split_once('.')?;
+                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                (digits(pid) && digits(n)).then(|| pid.parse().ok())?
+            });
+        });
         Ok(Spool::file(
             dir.join(format!("spool.tmp.{}", backend::tmp_suffix())),
         )?)
@@ -147,5 +163,33 @@ mod tests {
                 "{key:?}"
             );
         }
+    }
+
+    #[test]
+    fn spool_files_of_dead_processes_are_reclaimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let nar = dir.path().join("nar");
+        fs::create_dir(&nar).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let stale = nar.join(format!("spool.tmp.{dead}.3"));
+        let of_live = nar.join(format!("spool.tmp.{}.1", live.id()));
+        let other = nar.join(format!("{dead}.nar.xz"));
+        for p in [&stale, &of_live, &other] {
+            fs::write(p, b"x").unwrap();
+        }
+        let b = FileBackend::new(dir.path());
+        let spool = b.spool().unwrap();
+        assert!(!stale.exists());
+        assert!(of_live.exists());
+        assert!(other.exists());
+        drop(spool);
+        live.kill().unwrap();
+        live.wait().unwrap();
     }
 }

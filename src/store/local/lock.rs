@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Error;
 use super::canon::delete_path;
+use crate::util::interrupt::TempGuard;
 
 /// Opens (creating it if needed) a lock file, mode 0600, as Nix's `openLockFile`.
 pub(super) fn open_lock_file(path: &Path) -> Result<File, Error> {
@@ -100,6 +101,8 @@ impl Drop for PathLocks {
 pub struct TempDir {
     path: PathBuf,
     _lock: File,
+    // Dropped after the directory is deleted: until then the signal thread can remove it.
+    _listed: TempGuard,
 }
 
 impl TempDir {
@@ -118,7 +121,12 @@ impl TempDir {
             lock.lock().map_err(Error::io("acquiring lock", &path))?;
             // The garbage collector may have deleted the directory before we locked it.
             if std::fs::symlink_metadata(&path).is_ok() {
-                return Ok(TempDir { path, _lock: lock });
+                let listed = TempGuard::new(&path);
+                return Ok(TempDir {
+                    path,
+                    _lock: lock,
+                    _listed: listed,
+                });
             }
         }
     }

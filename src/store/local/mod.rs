@@ -6,7 +6,8 @@
 //! check, `addToStore`, `registerValidPaths`), `src/libstore/local-fs-store.cc` (the
 //! root/real-path mapping) and the files named in the submodules: [`canon`] (canonical
 //! metadata), `lock` (per-path locks, temporary directories), `temproots` (GC temp roots),
-//! `db` (the SQLite schema and statements).
+//! `reclaim` (the temporary directories of dead processes, deleted at the first write, as
+//! Nix's GC would), `db` (the SQLite schema and statements).
 //!
 //! Opening a store creates its layout (`nix/store`, `nix/store/.links`,
 //! `nix/var/nix/{db,temproots,gcroots,profiles}`), takes a shared `flock` on `db/big-lock` for
@@ -43,6 +44,7 @@ mod lock;
 pub use lock::TempDir;
 mod ops;
 pub use ops::AddedTree;
+mod reclaim;
 mod temproots;
 
 use std::collections::BTreeSet;
@@ -50,7 +52,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
 
 pub use error::{Error, SCHEMA_VERSION};
 
@@ -134,6 +136,8 @@ pub struct LocalStore {
     state_dir: PathBuf,
     db: Mutex<Db>,
     temp_roots: OnceLock<Arc<TempRoots>>,
+    /// Whether the temporaries of dead processes were reclaimed (at the first write).
+    reclaimed: Once,
     // Held shared while the store is open: Nix takes it exclusively to upgrade the schema.
     _big_lock: File,
 }
@@ -165,6 +169,7 @@ impl LocalStore {
             state_dir,
             db: Mutex::new(db),
             temp_roots: OnceLock::new(),
+            reclaimed: Once::new(),
             _big_lock: big_lock,
         })
     }
@@ -217,6 +222,16 @@ impl LocalStore {
         // A panic while holding the lock cannot leave a transaction half-done: rusqlite
         // rolls back on drop.
         self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Creates a locked temporary directory in the store. The first one of a store also
+    /// reclaims the temporary directories dead processes left there ([`reclaim`]): the store is
+    /// being written, and that is when Nix's GC would have deleted them.
+    fn new_temp_dir(&self) -> Result<TempDir, Error> {
+        self.reclaimed.call_once(|| {
+            let _ = reclaim::reclaim_temp_dirs(&self.real_store_dir);
+        });
+        TempDir::new_in(&self.real_store_dir)
     }
 
     /// Records `path` as a temporary GC root of this process.

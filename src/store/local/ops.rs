@@ -118,7 +118,7 @@ impl LocalStore {
         nar: &mut dyn Read,
         real: &Path,
     ) -> Result<(), Error> {
-        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let tmp = self.new_temp_dir()?;
         let dest = tmp.path().join(info.path.base_name());
         let mut reader = HashingReader {
             inner: nar,
@@ -191,7 +191,7 @@ impl LocalStore {
                 newest_mtime: Some(small.newest_mtime),
             });
         }
-        let tmp = TempDir::new_in(&self.real_store_dir)?;
+        let tmp = self.new_temp_dir()?;
         let dest = tmp.path().join(name);
         // The copy gets its canonical metadata as it is written, so there is no second pass.
         let copied = nar::copy_tree(src, &dest, &STORE_META)?;
@@ -218,7 +218,7 @@ impl LocalStore {
     /// tree there (unpacking an archive, exporting a git tree) can then add it with
     /// [`LocalStore::adopt_tree`] without copying it.
     pub fn temp_dir(&self) -> Result<TempDir, Error> {
-        TempDir::new_in(&self.real_store_dir)
+        self.new_temp_dir()
     }
 
     /// Adds the tree at `tree`, which must be inside a [`LocalStore::temp_dir`], by moving it
@@ -239,6 +239,12 @@ impl LocalStore {
     }
 
     /// With an expected hash, returns the path it gives if that is valid already.
+    ///
+    /// The temporary GC root is added only for a path found valid (and then it is looked up
+    /// again, in case a collector deleted it in between): a path that is not valid yet gets
+    /// its root when it is added ([`LocalStore::place_tree`]). So the store is not written
+    /// before a tree is copied, and a store inside that tree is copied as it was (Nix 2.8
+    /// serialises a path input before it touches the store).
     fn valid_with_hash(
         &self,
         name: &str,
@@ -251,6 +257,9 @@ impl LocalStore {
             .opts
             .store_dir
             .make_source_path(expected, name, &References::default())?;
+        if self.path_info(&path)?.is_none() {
+            return Ok(None);
+        }
         self.add_temp_root(&path)?;
         Ok(self.path_info(&path)?.map(|info| (path, info)))
     }

@@ -113,6 +113,7 @@ fn write_file(path: &Path, executable: bool, data: &[u8]) -> io::Result<()> {
 
 impl Visitor for Restorer {
     fn visit(&mut self, path: &[u8], entry: Entry<'_>) -> io::Result<()> {
+        crate::util::interrupt::check_io()?;
         let target = if path.is_empty() {
             self.dest.clone()
         } else {

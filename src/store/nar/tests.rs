@@ -512,3 +512,25 @@ fn copy_finds_the_newest_mtime_without_following_symlinks() {
         make_writable(&copied);
     }
 }
+
+#[test]
+fn a_copy_leaves_out_the_directory_it_writes_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("flake");
+    fs::create_dir_all(src.join("store/nix/store")).unwrap();
+    fs::write(src.join("flake.nix"), b"{ }\n").unwrap();
+    fs::write(src.join("store/nix/store/zz"), b"kept\n").unwrap();
+    // The tree as it is before the copy's temporary directory exists.
+    let before = dump_bytes(&src);
+    // A store inside the tree: its temporary directory, where the copy goes, is inside too.
+    let temp = src.join("store/nix/store/tmp-1-0");
+    fs::create_dir(&temp).unwrap();
+    let dest = temp.join("source");
+    let c = copy_tree(&src, &dest, &META).unwrap();
+    assert_eq!(dump_bytes(&dest), before);
+    assert_eq!(c.size, before.len() as u64);
+    assert!(!dest.join("store/nix/store/tmp-1-0").exists());
+    make_writable(&dest);
+    // A plain dump (no copy) leaves nothing out.
+    assert_ne!(dump_bytes(&src), before);
+}

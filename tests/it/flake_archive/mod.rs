@@ -13,6 +13,7 @@ mod dry_run;
 mod errors;
 mod json;
 mod metadata;
+mod store_inside;
 mod to_store;
 
 use std::collections::BTreeMap;

@@ -26,6 +26,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body (not sent for `HEAD` and 304).
     pub body: Vec<u8>,
+    /// Send the body `n` bytes at a time with a pause after each (a slow download).
+    pub throttle: Option<(usize, Duration)>,
 }
 
 impl Response {
@@ -40,6 +42,7 @@ impl Response {
             status,
             headers: vec![],
             body: vec![],
+            throttle: None,
         }
     }
 
@@ -57,6 +60,13 @@ impl Response {
     /// Replaces the body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
+        self
+    }
+
+    /// Sends the body `chunk` bytes at a time, pausing `pause` after each (the server stops
+    /// pausing when it is dropped).
+    pub fn slowly(mut self, chunk: usize, pause: Duration) -> Self {
+        self.throttle = Some((chunk.max(1), pause));
         self
     }
 
@@ -146,11 +156,11 @@ impl HttpServer {
                 let _ = stream.and_then(|s| {
                     s.set_read_timeout(Some(Duration::from_secs(10)))?;
                     match &tls {
-                        None => serve(s, &state2),
+                        None => serve(s, &state2, &stop2),
                         Some(cfg) => {
                             let conn = rustls::ServerConnection::new(Arc::clone(cfg))
                                 .map_err(io::Error::other)?;
-                            serve(rustls::StreamOwned::new(conn, s), &state2)
+                            serve(rustls::StreamOwned::new(conn, s), &state2, &stop2)
                         }
                     }
                 });
@@ -211,7 +221,7 @@ impl Drop for HttpServer {
 }
 
 /// Reads one request from `stream`, logs it and writes the routed response.
-fn serve(stream: impl Read + Write, state: &Mutex<State>) -> io::Result<()> {
+fn serve(stream: impl Read + Write, state: &Mutex<State>, stop: &AtomicBool) -> io::Result<()> {
     let mut reader = BufReader::new(stream);
     let Some(request) = read_request(&mut reader)? else {
         return Ok(());
@@ -225,7 +235,7 @@ fn serve(stream: impl Read + Write, state: &Mutex<State>) -> io::Result<()> {
             .or_else(|| serve_from_dir(&state.dirs, &request))
             .unwrap_or_else(|| Response::status(404).body("not found\n"))
     };
-    write_response(stream, &request, &conditional(&request, response))
+    write_response(stream, &request, &conditional(&request, response), stop)
 }
 
 /// Answers `request` from a directory mounted with `serve_dir`, if its path is under one.
@@ -305,6 +315,7 @@ fn write_response(
     mut stream: impl Write,
     request: &Request,
     response: &Response,
+    stop: &AtomicBool,
 ) -> io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\n",
@@ -320,7 +331,22 @@ fn write_response(
     ));
     stream.write_all(head.as_bytes())?;
     if request.method != "HEAD" && response.status != 304 {
-        stream.write_all(&response.body)?;
+        match response.throttle {
+            None => stream.write_all(&response.body)?,
+            Some((chunk, pause)) => {
+                for part in response.body.chunks(chunk) {
+                    stream.write_all(part)?;
+                    stream.flush()?;
+                    let end = std::time::Instant::now() + pause;
+                    while std::time::Instant::now() < end {
+                        if stop.load(Ordering::SeqCst) {
+                            return Ok(());
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
     }
     stream.flush()
 }

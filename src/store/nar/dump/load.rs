@@ -45,6 +45,7 @@ pub(super) fn write_file(
         let buf = stream_buf;
         let mut total = 0u64;
         loop {
+            crate::util::interrupt::check()?;
             let n = file.read(buf).map_err(io_err("reading file", &job.src))?;
             if n == 0 {
                 break;

@@ -62,6 +62,9 @@ pub enum DumpError {
     /// Writing the NAR failed.
     #[error("writing the NAR: {0}")]
     Sink(io::Error),
+    /// The process was asked to stop.
+    #[error(transparent)]
+    Interrupted(#[from] crate::util::interrupt::Interrupted),
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> DumpError + 'a {
@@ -82,7 +85,7 @@ const CHUNK: usize = 1 << 20;
 
 /// Writes the NAR of `path` (not following a symlink at `path`) to `sink`.
 pub fn dump(path: &Path, sink: &mut dyn Write) -> Result<(), DumpError> {
-    run(path, None, sink).map(drop)
+    run(path, None, None, sink).map(drop)
 }
 
 /// Returns the sha256 and size of the NAR of `path`, reading files in parallel.
@@ -110,10 +113,20 @@ pub struct Copied {
 /// the owner-execute bit, symlink targets. Every object created gets the metadata `meta`
 /// describes: files mode 0444 (0555 if executable), directories 0555, all the same mtime and
 /// no extended attributes but the kept ones.
+///
+/// The directory `dest` is created in must be new, made for this copy (a store's temporary
+/// directory). When it lies inside `src` (a store inside the tree being added), the copy and
+/// the NAR leave it out, as if the copy had been taken before that directory existed; so a
+/// copy never walks into what it is writing.
 pub fn copy_tree(src: &Path, dest: &Path, meta: &StoreMeta) -> Result<Copied, DumpError> {
+    use std::os::unix::fs::MetadataExt as _;
     let mut hasher = Hasher::new(Algo::Sha256);
     let finish = Finish::new(meta).created_in(dest.parent());
-    let walked = run(src, Some((dest, &finish)), &mut hasher)?;
+    let skip = dest
+        .parent()
+        .and_then(|p| fs::symlink_metadata(p).ok())
+        .map(|m| (m.dev(), m.ino()));
+    let walked = run(src, Some((dest, &finish)), skip, &mut hasher)?;
     // Entries are all in place now, so the directories' times and modes are final.
     for dir in walked.dirs.iter().rev() {
         finish.dir(dir)?;
@@ -136,10 +149,12 @@ struct Walked {
 }
 
 /// Walks `src` on one thread, loads files on worker threads and writes the NAR to `sink` on
-/// this one, all at once; with `dest`, copies the tree there too.
+/// this one, all at once; with `dest`, copies the tree there too. The directory `skip`
+/// (device, inode) is left out wherever it is met.
 fn run(
     src: &Path,
     dest: Option<(&Path, &Finish)>,
+    skip: Option<(u64, u64)>,
     sink: &mut dyn Write,
 ) -> Result<Walked, DumpError> {
     let shared = Shared::new(dest.map(|(_, f)| f));
@@ -154,6 +169,7 @@ fn run(
                 shared: &shared,
                 ops: vec![Op::Bytes(Vec::new())],
                 files: Vec::new(),
+                skip,
                 walked: Walked {
                     dirs: Vec::new(),
                     newest_mtime: i64::MIN,

@@ -189,6 +189,7 @@ impl<'f> Shared<'f> {
                 match op {
                     Op::Bytes(b) => sink.write_all(&b).map_err(DumpError::Sink)?,
                     Op::File(i) => {
+                        crate::util::interrupt::check()?;
                         if i.is_multiple_of(CHUNK_FILES) {
                             let next = self.take_chunk(i / CHUNK_FILES);
                             let done = std::mem::replace(&mut chunk_buf, next.buf);

@@ -11,6 +11,8 @@ pub(super) struct Walker<'s> {
     pub(super) shared: &'s Shared<'s>,
     pub(super) ops: Vec<Op>,
     pub(super) files: Vec<FileJob>,
+    /// A directory (device, inode) left out of the walk: the one a copy is written in.
+    pub(super) skip: Option<(u64, u64)>,
     pub(super) walked: Walked,
 }
 
@@ -217,13 +219,25 @@ impl Walker<'_> {
             None => rfs::open(src, flags, Mode::empty()),
         }
         .map_err(rio("opening directory", src))?;
-        if dest.is_some() && at.is_some() {
+        let mut dev = None;
+        if (dest.is_some() && at.is_some()) || self.skip.is_some() {
             let st = rfs::fstat(&fd).map_err(rio("getting status of", src))?;
-            self.saw_mtime(st.st_mtime);
+            if dest.is_some() && at.is_some() {
+                self.saw_mtime(st.st_mtime);
+            }
+            dev = Some(st.st_dev);
         }
         let fd = Arc::new(fd);
         let entries = read_sorted(&fd, src)?;
-        for (name, kind) in entries {
+        for (name, kind, ino) in entries {
+            if kind == Kind::Dir
+                && let (Some((skip_dev, skip_ino)), Some(dev)) = (self.skip, dev)
+                && dev == skip_dev
+                && ino == skip_ino
+            {
+                continue;
+            }
+            crate::util::interrupt::check()?;
             let os_name = OsStr::from_bytes(name.as_bytes());
             self.tok(b"entry");
             self.tok(b"(");
@@ -245,8 +259,9 @@ impl Walker<'_> {
     }
 }
 
-/// Reads the entries of the directory open at `fd`, sorted bytewise by name.
-fn read_sorted(fd: &OwnedFd, src: &Path) -> Result<Vec<(CString, Kind)>, DumpError> {
+/// Reads the entries of the directory open at `fd`, sorted bytewise by name, with their kinds
+/// and inode numbers.
+fn read_sorted(fd: &OwnedFd, src: &Path) -> Result<Vec<(CString, Kind, u64)>, DumpError> {
     let mut entries = Vec::new();
     let dir = rfs::Dir::read_from(fd.as_fd()).map_err(rio("opening directory", src))?;
     for e in dir {
@@ -261,7 +276,7 @@ fn read_sorted(fd: &OwnedFd, src: &Path) -> Result<Vec<(CString, Kind)>, DumpErr
                 .map_err(rio("getting status of", src))?;
             kind = rfs::FileType::from_raw_mode(st.st_mode).into();
         }
-        entries.push((name.to_owned(), kind));
+        entries.push((name.to_owned(), kind, e.ino()));
     }
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     Ok(entries)

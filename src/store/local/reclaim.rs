@@ -1,0 +1,143 @@
+//! Reclaiming the temporary directories (`<real store>/tmp-<pid>-<n>`) that dead processes
+//! left in the store: killed, crashed, or interrupted while blocked.
+//!
+//! Nix's garbage collector (`deleteFromStore` in the Nix source's `src/libstore/gc.cc`)
+//! deletes a `tmp-*` entry only if it can take an exclusive `flock` on the directory without
+//! waiting: its creator holds that lock for as long as it uses the directory
+//! (`createTempDirInStore`, and rflake's [`super::TempDir`]). rflake reclaims them when a store
+//! is first written by a process (its first temporary directory), with the same test and one
+//! more, to be safe where locks say too little:
+//!
+//! 1. the name is `tmp-<pid>-<n>` and `<pid>` is not this process;
+//! 2. no process `<pid>` exists (`kill(pid, 0)` fails with `ESRCH`). A reused pid keeps the
+//!    directory until that process ends too (a leak for a while, never a loss); a process of
+//!    another pid namespace sharing the store is covered by the lock below;
+//! 3. the directory can be locked exclusively without waiting; it is deleted while the lock is
+//!    held, so a creator that has just made it (and locks it next) finds it gone and makes
+//!    another, as Nix's `createTempDirInStore` and `TempDir::new_in` both do.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::canon::delete_path;
+use crate::util::process;
+
+/// Deletes the `tmp-<pid>-<n>` directories of dead processes in `real_store_dir`; returns
+/// how many it deleted. Failures are ignored: reclaiming is housekeeping, and an entry that
+/// cannot be deleted now is tried again next time.
+pub(super) fn reclaim_temp_dirs(real_store_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(real_store_dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let mut reclaimed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_dir_pid) else {
+            continue;
+        };
+        if pid == me || process::exists(pid) {
+            continue;
+        }
+        let path = entry.path();
+        // Not following a symlink: only a directory the creator could lock counts.
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let Ok(dir) = File::open(&path) else {
+            continue;
+        };
+        if dir.try_lock().is_err() {
+            continue;
+        }
+        if delete_path(&path).is_ok() {
+            reclaimed += 1;
+        }
+        drop(dir);
+    }
+    reclaimed
+}
+
+/// Returns the pid of a name `tmp-<pid>-<n>` (both decimal numbers).
+fn temp_dir_pid(name: &str) -> Option<u32> {
+    let (pid, n) = name.strip_prefix("tmp-")?.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(pid) || !digits(n) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Returns the pid of a process that has ended.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn names() {
+        let cases = [
+            ("tmp-123-0", Some(123)),
+            ("tmp-1-22", Some(1)),
+            ("tmp-123", None),
+            ("tmp--0", None),
+            ("tmp-12a-0", None),
+            ("tmp-12-0x", None),
+            ("tmp-1-2-3", None),
+            ("nix-123-0", None),
+            ("abc-tmp-1-0", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(temp_dir_pid(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_unlocked_directories_of_dead_processes_go() {
+        let store = tempfile::tempdir().unwrap();
+        let dead = dead_pid();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let mk = |name: String| {
+            let p = store.path().join(name);
+            std::fs::create_dir_all(p.join("source/sub")).unwrap();
+            std::fs::write(p.join("source/sub/f"), b"x").unwrap();
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(p.join("source/sub"), std::fs::Permissions::from_mode(0o555))
+                .unwrap();
+            p
+        };
+        let stale = mk(format!("tmp-{dead}-0"));
+        let of_live = mk(format!("tmp-{}-0", live.id()));
+        let mine = mk(format!("tmp-{}-99", std::process::id()));
+        // A dead pid whose directory is locked (a process of another pid namespace).
+        let locked = mk(format!("tmp-{dead}-1"));
+        let lock = File::open(&locked).unwrap();
+        lock.lock().unwrap();
+        let object = mk("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-source".into());
+        let file = store.path().join(format!("tmp-{dead}-2"));
+        std::fs::write(&file, b"not a directory").unwrap();
+
+        assert_eq!(reclaim_temp_dirs(store.path()), 1);
+        assert!(!stale.exists());
+        for kept in [&of_live, &mine, &locked, &object, &file] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+        drop(lock);
+        assert_eq!(reclaim_temp_dirs(store.path()), 1);
+        assert!(!locked.exists());
+        live.kill().unwrap();
+        live.wait().unwrap();
+        assert_eq!(reclaim_temp_dirs(store.path()), 1);
+        assert!(!of_live.exists());
+        assert!(mine.exists());
+    }
+}
