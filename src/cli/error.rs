@@ -19,10 +19,11 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
-    printer.err_line(&format!("error: {err}"));
+    let mut rendered = format!("error: {err}");
     for cause in err.chain().skip(1) {
-        printer.err_line(&format!("caused by: {cause}"));
+        rendered.push_str(&format!("\ncaused by: {cause}"));
     }
+    printer.error(&rendered, &err.to_string());
     // Nix exits with 102 on a hash mismatch (`HashMismatchError`), which scripts test for.
     if err
         .chain()

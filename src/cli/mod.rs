@@ -13,6 +13,7 @@ mod flake;
 mod flake_archive;
 mod flake_metadata;
 mod lock_args;
+mod log_json;
 mod output;
 mod profile;
 mod registry;
@@ -226,8 +227,9 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
-    let printer = Printer::new(output::INFO);
-    match run(env::args()) {
+    let argv = env::args();
+    let printer = Printer::for_format(output::INFO, log_json::LogFormat::from_args(&argv));
+    match run(argv) {
         Ok(code) => code,
         Err(e) => error::report(&printer, &e),
     }
@@ -253,7 +255,12 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
     } else {
         output::INFO + i32::from(g.verbose) - i32::from(g.quiet)
     };
-    let printer = Printer::with_progress(level);
+    let format = g
+        .log_format
+        .as_deref()
+        .and_then(log_json::LogFormat::parse)
+        .unwrap_or_default();
+    let printer = Printer::for_format(level, format);
     let Some(command) = cli.command else {
         let mut cmd = Cli::command();
         printer.err_line(&cmd.render_usage().to_string());

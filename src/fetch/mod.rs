@@ -30,7 +30,7 @@ use anyhow::Context as _;
 use crate::flakeref::attrs::{self, Attr};
 use crate::flakeref::{Input, Kind};
 use crate::hash::{Algo, Hash};
-use crate::report::Reporter;
+use crate::report::{Activity, ActivityType, Reporter, Verbosity};
 use crate::store::local::LocalStore;
 use crate::store::path::References;
 use crate::store::{PathInfo, Store as _, StorePath};
@@ -314,6 +314,28 @@ fn add_fetched(
     let name = input.store_name().to_owned();
     let expected = input.nar_hash()?;
     let mut newest_mtime = None;
+    // What Nix says while it copies a tree from outside the store: a path input at `-v`
+    // (`path.cc`), anything else at `-vv` (`fetchToStore`).
+    let _act = match &fetched.tree.place {
+        Place::Outside { last_modified } => Some(if *last_modified {
+            Activity::start(
+                env.reporter,
+                Verbosity::Talkative,
+                ActivityType::Unknown,
+                &format!("copying \"{}\" to the store", fetched.tree.path.display()),
+                &[],
+            )
+        } else {
+            Activity::start(
+                env.reporter,
+                Verbosity::Chatty,
+                ActivityType::Unknown,
+                &format!("copying '«{}»/' to the store", input.to_display()),
+                &[],
+            )
+        }),
+        _ => None,
+    };
     let added = match fetched.tree.place {
         Place::Stored(path, info)
             if path.name() == name && expected.as_ref().is_none_or(|e| *e == info.nar_hash) =>
