@@ -86,14 +86,18 @@ impl JsonLog {
     }
 
     /// An error as Nix's `logEI` writes it: the rendered message, the raw one and the
-    /// position (unknown here: `null`s).
-    pub fn error(&self, rendered: &str, raw: &str) {
+    /// position (`null`s when there is none).
+    pub fn error(&self, rendered: &str, raw: &str, pos: Option<(&str, u32, u32)>) {
+        let (file, line, column) = match pos {
+            Some((f, l, c)) => (json!(f), json!(l), json!(c)),
+            None => (Value::Null, Value::Null, Value::Null),
+        };
         self.write(&json!({
             "action": "msg",
-            "column": null,
-            "file": null,
+            "column": column,
+            "file": file,
             "level": 0,
-            "line": null,
+            "line": line,
             "msg": rendered,
             "raw_msg": raw,
         }));

@@ -111,12 +111,13 @@ impl Printer {
     }
 
     /// Prints a failure: `rendered` (`error: …`, as the terminal shows it) as is, or in
-    /// `internal-json` as Nix's error message with `raw` (the message without `error:`).
-    pub fn error(&self, rendered: &str, raw: &str) {
+    /// `internal-json` as Nix's error message with `raw` (the message without `error:` and
+    /// position) and the position (file, line, column) if there is one.
+    pub fn error(&self, rendered: &str, raw: &str, pos: Option<(&str, u32, u32)>) {
         match &self.json {
             Some(j) => {
                 let colored = rendered.replacen("error: ", log_json::ERROR_PREFIX, 1);
-                j.error(&colored, raw);
+                j.error(&colored, raw, pos);
             }
             None => self.err_line(rendered),
         }

@@ -188,6 +188,25 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
     }
 }
 
+/// The directory whose files a local input's tree is read from, and which its user edits: a
+/// `path` input not pinned by a `narHash`, or a git work tree (a local non-bare repository
+/// fetched without `ref` or `rev`, spec §7.3.3). `None` for anything else.
+pub fn local_tree(env: &Env<'_>, input: &Input) -> Option<PathBuf> {
+    match input.kind()? {
+        Kind::Path if !input.attrs().contains_key("narHash") => {
+            let raw = input.get_str("path")?;
+            raw.starts_with('/')
+                .then(|| path::lexically_normal(Path::new(raw)))
+        }
+        Kind::Git if input.git_ref().is_none() && input.get_str("rev").is_none() => {
+            let url = crate::flakeref::url::parse(input.get_str("url")?).ok()?;
+            let dir = env.cwd.join(url.path_string());
+            (url.scheme == "file" && dir.join(".git").exists()).then_some(dir)
+        }
+        _ => None,
+    }
+}
+
 /// Fetches `input` into the store (spec §7.1) and returns its store path and the locked input
 /// (with `narHash` and `__final`).
 pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath, Input)> {

@@ -89,18 +89,18 @@ pub struct LockedFlake {
 }
 
 /// Reads a lock file if it exists (an empty lock otherwise), checking that its inputs are
-/// locked.
+/// locked; `label` names it in messages (the file the user edits, for a local flake).
 pub fn read_lock_file(
     path: &Path,
+    label: &str,
     flags: &Flags,
     report: &dyn Reporter,
 ) -> anyhow::Result<LockFile> {
     let Some(bytes) = crate::util::fs::read_if_exists(path)? else {
         return Ok(LockFile::default());
     };
-    let label = path.display().to_string();
     let text = String::from_utf8_lossy(&bytes);
-    let file = LockFile::parse(&text, &label)?;
+    let file = LockFile::parse(&text, label)?;
     for w in file.check_locked(
         flags.allow_dirty_locks,
         flags.trust_tarballs_from_git_forges,
@@ -123,11 +123,11 @@ pub fn lock_flake(
             "reference lock file was provided, but the `allow-dirty` setting is set to false"
         );
     }
-    let old_path = flags
-        .reference_lock_file
-        .clone()
-        .unwrap_or_else(|| flake.lock_file_path());
-    let old = read_lock_file(&old_path, flags, report)?;
+    let (old_path, old_label) = match &flags.reference_lock_file {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => (flake.lock_file_path(), flake.source.flake_lock_shown()),
+    };
+    let old = read_lock_file(&old_path, &old_label, flags, report)?;
 
     let mut computer = Computer {
         loader,
