@@ -50,6 +50,13 @@ impl LogFormat {
         }
     }
 
+    /// Whether this format draws progress bars at verbosity `level` (Nix's numbers) on stderr
+    /// that is (`terminal`) or is not a terminal: only `bar` does, on a terminal, unless
+    /// `--quiet` lowered the verbosity.
+    pub fn draws_bars(self, level: i32, terminal: bool) -> bool {
+        self == LogFormat::Bar && terminal && level >= super::output::INFO
+    }
+
     /// The format the arguments ask for, found before they are parsed, so that even a failure
     /// to parse them is reported in it: the last `--log-format F` or `--log-format=F`.
     pub fn from_args(args: &[std::ffi::OsString]) -> LogFormat {
@@ -232,6 +239,28 @@ mod tests {
         assert!(is_final_progress(&p(5, 5)));
         assert!(!is_final_progress(&p(4, 5)));
         assert!(!is_final_progress(&p(0, 0)));
+    }
+
+    #[test]
+    fn only_bar_draws_bars_and_only_on_a_terminal() {
+        use super::super::output::INFO;
+        let cases = [
+            (LogFormat::Bar, INFO, true, true),
+            (LogFormat::Bar, INFO + 1, true, true),
+            (LogFormat::Bar, INFO - 1, true, false),
+            (LogFormat::Bar, INFO, false, false),
+            (LogFormat::Raw, INFO, true, false),
+            (LogFormat::InternalJson, INFO, true, false),
+        ];
+        for (format, level, terminal, want) in cases {
+            assert_eq!(
+                format.draws_bars(level, terminal),
+                want,
+                "{format:?} {level} {terminal}"
+            );
+        }
+        assert_eq!(LogFormat::parse("bar-with-logs"), Some(LogFormat::Bar));
+        assert_eq!(LogFormat::parse("raw-with-logs"), Some(LogFormat::Raw));
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl Printer {
     /// above them).
     pub fn with_progress(level: i32) -> Printer {
         let mut p = Printer::new(level);
-        if level >= INFO && io::stderr().is_terminal() {
+        if LogFormat::Bar.draws_bars(level, io::stderr().is_terminal()) {
             p.progress = Some(Arc::new(Progress {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
                 bars: Mutex::new(HashMap::new()),
