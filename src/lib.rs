@@ -70,7 +70,7 @@
 //! | `flake metadata` (`CmdFlakeMetadata`) | [`flake::metadata`], `cli/flake_metadata.rs` |
 //! | `flake prefetch` (`CmdFlakePrefetch`) | [`flake::prefetch`], `cli/flake.rs` |
 //! | `registry add`/`remove`/`list`/`resolve`/`pin` (`src/nix/registry.cc`) | [`registry::edit`], [`registry::layers::Registries`], [`flake::pin`], `cli/registry.rs` |
-//! | warnings, notices, progress (`Logger`) | [`report`]; rendered by `cli/output.rs` |
+//! | warnings, notices, progress (`Logger`), activities, `--log-format` | [`report`], [`report::activity`]; rendered by `cli/output.rs`, `cli/log_json.rs` (`internal-json`) |
 //! | the `nix` command line, shell completions | [`cli`] (`completions.rs`, `completions_zsh.rs`) |
 //! | setting flags in `--help`, `hint:` lines, usage lines of usage errors (`convertToArgs`, `args.cc`) | `cli/settings_help.rs`, `cli/hints.rs`, `cli/usage.rs` |
 //! | the Nix language, derivations (`libexpr`, `derivations.cc`) | coming: `eval`, ATerm in [`store`] |

@@ -3,7 +3,11 @@
 //! The core never prints (STYLE.md §5); it reports through a [`Reporter`] that the CLI
 //! implements on top of its `Printer`. Tests use [`Collect`].
 
+pub mod activity;
+
 use std::sync::Mutex;
+
+pub use activity::{Activity, ActivityId, ActivityType, Field, ResultType, Verbosity};
 
 /// A sink for the messages Nix prints while it works.
 pub trait Reporter: Sync {
@@ -29,6 +33,34 @@ pub trait Reporter: Sync {
     /// The task named `label` has finished; its progress display goes away.
     fn progress_done(&self, label: &str) {
         let _ = label;
+    }
+
+    /// A message at a Nix log level (Nix's `printMsg`): levels up to info are shown as notices,
+    /// higher ones as debug messages, unless the reporter knows better.
+    fn message(&self, level: Verbosity, msg: &str) {
+        if level <= Verbosity::Info {
+            self.notice(msg);
+        } else {
+            self.debug(msg);
+        }
+    }
+
+    /// An activity starts (see [`activity`]); by default its text, if any, is shown as a
+    /// message `text...` at its level, as Nix's simple logger does.
+    fn start_activity(&self, start: &activity::Start<'_>) {
+        if !start.text.is_empty() {
+            self.message(start.level, &format!("{}...", start.text));
+        }
+    }
+
+    /// An activity has stopped.
+    fn stop_activity(&self, id: ActivityId) {
+        let _ = id;
+    }
+
+    /// An activity reports a result (progress, …).
+    fn result(&self, id: ActivityId, kind: ResultType, fields: &[Field]) {
+        let _ = (id, kind, fields);
     }
 }
 

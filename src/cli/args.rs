@@ -14,7 +14,7 @@ pub struct GlobalArgs {
     pub debug: bool,
     /// Set the format of log output; one of `raw`, `internal-json`, `bar` or `bar-with-logs`
     #[arg(long, global = true, value_name = "FORMAT", help_heading = "Logging-related options",
-          value_parser = ["raw", "internal-json", "bar", "bar-with-logs"])]
+          value_parser = log_formats())]
     pub log_format: Option<String>,
     /// Print full build logs on standard error
     #[arg(
@@ -137,6 +137,19 @@ pub struct JsonArgs {
     /// Print compact JSON output on a single line, even when the output is a terminal
     #[arg(long, overrides_with = "pretty")]
     pub no_pretty: bool,
+}
+
+/// The values of `--log-format`; Nix's `raw-with-logs` is accepted but not listed, as in Nix's
+/// help.
+fn log_formats() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    clap::builder::PossibleValuesParser::new([
+        PossibleValue::new("raw"),
+        PossibleValue::new("raw-with-logs").hide(true),
+        PossibleValue::new("internal-json"),
+        PossibleValue::new("bar"),
+        PossibleValue::new("bar-with-logs"),
+    ])
 }
 
 /// Returns the pairs of a two-valued repeated option (`--override-flake A B --override-flake C D`).

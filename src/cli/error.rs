@@ -1,4 +1,5 @@
-//! Rendering a failed command: `error: <message>`, a `caused by: …` line per source, `hint: …`
+//! Rendering a failed command: `error: <message>` (the position and code frame of an error in
+//! a file indented under it, as Nix indents them), a `caused by: …` line per source, `hint: …`
 //! lines ([`super::hints`]), and the exit code (1, as Nix; clap's usage errors too, so scripts
 //! see what they saw with Nix).
 
@@ -15,18 +16,42 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Indents the lines of a message after its first to align under the text after `error: `,
+/// trailing blanks removed, as Nix's `showErrorInfo` does.
+fn indent(msg: &str) -> String {
+    let mut lines = msg.lines();
+    let mut out = lines.next().unwrap_or_default().trim_end().to_owned();
+    for l in lines {
+        out.push('\n');
+        out.push_str(format!("       {l}").trim_end());
+    }
+    out
+}
+
 /// Prints an error as Nix does and returns the exit code.
 pub fn report(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
-    printer.err_line(&format!("error: {err}"));
-    for cause in err.chain().skip(1) {
-        printer.err_line(&format!("caused by: {cause}"));
+    let mut parts = err.chain().map(|e| match e.downcast_ref() {
+        Some(framed @ crate::flake::decl::Error::At { .. }) => indent(&framed.to_string()),
+        _ => e.to_string(),
+    });
+    let mut rendered = format!("error: {}", parts.next().unwrap_or_default());
+    for cause in parts {
+        rendered.push_str(&format!("\ncaused by: {cause}"));
     }
     for hint in super::hints::hints(err) {
-        printer.err_line(&format!("hint: {hint}"));
+        rendered.push_str(&format!("\nhint: {hint}"));
     }
+    // Nix's JSON error message carries the position apart, and the message without it.
+    let (raw, pos) = match err.downcast_ref::<crate::flake::decl::Error>() {
+        Some(crate::flake::decl::Error::At { msg, file, pos, .. }) => {
+            (msg.clone(), Some((file.as_str(), pos.line, pos.column)))
+        }
+        _ => (err.to_string(), None),
+    };
+    printer.error(&rendered, &raw, pos);
     // Nix exits with 102 on a hash mismatch (`HashMismatchError`), which scripts test for.
     if err
         .chain()

@@ -16,6 +16,7 @@ mod flake_metadata;
 mod hints;
 mod interrupt;
 mod lock_args;
+mod log_json;
 mod output;
 mod profile;
 mod registry;
@@ -232,8 +233,8 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
     interrupt::install();
-    let printer = Printer::new(output::INFO);
     let args = env::args();
+    let printer = Printer::for_format(output::INFO, log_json::LogFormat::from_args(&args));
     // The command runs on a thread with a large stack: walks over a flake's input graph recurse
     // once per level (bounded by `flake::lockfile::MAX_DEPTH`), and the main thread's 8 MiB
     // would not hold a debug build's frames for that many. Only touched pages cost memory.
@@ -297,7 +298,12 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
     } else {
         output::INFO + i32::from(g.verbose) - i32::from(g.quiet)
     };
-    let printer = Printer::with_progress(level);
+    let format = g
+        .log_format
+        .as_deref()
+        .and_then(log_json::LogFormat::parse)
+        .unwrap_or_default();
+    let printer = Printer::for_format(level, format);
     let Some(command) = cli.command else {
         let mut cmd = Cli::command();
         printer.err_line(&cmd.render_usage().to_string());

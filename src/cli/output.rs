@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::report::Reporter;
+use super::log_json::{self, JsonLog, LogFormat};
+use crate::report::activity::Start;
+use crate::report::{ActivityId, Field, Reporter, ResultType, Verbosity};
 
 /// Nix's `lvlWarn`.
 const WARN: i32 = 1;
@@ -26,6 +28,8 @@ pub const DEBUG: i32 = 6;
 pub struct Printer {
     level: i32,
     progress: Option<Arc<Progress>>,
+    /// The `internal-json` logger, with `--log-format internal-json`.
+    json: Option<Arc<JsonLog>>,
 }
 
 /// Progress bars on a terminal, one per running task.
@@ -40,14 +44,29 @@ impl Printer {
         Printer {
             level,
             progress: None,
+            json: None,
+        }
+    }
+
+    /// Makes the printer `--log-format` asks for: `internal-json` lines, plain lines (`raw`), or
+    /// progress bars on a terminal (`bar`, the default).
+    pub fn for_format(level: i32, format: LogFormat) -> Printer {
+        match format {
+            LogFormat::Raw => Printer::new(level),
+            LogFormat::InternalJson => Printer {
+                json: Some(Arc::new(JsonLog::default())),
+                ..Printer::new(level)
+            },
+            LogFormat::Bar => Printer::with_progress(level),
         }
     }
 
     /// Makes a printer that also draws progress bars, if stderr is a terminal and the
-    /// verbosity is the default one (`--quiet` hides them; `-v` shows log lines instead).
+    /// verbosity is at least the default one (`--quiet` hides them; `-v` shows log lines
+    /// above them).
     pub fn with_progress(level: i32) -> Printer {
         let mut p = Printer::new(level);
-        if level == INFO && io::stderr().is_terminal() {
+        if LogFormat::Bar.draws_bars(level, io::stderr().is_terminal()) {
             p.progress = Some(Arc::new(Progress {
                 multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
                 bars: Mutex::new(HashMap::new()),
@@ -84,14 +103,34 @@ impl Printer {
     /// Writes a line to stderr if the verbosity is at least `level`.
     fn log(&self, level: i32, s: &str) {
         if self.level >= level {
-            self.err_line(s);
+            match &self.json {
+                Some(j) => j.msg(u64::try_from(level).unwrap_or(0), s),
+                None => self.err_line(s),
+            }
+        }
+    }
+
+    /// Prints a failure: `rendered` (`error: …`, as the terminal shows it) as is, or in
+    /// `internal-json` as Nix's error message with `raw` (the message without `error:` and
+    /// position) and the position (file, line, column) if there is one.
+    pub fn error(&self, rendered: &str, raw: &str, pos: Option<(&str, u32, u32)>) {
+        match &self.json {
+            Some(j) => {
+                let colored = rendered.replacen("error: ", log_json::ERROR_PREFIX, 1);
+                j.error(&colored, raw, pos);
+            }
+            None => self.err_line(rendered),
         }
     }
 }
 
 impl Reporter for Printer {
     fn warn(&self, msg: &str) {
-        self.log(WARN, &format!("warning: {msg}"));
+        let prefix = match self.json {
+            Some(_) => log_json::WARNING_PREFIX,
+            None => "warning: ",
+        };
+        self.log(WARN, &format!("{prefix}{msg}"));
     }
 
     fn notice(&self, msg: &str) {
@@ -117,6 +156,32 @@ impl Reporter for Printer {
         if let Some(bar) = p.bars.lock().ok().and_then(|mut b| b.remove(label)) {
             bar.finish_and_clear();
             p.multi.remove(&bar);
+        }
+    }
+
+    fn message(&self, level: Verbosity, msg: &str) {
+        self.log(level as i32, msg);
+    }
+
+    fn start_activity(&self, start: &Start<'_>) {
+        match &self.json {
+            Some(j) => j.start(start),
+            None if !start.text.is_empty() => {
+                self.log(start.level as i32, &format!("{}...", start.text));
+            }
+            None => {}
+        }
+    }
+
+    fn stop_activity(&self, id: ActivityId) {
+        if let Some(j) = &self.json {
+            j.stop(id);
+        }
+    }
+
+    fn result(&self, id: ActivityId, kind: ResultType, fields: &[Field]) {
+        if let Some(j) = &self.json {
+            j.result(id, kind, fields);
         }
     }
 }

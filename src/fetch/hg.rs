@@ -275,7 +275,13 @@ fn update_clone(env: &Env<'_>, cache_dir: &Path, url: &str) -> anyhow::Result<()
         );
     }
     let label = format!("fetching Mercurial repository '{url}'");
-    env.reporter.debug(&label);
+    let _act = crate::report::Activity::start(
+        env.reporter,
+        crate::report::Verbosity::Talkative,
+        crate::report::ActivityType::Unknown,
+        &label,
+        &[],
+    );
     env.reporter.progress(&label, 0, None);
     let result = if cache_dir.exists() {
         hg(cache_dir, &["pull", "--", url]).map(drop).or_else(|e| {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use reqwest::header::{ETAG, IF_NONE_MATCH, LOCATION};
 
 use super::Settings;
-use crate::report::Reporter;
+use crate::report::{Activity, ActivityType, Field, Reporter, Verbosity};
 use crate::util::http::HttpClient;
 
 /// How many redirects one download follows (curl's `CURLOPT_MAXREDIRS` in Nix).
@@ -170,6 +170,8 @@ pub struct Body<'a> {
     done: u64,
     total: Option<u64>,
     reported: u64,
+    /// Nix's `actFileTransfer` for this download.
+    activity: Activity<'a>,
 }
 
 impl Read for Body<'_> {
@@ -181,6 +183,13 @@ impl Read for Body<'_> {
             self.reported = self.done;
             self.reporter
                 .progress_bytes(&self.label, self.done, self.total);
+            // Nix reports 0 as the expected size when it is unknown, and the size once done.
+            let expected = match (self.total, n) {
+                (Some(t), _) => t,
+                (None, 0) => self.done,
+                (None, _) => 0,
+            };
+            self.activity.progress(self.done, expected);
         }
         Ok(n)
     }
@@ -188,6 +197,11 @@ impl Read for Body<'_> {
 
 impl Drop for Body<'_> {
     fn drop(&mut self) {
+        // A reader that stops at the end of its data (a gzip stream) never reads the EOF.
+        if self.done > self.reported {
+            self.activity
+                .progress(self.done, self.total.unwrap_or(self.done));
+        }
         self.reporter.progress_done(&self.label);
     }
 }
@@ -280,13 +294,23 @@ impl<'a> Client<'a> {
     }
 
     fn body(&self, inner: Box<dyn Read + Send + 'a>, url: &str, total: Option<u64>) -> Body<'a> {
+        let shown = redact_url(url);
+        let label = format!("downloading '{shown}'");
+        let activity = Activity::start(
+            self.reporter,
+            Verbosity::Talkative,
+            ActivityType::FileTransfer,
+            &label,
+            &[Field::Str(shown)],
+        );
         Body {
             inner,
-            label: format!("downloading '{}'", redact_url(url)),
+            label,
             reporter: self.reporter,
             done: 0,
             total,
             reported: 0,
+            activity,
         }
     }
 

@@ -30,7 +30,7 @@ use anyhow::Context as _;
 use crate::flakeref::attrs::{self, Attr};
 use crate::flakeref::{Input, Kind};
 use crate::hash::{Algo, Hash};
-use crate::report::Reporter;
+use crate::report::{Activity, ActivityType, Reporter, Verbosity};
 use crate::store::local::LocalStore;
 use crate::store::path::References;
 use crate::store::{PathInfo, Store as _, StorePath};
@@ -188,6 +188,25 @@ pub fn fetch(env: &Env<'_>, input: &Input) -> anyhow::Result<Fetched> {
     }
 }
 
+/// The directory whose files a local input's tree is read from, and which its user edits: a
+/// `path` input not pinned by a `narHash`, or a git work tree (a local non-bare repository
+/// fetched without `ref` or `rev`, spec §7.3.3). `None` for anything else.
+pub fn local_tree(env: &Env<'_>, input: &Input) -> Option<PathBuf> {
+    match input.kind()? {
+        Kind::Path if !input.attrs().contains_key("narHash") => {
+            let raw = input.get_str("path")?;
+            raw.starts_with('/')
+                .then(|| path::lexically_normal(Path::new(raw)))
+        }
+        Kind::Git if input.git_ref().is_none() && input.get_str("rev").is_none() => {
+            let url = crate::flakeref::url::parse(input.get_str("url")?).ok()?;
+            let dir = env.cwd.join(url.path_string());
+            (url.scheme == "file" && dir.join(".git").exists()).then_some(dir)
+        }
+        _ => None,
+    }
+}
+
 /// Fetches `input` into the store (spec §7.1) and returns its store path and the locked input
 /// (with `narHash` and `__final`).
 pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath, Input)> {
@@ -314,6 +333,28 @@ fn add_fetched(
     let name = input.store_name().to_owned();
     let expected = input.nar_hash()?;
     let mut newest_mtime = None;
+    // What Nix says while it copies a tree from outside the store: a path input at `-v`
+    // (`path.cc`), anything else at `-vv` (`fetchToStore`).
+    let _act = match &fetched.tree.place {
+        Place::Outside { last_modified } => Some(if *last_modified {
+            Activity::start(
+                env.reporter,
+                Verbosity::Talkative,
+                ActivityType::Unknown,
+                &format!("copying \"{}\" to the store", fetched.tree.path.display()),
+                &[],
+            )
+        } else {
+            Activity::start(
+                env.reporter,
+                Verbosity::Chatty,
+                ActivityType::Unknown,
+                &format!("copying '«{}»/' to the store", input.to_display()),
+                &[],
+            )
+        }),
+        _ => None,
+    };
     let added = match fetched.tree.place {
         Place::Stored(path, info)
             if path.name() == name && expected.as_ref().is_none_or(|e| *e == info.nar_hash) =>

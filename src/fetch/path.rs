@@ -55,7 +55,7 @@ fn status_error(path: &Path, e: &std::io::Error) -> anyhow::Error {
 
 /// Resolves `.` and `..` without looking at the file system (Nix's `canonPath` without
 /// symlink resolution).
-fn lexically_normal(p: &Path) -> PathBuf {
+pub(super) fn lexically_normal(p: &Path) -> PathBuf {
     let mut out = PathBuf::from("/");
     for c in p.components() {
         match c {

@@ -4,7 +4,9 @@
 //! # Deviations
 //!
 //! - Nix reads a flake through a lazily mounted tree; rflake fetches it into the store first and
-//!   reads `flake.nix` there, so positions in messages name the store copy as Nix's do.
+//!   reads `flake.nix` there. Errors in `flake.nix` and `flake.lock` of a local flake (a
+//!   `path:` directory, a git work tree) name the files in the user's directory
+//!   ([`Source::local`]); Nix names a `path:` flake's store copy.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -32,6 +34,9 @@ pub struct Source {
     pub dir: String,
     /// Keeps the root on disk when it is a temporary tree (not in the store).
     pub keep: fetch::KeepTree,
+    /// For a local flake (a `path:` directory, a git work tree), the directory its user edits
+    /// (the root's original): errors in its files name them there, not the store copy.
+    pub local: Option<PathBuf>,
 }
 
 impl Source {
@@ -51,6 +56,33 @@ impl Source {
         } else {
             format!("{}/{}/flake.nix", self.label, self.dir)
         }
+    }
+
+    /// `flake.nix` as named in errors about its contents: in the user's directory for a local
+    /// flake, else as [`Source::flake_nix_label`].
+    pub fn flake_nix_shown(&self) -> String {
+        match &self.local {
+            Some(dir) => self.shown_file(dir, "flake.nix"),
+            None => self.flake_nix_label(),
+        }
+    }
+
+    /// `flake.lock` as named in messages: in the user's directory for a local flake, else in
+    /// the tree on disk.
+    pub fn flake_lock_shown(&self) -> String {
+        match &self.local {
+            Some(dir) => self.shown_file(dir, "flake.lock"),
+            None => self.flake_dir().join("flake.lock").display().to_string(),
+        }
+    }
+
+    fn shown_file(&self, local: &Path, name: &str) -> String {
+        let dir = if self.dir.is_empty() {
+            local.to_path_buf()
+        } else {
+            local.join(&self.dir)
+        };
+        dir.join(name).display().to_string()
     }
 
     /// The source of a relative path input declared by the flake at `self`: `rel` resolved
@@ -78,6 +110,7 @@ impl Source {
             label: self.label.clone(),
             dir: parts.join("/"),
             keep: self.keep.clone(),
+            local: self.local.clone(),
         })
     }
 }
@@ -314,6 +347,7 @@ impl<'a> Loader<'a> {
     ) -> anyhow::Result<(StorePath, Input, Source)> {
         let label = |p: &StorePath| crate::store::Store::store_dir(self.fetch.store).print(p);
         let dir = resolved.subdir.trim_matches('/').to_owned();
+        let local = fetch::local_tree(self.fetch, &resolved.input);
         if unstored {
             let r = fetch::fetch_for_reading(self.fetch, &resolved.input)?;
             let source = Source {
@@ -321,6 +355,7 @@ impl<'a> Loader<'a> {
                 root: r.root,
                 dir,
                 keep: r.keep,
+                local,
             };
             return Ok((r.path, r.input, source));
         }
@@ -330,6 +365,7 @@ impl<'a> Loader<'a> {
             label: label(&path),
             dir,
             keep: fetch::KeepTree::default(),
+            local,
         };
         Ok((path, locked, source))
     }
@@ -342,10 +378,9 @@ fn read_decl(
     lock_root: &InputPath,
 ) -> anyhow::Result<FlakeDecl> {
     let file = source.flake_dir().join("flake.nix");
-    let label = source.flake_nix_label();
-    let text = read_flake_nix(&file, &label)?;
+    let text = read_flake_nix(&file, &source.flake_nix_label())?;
     let opts = decl::ReadOptions {
-        file_label: label,
+        file_label: source.flake_nix_shown(),
         flake_label: resolved.input.to_display(),
         subdir: source.dir.clone(),
     };
@@ -353,7 +388,7 @@ fn read_decl(
         flake_label: resolved.to_url_string().unwrap_or(opts.flake_label.clone()),
         ..opts
     };
-    let mut decl = decl::read(&text, &opts)?;
+    let mut decl = decl::read_located(&text, &opts)?;
     for input in decl.inputs.values_mut() {
         prefix_follows(input, lock_root);
     }

@@ -19,7 +19,7 @@ use anyhow::Context as _;
 
 use super::meter::Meter;
 use super::{CheckSigs, PathInfo, Store, StorePath};
-use crate::report::Reporter;
+use crate::report::{Activity, ActivityId, ActivityType, Field, Reporter, Verbosity};
 
 /// How to copy.
 #[derive(Clone, Copy, Debug)]
@@ -122,10 +122,15 @@ fn copy_known(
         return Ok(missing);
     }
     let n = missing.len();
-    reporter.notice(&format!(
-        "copying {n} path{}...",
-        if n == 1 { "" } else { "s" }
-    ));
+    // Nix's `actCopyPaths` (its text says "paths" even for one).
+    let act = Activity::start(
+        reporter,
+        Verbosity::Info,
+        ActivityType::CopyPaths,
+        &format!("copying {n} path{}", if n == 1 { "" } else { "s" }),
+        &[],
+    );
+    let parent = act.id();
     let mut infos = BTreeMap::new();
     for p in &missing {
         let info = match known.remove(p) {
@@ -148,7 +153,9 @@ fn copy_known(
                         };
                         let copied = crate::util::interrupt::check()
                             .map_err(anyhow::Error::from)
-                            .and_then(|()| copy_one(src, dst, &infos[p], opts.check_sigs, &meter));
+                            .and_then(|()| {
+                                copy_one(src, dst, &infos[p], opts.check_sigs, &meter, parent)
+                            });
                         if let Err(e) = copied {
                             if let Ok(mut errs) = errors.lock() {
                                 errs.push(e);
@@ -220,11 +227,35 @@ fn copy_message(src: &dyn Store, dst: &dyn Store, path: &str) -> String {
     let is_local = |uri: &str| uri == "local" || uri == "daemon" || uri.starts_with("local?");
     let (s, d) = (src.uri(), dst.uri());
     if is_local(&s) {
-        format!("copying path '{path}' to '{d}'...")
+        format!("copying path '{path}' to '{d}'")
     } else if is_local(&d) {
-        format!("copying path '{path}' from '{s}'...")
+        format!("copying path '{path}' from '{s}'")
     } else {
-        format!("copying path '{path}' from '{s}' to '{d}'...")
+        format!("copying path '{path}' from '{s}' to '{d}'")
+    }
+}
+
+/// A reader that reports the bytes read through it as the progress of an activity.
+struct Counted<'a, 'r, R> {
+    inner: R,
+    act: &'a Activity<'r>,
+    done: u64,
+    reported: u64,
+    expected: u64,
+}
+
+impl<R: Read> Read for Counted<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        // Every 64 KiB and at the end: NAR readers take many small reads.
+        if self.done > self.reported
+            && (self.done - self.reported >= 1 << 16 || self.done >= self.expected)
+        {
+            self.reported = self.done;
+            self.act.progress(self.done, self.expected);
+        }
+        Ok(n)
     }
 }
 
@@ -237,9 +268,25 @@ fn copy_one(
     info: &PathInfo,
     check: CheckSigs,
     meter: &Meter<'_>,
+    parent: ActivityId,
 ) -> anyhow::Result<()> {
+    let reporter = meter.reporter();
     let printed = src.store_dir().print(&info.path);
-    meter.reporter().notice(&copy_message(src, dst, &printed));
+    // Nix's `actCopyPath`, with the path and both stores as fields and the NAR bytes as
+    // progress.
+    let act = Activity::child(
+        reporter,
+        Verbosity::Info,
+        ActivityType::CopyPath,
+        &copy_message(src, dst, &printed),
+        &[
+            Field::from(printed.as_str()),
+            Field::from(src.uri()),
+            Field::from(dst.uri()),
+        ],
+        parent,
+    );
+    let _pushed = act.push();
     let (mut reader, mut writer) = std::io::pipe().context("creating a pipe")?;
     std::thread::scope(|s| {
         let producer = s.spawn(move || -> anyhow::Result<()> {
@@ -247,7 +294,13 @@ fn copy_one(
             writer.flush()?;
             Ok(())
         });
-        let mut buffered = std::io::BufReader::with_capacity(1 << 16, meter.reader(&mut reader));
+        let mut buffered = Counted {
+            inner: std::io::BufReader::with_capacity(1 << 16, meter.reader(&mut reader)),
+            act: &act,
+            done: 0,
+            reported: 0,
+            expected: info.nar_size,
+        };
         let added = dst.add_nar(info, &mut buffered as &mut dyn Read, check);
         // Unblock the producer if the consumer stopped early.
         drop(buffered);

@@ -66,10 +66,10 @@ pub fn fetch(
         let n = repo::rev_count(env, &repo, location, rev)?;
         attrs.insert("revCount".into(), Attr::Int(n));
     }
-    env.reporter.debug(&format!(
-        "using revision {rev} of repo '{}'",
-        location.display()
-    ));
+    env.reporter.message(
+        crate::report::Verbosity::Talkative,
+        &format!("using revision {rev} of repo '{}'", location.display()),
+    );
     let gitlinks = export::commit_tree(&repo_dir, rev, dest, flags.export_ignore)?;
     if flags.submodules {
         let parent = Parent {

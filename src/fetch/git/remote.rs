@@ -277,7 +277,13 @@ fn git_fetch(
     }
     args.extend::<[&OsStr; 3]>(["--".as_ref(), url.as_ref(), refspec.as_ref()]);
     let label = format!("fetching Git repository '{url}'");
-    env.reporter.debug(&label);
+    let _act = crate::report::Activity::start(
+        env.reporter,
+        crate::report::Verbosity::Talkative,
+        crate::report::ActivityType::FetchTree,
+        &label,
+        &[],
+    );
     env.reporter.progress(&label, 0, None);
     let out = run_git(env, &args);
     env.reporter.progress_done(&label);

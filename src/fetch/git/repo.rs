@@ -110,10 +110,13 @@ pub fn rev_count(
     {
         return Ok(n);
     }
-    env.reporter.debug(&format!(
-        "getting Git revision count of '{}'",
-        location.display()
-    ));
+    let _act = crate::report::Activity::start(
+        env.reporter,
+        crate::report::Verbosity::Chatty,
+        crate::report::ActivityType::Unknown,
+        &format!("getting Git revision count of '{}'", location.display()),
+        &[],
+    );
     let mut walk = repo.revwalk()?;
     walk.push(rev)
         .with_context(|| format!("walking the history of Git commit '{rev}'"))?;

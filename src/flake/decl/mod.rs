@@ -22,9 +22,11 @@
 //!
 //! # Deviations
 //!
-//! - Messages are one line: Nix's parse errors (`syntax error, unexpected '}', expecting ';'`
-//!   then `at <file>:<l>:<c>:`) become `<message>, at <file>:<l>:<c>`. Syntax errors come from
-//!   rnix, worded with Nix's token names; the expected tokens bison lists can differ.
+//! - [`read`]'s messages are one line: Nix's parse errors (`syntax error, unexpected '}',
+//!   expecting ';'` then `at <file>:<l>:<c>:` and the code frame) become `<message>, at
+//!   <file>:<l>:<c>`; [`read_located`] gives them back Nix's shape ([`Error::At`]). Syntax
+//!   errors come from rnix, worded with Nix's token names; the expected tokens bison lists can
+//!   differ.
 //! - Where Nix gives no position in the message but only in a trace (`flake input attribute
 //!   'x' is a list while …`, a bad `follows`, a rejected URL or attribute form, an invalid formal
 //!   name), `, at <file>:<l>:<c>` is added.
@@ -125,6 +127,54 @@ pub enum Error {
     /// Any error; the message is complete (with `at <file>:<line>:<col>` where Nix has one).
     #[error("{0}")]
     Msg(String),
+    /// An error at a position, shown as Nix shows one: the message, then `at <file>:<l>:<c>:`
+    /// and the code frame around the position ([`crate::util::code_frame`]).
+    #[error("{msg}\nat {file}:{pos}:{}", frame.iter().map(|l| format!("\n{l}")).collect::<String>())]
+    At {
+        /// The message (without a trailing `, at <file>:<l>:<c>`).
+        msg: String,
+        /// The file, as named in messages.
+        file: String,
+        /// The position.
+        pos: Pos,
+        /// The code frame's lines.
+        frame: Vec<String>,
+    },
+}
+
+impl Error {
+    /// Turns a message ending with the position of a place in `file` (`…, at <file>:<l>:<c>`
+    /// or `… at <file>:<l>:<c>`) into [`Error::At`] with the code frame from `text`. A
+    /// trailing `, at …` leaves the message, as Nix prints that position below it; a position
+    /// that is part of Nix's wording (`… but got a thunk at …`) stays in it.
+    fn locate(self, text: &str, file: &str) -> Error {
+        let Error::Msg(m) = &self else {
+            return self;
+        };
+        let needle = format!(" at {file}:");
+        let Some(i) = m.rfind(&needle) else {
+            return self;
+        };
+        let Some((l, c)) = m[i + needle.len()..].split_once(':') else {
+            return self;
+        };
+        let (Ok(line), Ok(column)) = (l.parse::<u32>(), c.parse::<u32>()) else {
+            return self;
+        };
+        let msg = m[..i].strip_suffix(',').unwrap_or(m).to_owned();
+        Error::At {
+            msg,
+            file: file.to_owned(),
+            pos: Pos { line, column },
+            frame: crate::util::code_frame::lines(text, line, column),
+        }
+    }
+}
+
+/// [`read`], with an error at a position of the file shown as Nix shows it: the message, the
+/// position and the code frame ([`Error::At`]).
+pub fn read_located(text: &str, opts: &ReadOptions) -> Result<FlakeDecl, Error> {
+    read(text, opts).map_err(|e| e.locate(text, &opts.file_label))
 }
 
 /// Reads the metadata of the flake whose `flake.nix` text is `text`.

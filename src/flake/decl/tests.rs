@@ -469,3 +469,48 @@ fn syntax_error_wording() {
         assert_eq!(err(text), msg.replace("F:", &format!("{F}:")), "{text}");
     }
 }
+
+/// [`read_located`]: a position at the end of the message becomes Nix's `at` line and frame.
+#[test]
+fn located_errors_carry_the_position_and_frame() {
+    let located = |text: &str| match read_located(text, &opts_in("")) {
+        Ok(d) => panic!("{text}: unexpectedly read {d:?}"),
+        Err(e) => e,
+    };
+    // `…, at <pos>`: the message loses it, Nix prints it below.
+    let e = located("{\n  description = \"x\";\n  outputs = }\n}\n");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "syntax error, unexpected '}}'\nat {F}:3:13:\n     2|   description = \"x\";\n     \
+             3|   outputs = }}\n      |             ^\n     4| }}"
+        )
+    );
+    assert!(matches!(
+        e,
+        Error::At {
+            pos: Pos {
+                line: 3,
+                column: 13
+            },
+            ..
+        }
+    ));
+    // `… at <pos>` is Nix's wording: kept, and the frame added.
+    let e = located("{\n  description = \"a\" + \"b\";\n  outputs = _: { };\n}\n");
+    let Error::At { msg, pos, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        msg,
+        &format!("expected a string but got a thunk at {F}:2:3")
+    );
+    assert_eq!(*pos, Pos { line: 2, column: 3 });
+    // No position: the message as it is.
+    let e = located("[ ]");
+    assert_eq!(
+        e.to_string(),
+        format!("file '{F}' must be an attribute set")
+    );
+    assert!(matches!(e, Error::Msg(_)), "{e:?}");
+}

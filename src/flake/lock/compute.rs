@@ -331,6 +331,7 @@ impl Computer<'_, '_> {
         self.parents.push(flake_ref.clone());
         let own = super::read_lock_file(
             &flake.lock_file_path(),
+            &flake.source.flake_lock_shown(),
             self.flags,
             self.loader.fetch.reporter,
         )?;

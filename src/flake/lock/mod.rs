@@ -89,18 +89,18 @@ pub struct LockedFlake {
 }
 
 /// Reads a lock file if it exists (an empty lock otherwise), checking that its inputs are
-/// locked.
+/// locked; `label` names it in messages (the file the user edits, for a local flake).
 pub fn read_lock_file(
     path: &Path,
+    label: &str,
     flags: &Flags,
     report: &dyn Reporter,
 ) -> anyhow::Result<LockFile> {
     let Some(bytes) = crate::util::fs::read_if_exists(path)? else {
         return Ok(LockFile::default());
     };
-    let label = path.display().to_string();
     let text = String::from_utf8_lossy(&bytes);
-    let file = LockFile::parse(&text, &label)?;
+    let file = LockFile::parse(&text, label)?;
     for w in file.check_locked(
         flags.allow_dirty_locks,
         flags.trust_tarballs_from_git_forges,
@@ -135,11 +135,11 @@ fn read_old_lock(flake: &Flake, flags: &Flags, report: &dyn Reporter) -> anyhow:
             "reference lock file was provided, but the `allow-dirty` setting is set to false"
         );
     }
-    let path = flags
-        .reference_lock_file
-        .clone()
-        .unwrap_or_else(|| flake.lock_file_path());
-    read_lock_file(&path, flags, report)
+    let (path, label) = match &flags.reference_lock_file {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => (flake.lock_file_path(), flake.source.flake_lock_shown()),
+    };
+    read_lock_file(&path, &label, flags, report)
 }
 
 /// Computes the lock file of `flake` from its declarations and `old` (unless

@@ -73,8 +73,18 @@ fn syntax_error_names_file_and_line() {
     );
     let out = run_unchanged(&mut env, "root", &["flake", "archive"]);
     assert_eq!(out.status().code(), Some(1), "{out:?}");
-    let line = error_line(&out);
-    assert!(line.contains("-source/flake.nix:3"), "{out:?}");
+    // The file the user edits, not its copy in the store (issue 12.5), with current Nix's
+    // position line and code frame (`showErrorInfo`, `printCodeLines`).
+    assert_eq!(
+        out.stderr(),
+        "error: syntax error, unexpected ';'\n       \
+         at $TEST_ENV/work/root/flake.nix:3:13:\n            \
+         2|   description = \"x\";\n            \
+         3|   outputs = ;\n             \
+         |             ^\n            \
+         4| }\n",
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -89,7 +99,12 @@ fn computed_values_are_thunks() {
         "{\n  inputs.a.url = \"path:\" + \"/x\";\n  outputs = { self, a }: { };\n}\n",
     );
     let out = run_unchanged(&mut env, "url", &["flake", "archive"]);
-    assert_thunk(&out, "expected a string or a path but got a thunk at ", 2);
+    assert_thunk(
+        &out,
+        "expected a string or a path but got a thunk at ",
+        "url",
+        2,
+    );
     // `description` must be a string (`expectType`).
     flake(
         &env,
@@ -97,19 +112,33 @@ fn computed_values_are_thunks() {
         "{\n  outputs = { self }: { };\n  description = \"a\" + \"b\";\n}\n",
     );
     let out = run_unchanged(&mut env, "description", &["flake", "archive"]);
-    assert_thunk(&out, "expected a string but got a thunk at ", 3);
+    assert_thunk(
+        &out,
+        "expected a string but got a thunk at ",
+        "description",
+        3,
+    );
 }
 
-/// Asserts `error: <prefix>/nix/store/<hash>-source/flake.nix:<line>:…`: the position names
-/// the copy of `flake.nix` in the store (spec B1); its column text is rflake's own.
+/// Asserts `error: <prefix>$TEST_ENV/work/<dir>/flake.nix:<line>:…` and the code frame: the
+/// position names the user's `flake.nix`, not its copy in the store (issue 12.5); its column
+/// text is rflake's own.
 #[track_caller]
-fn assert_thunk(out: &CommandOutput, prefix: &str, line: u32) {
+fn assert_thunk(out: &CommandOutput, prefix: &str, dir: &str, line: u32) {
     assert_eq!(out.status().code(), Some(1), "{out:?}");
-    let rest = error_line(out)
-        .strip_prefix(&format!("error: {prefix}/nix/store/"))
-        .unwrap_or_else(|| panic!("{out:?}"));
+    let file = format!("$TEST_ENV/work/{dir}/flake.nix:{line}:");
     assert!(
-        rest[32..].starts_with(&format!("-source/flake.nix:{line}:")),
+        error_line(out).starts_with(&format!("error: {prefix}{file}")),
+        "{out:?}"
+    );
+    let mut rest = out.stderr().lines().skip(1);
+    assert!(
+        rest.next()
+            .is_some_and(|l| l.starts_with(&format!("       at {file}"))),
+        "{out:?}"
+    );
+    assert!(
+        rest.any(|l| l.starts_with(&format!("       {line:>6}| "))),
         "{out:?}"
     );
 }
@@ -248,4 +277,107 @@ fn usage_errors_exit_1_and_lock_nothing() {
     assert_eq!(out.status().code(), Some(1), "{out:?}");
     assert!(error_line(&out).contains("--to"), "{out:?}");
     assert!(!env.path("work/root/flake.lock").exists());
+}
+
+/// Issue 12.5: errors in the files of a local flake name the files the user edits (not their
+/// copies in the store, which need not even exist with `--store DIR`) and show Nix's frame.
+mod user_files {
+    use super::*;
+
+    #[test]
+    fn syntax_error_in_a_git_work_tree_names_the_work_tree_file() {
+        let mut env = TestEnv::new();
+        let repo = GitRepo::init(env.path("work/repo"));
+        repo.write("flake.nix", "{\n  outputs = { self }: { };\n}\n");
+        repo.write(
+            "sub/flake.nix",
+            "{\n  description = \"sub\";\n  inputs = {\n    a.url = \"path:/x\"\n  };\n}\n",
+        );
+        repo.commit_all("init");
+        let url = format!("git+file://{}?dir=sub", env.path("work/repo").display());
+        let store = env.path("other-store").display().to_string();
+        let out = run_unchanged(
+            &mut env,
+            "repo",
+            &["flake", "archive", "--store", &store, &url],
+        );
+        assert_eq!(out.status().code(), Some(1), "{out:?}");
+        assert_eq!(
+            out.stderr(),
+            "error: syntax error, unexpected '}', expecting ';'\n       \
+             at $TEST_ENV/work/repo/sub/flake.nix:5:3:\n            \
+             4|     a.url = \"path:/x\"\n            \
+             5|   };\n             \
+             |   ^\n            \
+             6| }\n",
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_git_revision_is_not_the_work_tree_and_names_the_store_copy() {
+        let mut env = TestEnv::new();
+        let repo = GitRepo::init(env.path("work/repo"));
+        repo.write("flake.nix", "{\n  outputs = ;\n}\n");
+        repo.commit_all("init");
+        let url = format!(
+            "git+file://{}?rev={}",
+            env.path("work/repo").display(),
+            repo.rev("HEAD")
+        );
+        let out = run_unchanged(&mut env, "repo", &["flake", "archive", &url]);
+        assert_eq!(out.status().code(), Some(1), "{out:?}");
+        let at = out.stderr().lines().nth(1).unwrap_or_default();
+        assert!(at.starts_with("       at /nix/store/"), "{out:?}");
+        assert!(at.ends_with("-source/flake.nix:2:13:"), "{out:?}");
+    }
+
+    #[test]
+    fn malformed_lock_files_name_the_users_file() {
+        let mut env = TestEnv::new();
+        flake(&env, "root", "{\n  outputs = { self }: { };\n}\n");
+        let cases = [
+            (
+                "{\"nodes\": 3}",
+                "lock file '$TEST_ENV/work/root/flake.lock' has unsupported version 0",
+            ),
+            ("{", "Could not parse '$TEST_ENV/work/root/flake.lock': "),
+        ];
+        for (text, want) in cases {
+            env.write("work/root/flake.lock", text);
+            let store = env.path("other-store").display().to_string();
+            let out = run_unchanged(&mut env, "root", &["flake", "archive", "--store", &store]);
+            assert_eq!(out.status().code(), Some(1), "{out:?}");
+            assert!(
+                error_line(&out).starts_with(&format!("error: {want}")),
+                "{out:?}"
+            );
+            assert!(!out.stderr().contains("/nix/store/"), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn internal_json_carries_the_position_of_a_syntax_error() {
+        let mut env = TestEnv::new();
+        flake(&env, "root", "{\n  outputs = ;\n}\n");
+        let out = run_unchanged(
+            &mut env,
+            "root",
+            &["flake", "archive", "--log-format", "internal-json"],
+        );
+        assert_eq!(out.status().code(), Some(1), "{out:?}");
+        let last = out.stderr().lines().last().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(last.strip_prefix("@nix ").unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        assert_eq!(v["raw_msg"], "syntax error, unexpected ';'");
+        assert_eq!(v["file"], "$TEST_ENV/work/root/flake.nix");
+        assert_eq!(
+            (v["line"].as_u64(), v["column"].as_u64()),
+            (Some(2), Some(13))
+        );
+        assert!(
+            v["msg"].as_str().unwrap().contains("2|   outputs = ;"),
+            "{out:?}"
+        );
+    }
 }

@@ -43,6 +43,7 @@ mod binary_cache;
 mod compare;
 mod fixture;
 mod graphs;
+mod log_format;
 mod messages;
 mod overrides;
 mod protocol;
