@@ -7,53 +7,41 @@
 //! transfer; Nix 2.8, which downloaded to a file first, said `download of '<url>' was
 //! interrupted` there.
 //!
-//! Unlike Nix, a command that does not stop within [`GRACE`] (a thread blocked on a stalled
-//! connection or on another process's lock), or a second signal, ends the process from the
-//! signal thread: it removes the listed temporaries, prints the same message and exits 1.
+//! Unlike Nix, a command that does not stop within `util::interrupt::GRACE` (a thread blocked on
+//! a stalled connection or on another process's lock) is ended by a watchdog thread, started
+//! only before the process may block that way (`util::interrupt::watch`): it removes the listed
+//! temporaries, prints the same message and exits 1. A second signal ends the process at once
+//! with status 1; what it leaves behind is reclaimed by the next write
+//! (`store::local::reclaim`).
+//!
+//! The handlers only set the flag (`signal_hook::flag`): no thread is started for signals, so
+//! a short command pays nothing for them.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use super::output::{INFO, Printer};
 use crate::util::interrupt;
-
-/// How long a command has to stop by itself after the first signal.
-const GRACE: Duration = Duration::from_secs(3);
 
 /// Nix's message for an interrupted command.
 const MESSAGE: &str = "error: interrupted by the user";
 
 static REPORTED: AtomicBool = AtomicBool::new(false);
 
-/// Starts the thread that receives SIGINT, SIGTERM and SIGHUP. Without it (should the signals
-/// not be available) they keep their default action, ending the process at once.
+/// Installs the handlers of SIGINT, SIGTERM and SIGHUP: the first sets the interrupt flag, a
+/// second ends the process with status 1. Should that fail, the signals keep their default
+/// action, ending the process at once.
 pub fn install() {
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-        return;
-    };
-    let spawned = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            let mut first = true;
-            for _ in signals.forever() {
-                interrupt::trigger();
-                if !first {
-                    leave();
-                }
-                first = false;
-                let _ = std::thread::Builder::new()
-                    .name("interrupt-grace".into())
-                    .spawn(|| {
-                        std::thread::sleep(GRACE);
-                        leave();
-                    });
-            }
-        });
-    drop(spawned);
+    let flag = interrupt::flag();
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // Registered first, so that it sees the flag as it was before this signal.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&flag));
+        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+    }
+    interrupt::on_stuck(|| leave());
 }
 
 /// Prints Nix's message for an interrupted command (once per process) and returns its exit
@@ -65,7 +53,7 @@ pub fn report(printer: &Printer) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Ends the process from the signal thread: the command did not stop in time.
+/// Ends the process from the watchdog thread: the command did not stop in time.
 fn leave() -> ! {
     interrupt::remove_temporaries();
     let _ = report(&Printer::new(INFO));

@@ -235,18 +235,10 @@ pub fn main() -> ExitCode {
     interrupt::install();
     let args = env::args();
     let printer = Printer::for_format(output::INFO, log_json::LogFormat::from_args(&args));
-    // The command runs on a thread with a large stack: walks over a flake's input graph recurse
-    // once per level (bounded by `flake::lockfile::MAX_DEPTH`), and the main thread's 8 MiB
-    // would not hold a debug build's frames for that many. Only touched pages cost memory.
-    let worker = std::thread::Builder::new()
-        .name("rflake".into())
-        .stack_size(COMMAND_STACK)
-        .spawn(move || run(args));
-    let result = match worker {
-        Ok(handle) => handle
-            .join()
-            .unwrap_or_else(|_| Err(anyhow!("rflake crashed (a bug: please report it)"))),
-        Err(e) => Err(anyhow!("starting the command thread: {e}")),
+    let result = if main_stack_can_grow() {
+        run(args)
+    } else {
+        run_on_big_stack(args)
     };
     // Interrupted, the command failed or swallowed the failure in a fallback: either way the
     // user asked it to stop, so it does not report success.
@@ -259,8 +251,43 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The stack size of the thread commands run on.
-const COMMAND_STACK: usize = 256 << 20;
+/// How deep the command's stack may grow: walks over a flake's input graph recurse once per
+/// level (bounded by `flake::lockfile::MAX_DEPTH`), more than the usual 8 MiB hold in a debug
+/// build. Below the 128 MiB that Linux leaves free under the main thread's stack.
+const COMMAND_STACK: u64 = 120 << 20;
+
+/// Raises the soft stack limit so that the main thread's stack may grow to [`COMMAND_STACK`]
+/// (Linux checks the current limit as the stack grows); false when the hard limit does not
+/// allow it. Running on the main thread costs nothing; a thread costs short commands a
+/// noticeable share of their time.
+fn main_stack_can_grow() -> bool {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Stack);
+    if limit.current.is_none_or(|c| c >= COMMAND_STACK) {
+        return true;
+    }
+    if limit.maximum.is_some_and(|m| m < COMMAND_STACK) {
+        return false;
+    }
+    let raised = Rlimit {
+        current: Some(COMMAND_STACK),
+        maximum: limit.maximum,
+    };
+    setrlimit(Resource::Stack, raised).is_ok()
+}
+
+/// Runs the command on a thread with a [`COMMAND_STACK`] stack, for when the main thread's may
+/// not grow that far.
+fn run_on_big_stack(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    let size = usize::try_from(COMMAND_STACK).unwrap_or(usize::MAX);
+    std::thread::Builder::new()
+        .name("rflake".into())
+        .stack_size(size)
+        .spawn(move || run(args))
+        .map_err(|e| anyhow!("starting the command thread: {e}"))?
+        .join()
+        .unwrap_or_else(|_| Err(anyhow!("rflake crashed (a bug: please report it)")))
+}
 
 /// Parses `argv`, loads the settings and runs the command.
 pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {

@@ -422,6 +422,7 @@ fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
                 "waiting for another Nix process to finish fetching input '{}'...",
                 input.to_display()
             ));
+            crate::util::interrupt::watch();
             file.lock()
                 .with_context(|| format!("locking '{}'", path.display()))?;
         }

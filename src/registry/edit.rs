@@ -51,8 +51,7 @@ fn lock_dir_of(file: &Path) -> anyhow::Result<std::fs::File> {
     crate::util::fs::create_dir_all(dir)?;
     let handle = std::fs::File::open(dir)
         .with_context(|| format!("opening directory '{}'", dir.display()))?;
-    handle
-        .lock()
+    crate::util::interrupt::lock_file(&handle)
         .with_context(|| format!("locking directory '{}'", dir.display()))?;
     Ok(handle)
 }

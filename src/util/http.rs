@@ -57,6 +57,8 @@ impl HttpClient {
     }
 
     fn build(&self) -> anyhow::Result<Client> {
+        // A download may stall where no interrupt check runs.
+        super::interrupt::watch();
         let mut b = Client::builder()
             .user_agent(concat!("rflake/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())

@@ -16,11 +16,18 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The flag, shared with the signal handlers that set it (`signal_hook::flag`).
+static INTERRUPTED: std::sync::LazyLock<Arc<AtomicBool>> =
+    std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+
+/// Returns the flag itself, for signal handlers to set.
+pub fn flag() -> Arc<AtomicBool> {
+    Arc::clone(&INTERRUPTED)
+}
 
 /// The error of an operation stopped by SIGINT, SIGTERM or SIGHUP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +90,53 @@ pub fn sleep(d: Duration) -> Result<(), Interrupted> {
             return Ok(());
         }
         std::thread::sleep(SLICE.min(end - now));
+    }
+}
+
+/// How long a command has to stop by itself after the flag is set, once [`watch`] runs.
+pub const GRACE: Duration = Duration::from_secs(3);
+
+/// What the watchdog calls when the command did not stop within [`GRACE`] (set by the
+/// command line: it removes the temporaries, prints Nix's message and exits).
+static ON_STUCK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets what [`watch`]'s watchdog calls when the command is stuck after a signal.
+pub fn on_stuck(f: fn()) {
+    let _ = ON_STUCK.set(f);
+}
+
+/// Starts (once per process) the watchdog that ends a command which does not stop within
+/// [`GRACE`] of a signal. Called before the process may block where no [`check`] runs (on a
+/// network connection, on another process's lock), so that commands which never block pay for
+/// no thread.
+pub fn watch() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("interrupt-watch".into())
+            .stack_size(64 << 10)
+            .spawn(|| {
+                while !is_interrupted() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                std::thread::sleep(GRACE);
+                if let Some(f) = ON_STUCK.get() {
+                    f();
+                }
+            });
+    });
+}
+
+/// Takes an exclusive `flock` on `file`; when another process holds it, starts the watchdog
+/// first ([`watch`]): the wait may be long, and no [`check`] runs while it lasts.
+pub fn lock_file(file: &std::fs::File) -> io::Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            watch();
+            file.lock()
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 

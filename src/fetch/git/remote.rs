@@ -346,7 +346,7 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
         .truncate(false)
         .open(&path)
         .with_context(|| format!("opening lock file \"{}\"", path.display()))?;
-    file.lock()
+    crate::util::interrupt::lock_file(&file)
         .with_context(|| format!("acquiring lock \"{}\"", path.display()))?;
     Ok(file)
 }

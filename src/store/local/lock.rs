@@ -67,8 +67,7 @@ impl PathLocks {
 fn lock_fresh(lock_path: &Path) -> Result<File, Error> {
     loop {
         let file = open_lock_file(lock_path)?;
-        file.lock()
-            .map_err(Error::io("acquiring lock", lock_path))?;
+        crate::util::interrupt::lock_file(&file).map_err(Error::io("acquiring lock", lock_path))?;
         let size = file
             .metadata()
             .map_err(Error::io("getting status of lock file", lock_path))?
