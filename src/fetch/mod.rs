@@ -210,26 +210,40 @@ pub fn local_tree(env: &Env<'_>, input: &Input) -> Option<PathBuf> {
 /// Fetches `input` into the store (spec §7.1) and returns its store path and the locked input
 /// (with `narHash` and `__final`).
 pub fn fetch_to_store(env: &Env<'_>, input: &Input) -> anyhow::Result<(StorePath, Input)> {
-    if let Some(valid) = valid_final(env, input)? {
+    fetch_to_store_keyed(env, input, &input.to_key())
+}
+
+/// [`fetch_to_store`], for a caller that has the input's key ([`Input::to_key`]) already.
+pub fn fetch_to_store_keyed(
+    env: &Env<'_>,
+    input: &Input,
+    key: &str,
+) -> anyhow::Result<(StorePath, Input)> {
+    let expected = input.nar_hash()?;
+    if let Some(valid) = valid_final(env, input, expected.as_ref())? {
         return Ok((valid, input.clone()));
     }
-    let _lock = lock_input(env, input)?;
+    let _lock = lock_input(env, input, key)?;
     let fetched = fetch(env, input)
         .with_context(|| format!("while fetching the input '{}'", input.to_display()))?;
-    add_fetched(env, input, fetched)
+    add_fetched(env, input, expected.as_ref(), fetched)
 }
 
 /// The store path of a final input with a `narHash` when that path is valid already (the
 /// short cut of spec §7.1: nothing is fetched).
-fn valid_final(env: &Env<'_>, input: &Input) -> anyhow::Result<Option<StorePath>> {
+fn valid_final(
+    env: &Env<'_>,
+    input: &Input,
+    nar_hash: Option<&Hash>,
+) -> anyhow::Result<Option<StorePath>> {
     if !input.is_final() {
         return Ok(None);
     }
-    let Some(nar_hash) = input.nar_hash()? else {
+    let Some(nar_hash) = nar_hash else {
         return Ok(None);
     };
     let path = env.store.store_dir().make_source_path(
-        &nar_hash,
+        nar_hash,
         input.store_name(),
         &References::default(),
     )?;
@@ -285,17 +299,17 @@ pub fn fetch_for_reading(env: &Env<'_>, input: &Input) -> anyhow::Result<Readabl
         input,
         keep: KeepTree::default(),
     };
-    if let Some(valid) = valid_final(env, input)? {
+    let expected = input.nar_hash()?;
+    if let Some(valid) = valid_final(env, input, expected.as_ref())? {
         return Ok(stored(valid, input.clone()));
     }
-    let _lock = lock_input(env, input)?;
+    let _lock = lock_input(env, input, &input.to_key())?;
     let fetched = fetch(env, input)
         .with_context(|| format!("while fetching the input '{}'", input.to_display()))?;
     let Place::StoreTemp(tmp) = fetched.tree.place else {
-        let (path, locked) = add_fetched(env, input, fetched)?;
+        let (path, locked) = add_fetched(env, input, expected.as_ref(), fetched)?;
         return Ok(stored(path, locked));
     };
-    let expected = input.nar_hash()?;
     let (hash, _) = crate::store::nar::hash_path(&fetched.tree.path)?;
     if let Some(e) = &expected
         && *e != hash
@@ -328,10 +342,10 @@ pub fn fetch_for_reading(env: &Env<'_>, input: &Input) -> anyhow::Result<Readabl
 fn add_fetched(
     env: &Env<'_>,
     input: &Input,
+    expected: Option<&Hash>,
     fetched: Fetched,
 ) -> anyhow::Result<(StorePath, Input)> {
     let name = input.store_name().to_owned();
-    let expected = input.nar_hash()?;
     let mut newest_mtime = None;
     // What Nix says while it copies a tree from outside the store: a path input at `-v`
     // (`path.cc`), anything else at `-vv` (`fetchToStore`).
@@ -357,18 +371,16 @@ fn add_fetched(
     };
     let added = match fetched.tree.place {
         Place::Stored(path, info)
-            if path.name() == name && expected.as_ref().is_none_or(|e| *e == info.nar_hash) =>
+            if path.name() == name && expected.is_none_or(|e| *e == info.nar_hash) =>
         {
             Ok((path, info))
         }
-        Place::StoreTemp(_) => env
-            .store
-            .adopt_tree(&name, &fetched.tree.path, expected.as_ref()),
+        Place::StoreTemp(_) => env.store.adopt_tree(&name, &fetched.tree.path, expected),
         Place::Outside {
             last_modified: true,
         } => env
             .store
-            .add_tree_reading_mtime(&name, &fetched.tree.path, expected.as_ref())
+            .add_tree_reading_mtime(&name, &fetched.tree.path, expected)
             .map(|added| {
                 // The tree is not read when its path is valid already: walk it then.
                 newest_mtime = Some(added.newest_mtime);
@@ -376,7 +388,7 @@ fn add_fetched(
             }),
         _ => env
             .store
-            .add_tree_with_hash_opt(&name, &fetched.tree.path, expected.as_ref()),
+            .add_tree_with_hash_opt(&name, &fetched.tree.path, expected),
     };
     let (path, info) = added.map_err(|e| match e {
         crate::store::local::Error::TreeHashMismatch { specified, got, .. } => {
@@ -397,17 +409,17 @@ fn add_fetched(
         result.insert("lastModified".into(), Attr::Int(mtime));
     }
     result.insert("narHash".into(), Attr::Str(info.nar_hash.to_sri()));
-    let result = check_locks(input, expected.as_ref(), result, &info.nar_hash)?;
+    let result = check_locks(input, expected, result, &info.nar_hash)?;
     Ok((path, result))
 }
 
 /// Takes the per-input lock `<cache>/fetcher-locks/<sha256 of the attributes' JSON>`, so that
 /// two processes do not fetch the same input at once (spec §7.1 step 3); says so when it has to
 /// wait. The lock is released when the returned file is dropped.
-fn lock_input(env: &Env<'_>, input: &Input) -> anyhow::Result<std::fs::File> {
+fn lock_input(env: &Env<'_>, input: &Input, key: &str) -> anyhow::Result<std::fs::File> {
     let dir = env.cache_dir.join("fetcher-locks");
     crate::util::fs::create_dir_all(&dir)?;
-    let key = Hash::digest(Algo::Sha256, input.to_key().as_bytes());
+    let key = Hash::digest(Algo::Sha256, key.as_bytes());
     let path = dir.join(key.to_base16());
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -534,9 +546,9 @@ mod tests {
             &crate::report::Silent,
         )
         .unwrap();
-        let first = lock_input(&env, &input).unwrap();
+        let first = lock_input(&env, &input, &input.to_key()).unwrap();
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| lock_input(&env, &input).map(drop));
+            let waiter = s.spawn(|| lock_input(&env, &input, &input.to_key()).map(drop));
             while log.lines().is_empty() {
                 std::thread::yield_now();
             }

@@ -181,7 +181,7 @@ impl Fetcher {
         if let Some(hit) = self.fetched.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }
-        let result = fetch::fetch_to_store(env, input)?;
+        let result = fetch::fetch_to_store_keyed(env, input, &key)?;
         if let Ok(mut m) = self.fetched.lock() {
             m.insert(key, result.clone());
         }
