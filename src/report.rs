@@ -3,7 +3,7 @@
 //! The core never prints (STYLE.md §5); it reports through a [`Reporter`] that the CLI
 //! implements on top of its `Printer`. Tests use [`Collect`].
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A sink for the messages Nix prints while it works.
 pub trait Reporter: Sync {
@@ -30,6 +30,12 @@ pub trait Reporter: Sync {
     fn progress_done(&self, label: &str) {
         let _ = label;
     }
+
+    /// A handle on this reporter that a store may keep, for what it reports later (the
+    /// messages of a Nix daemon). Reporters that cannot be shared drop those messages.
+    fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {
+        Arc::new(Silent)
+    }
 }
 
 /// A reporter that drops everything.
@@ -41,10 +47,11 @@ impl Reporter for Silent {
     fn debug(&self, _: &str) {}
 }
 
-/// A reporter that keeps the messages, prefixed as the CLI would print them.
-#[derive(Default)]
+/// A reporter that keeps the messages, prefixed as the CLI would print them (shared handles
+/// add to the same list).
+#[derive(Default, Clone)]
 pub struct Collect {
-    lines: Mutex<Vec<String>>,
+    lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Collect {
@@ -68,4 +75,8 @@ impl Reporter for Collect {
         self.push(msg.to_owned());
     }
     fn debug(&self, _: &str) {}
+
+    fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {
+        Arc::new(self.clone())
+    }
 }

@@ -110,6 +110,10 @@ impl Reporter for Printer {
         self.draw(label, done, total, true);
     }
 
+    fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {
+        Arc::new(self.clone())
+    }
+
     fn progress_done(&self, label: &str) {
         let Some(p) = &self.progress else {
             return;

@@ -2,16 +2,18 @@
 //! binary caches (`file://`, `http(s)://`).
 //!
 //! Formats (no I/O): [`path`], [`ca`], [`path_info`], [`nar`] (the parser and writer work on
-//! any reader/writer). Effects: the local store ([`local`]) and binary caches
-//! ([`binary_cache`]), both behind the [`Store`] trait, and [`copy`] between any two stores.
+//! any reader/writer). Effects: the local store ([`local`]), binary caches ([`binary_cache`])
+//! and stores behind a Nix daemon ([`daemon`]), all behind the [`Store`] trait, and [`copy`]
+//! between any two stores.
 //!
 //! Mirrors the Nix source's `src/libstore/` (`store-api.cc`, `local-store.cc`,
-//! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
+//! `binary-cache-store.cc`, `remote-store.cc`) and `src/libutil/archive.cc`.
 
 pub mod binary_cache;
 pub mod ca;
 pub mod compression;
 pub mod copy;
+pub mod daemon;
 pub mod local;
 pub mod nar;
 pub mod narinfo;
