@@ -2,6 +2,7 @@
 
 mod binary_cache;
 mod completions;
+mod daemon_store;
 mod differential;
 mod fetch_git;
 mod fetch_hg;

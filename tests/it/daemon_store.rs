@@ -1,0 +1,349 @@
+//! Stores behind a Nix daemon (`unix://<socket>`, `store::daemon`): `flake archive --to` into a
+//! real `nix-daemon` 2.8 on a private store, checked by `nix path-info` through the same socket,
+//! and the failures: no socket, a daemon killed in the middle of a copy.
+
+// Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Read;
+use std::sync::Arc;
+
+use rflake::hash::{Algo, Hash};
+use rflake::report::Collect;
+use rflake::store::daemon::{ClientOptions, DaemonStore, Options, Version};
+use rflake::store::{CheckSigs, PathInfo, Store, StoreDir};
+
+use crate::support::{GitRepo, NixDaemon, TestEnv, require_nix};
+
+/// A flake with a `path:` input and a `git+file:` input.
+fn flake(env: &mut TestEnv) {
+    env.write(
+        "work/dep/flake.nix",
+        "{ outputs = { self }: { x = 1; }; }\n",
+    );
+    env.write("work/dep/data.txt", "some data\n");
+    let repo = GitRepo::init(env.path("work/repo"));
+    repo.write("flake.nix", "{ outputs = { self }: { y = 2; }; }\n")
+        .write("lib/file.txt", "from git\n");
+    repo.commit_all("init");
+    let root = format!(
+        "{{\n  inputs.dep.url = \"path:{}\";\n  inputs.repo.url = \"{}\";\n  \
+         outputs = {{ self, ... }}: {{ }};\n}}\n",
+        env.path("work/dep").display(),
+        repo.url("")
+    );
+    env.write("work/root/flake.nix", root);
+    env.set_cwd("work/root");
+    // Lock first, so that the runs below start from a lock file.
+    let out = env.run(&["flake", "archive", "--dry-run"]);
+    assert!(out.success(), "{out:?}");
+}
+
+/// Every store path in `flake archive --json` output.
+fn archived_paths(json: &str) -> BTreeSet<String> {
+    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+        if let Some(p) = v["path"].as_str() {
+            out.insert(p.to_owned());
+        }
+        if let Some(inputs) = v["inputs"].as_object() {
+            for i in inputs.values() {
+                walk(i, out);
+            }
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut out = BTreeSet::new();
+    walk(&v, &mut out);
+    out
+}
+
+/// `nix path-info --json` of `paths` in `store`: path → (narHash, ca).
+fn nix_infos(
+    env: &TestEnv,
+    store: &str,
+    paths: &BTreeSet<String>,
+) -> BTreeMap<String, (String, String)> {
+    let mut args = vec!["path-info", "--json", "--store", store];
+    args.extend(paths.iter().map(String::as_str));
+    let out = env.run_nix(&args);
+    assert!(out.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                (
+                    i["narHash"].as_str().unwrap().to_owned(),
+                    i["ca"].as_str().unwrap_or_default().to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn archive_to_a_daemon_copies_every_path_once() {
+    if !require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let daemon = NixDaemon::start(env.root());
+    let to = daemon.uri();
+
+    let out = env.run(&["flake", "archive", "--json", "--to", &to]);
+    assert!(out.success(), "{out:?}");
+    let paths = archived_paths(out.stdout());
+    assert_eq!(paths.len(), 3, "{out:?}");
+    let lines: Vec<&str> = out.stderr().lines().collect();
+    assert_eq!(lines[0], "copying 3 paths...", "{out:?}");
+    for p in &paths {
+        let line = format!("copying path '{p}' to 'unix://$TEST_ENV/daemon.sock'...");
+        assert!(lines.contains(&line.as_str()), "{out:?}");
+    }
+
+    // The daemon's store has each path with the local store's narHash and ca.
+    let local = env.path("store").display().to_string();
+    let want = nix_infos(&env, &local, &paths);
+    let got = nix_infos(&env, &to, &paths);
+    assert_eq!(got, want);
+    assert!(
+        got.values()
+            .all(|(_, ca)| ca.starts_with("fixed:r:sha256:"))
+    );
+    // The NARs the daemon serves (`narFromPath`) hash to narHash. (Nix 2.8's own client reads
+    // a `unix://` store's files directly from /nix/store, so it cannot check this.)
+    let store = DaemonStore::new(
+        Options::new(Some(daemon.socket.clone())),
+        Arc::new(Collect::default()),
+    );
+    for (p, (nar_hash, _)) in &got {
+        let path = StoreDir::default().parse(p).unwrap();
+        let mut nar = Vec::new();
+        store.nar_from_path(&path, &mut nar).unwrap();
+        assert_eq!(&Hash::digest(Algo::Sha256, &nar).to_sri(), nar_hash);
+    }
+
+    // A second run copies nothing.
+    let again = env.run(&["flake", "archive", "--to", &to]);
+    assert!(again.success(), "{again:?}");
+    assert_eq!(again.stderr(), "");
+}
+
+#[test]
+fn archive_to_a_missing_socket_fails_clearly() {
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let sock = env.path("no-daemon.sock");
+    let to = format!("unix://{}", sock.display());
+    let out = env.run(&["flake", "archive", "--to", &to]);
+    assert!(!out.success(), "{out:?}");
+    assert_eq!(
+        out.stderr().lines().next(),
+        Some(
+            "error: cannot connect to socket at '$TEST_ENV/no-daemon.sock': No such file or directory"
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn fetching_into_a_daemon_store_is_refused() {
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let sock = env.path("no-daemon.sock");
+    let store = format!("unix://{}", sock.display());
+    let out = env.run(&["flake", "archive", "--store", &store]);
+    assert!(!out.success(), "{out:?}");
+    assert!(
+        out.stderr()
+            .starts_with("error: rflake can only fetch into a local store, not 'unix://"),
+        "{out:?}"
+    );
+}
+
+/// A NAR of one regular file of `len` bytes.
+fn big_nar(len: usize) -> Vec<u8> {
+    let mut nar = Vec::new();
+    let mut tok = |b: &[u8]| {
+        nar.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        nar.extend_from_slice(b);
+        nar.resize(nar.len().next_multiple_of(8), 0);
+    };
+    for t in [
+        &b"nix-archive-1"[..],
+        b"(",
+        b"type",
+        b"regular",
+        b"contents",
+    ] {
+        tok(t);
+    }
+    tok(&vec![b'x'; len]);
+    tok(b")");
+    nar
+}
+
+/// A reader that runs `at_half` once, when half of `data` has been read.
+struct KillHalfway<'a, F: FnMut()> {
+    data: &'a [u8],
+    pos: usize,
+    at_half: Option<F>,
+}
+
+impl<F: FnMut()> Read for KillHalfway<'_, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.data.len() / 2
+            && let Some(mut f) = self.at_half.take()
+        {
+            f();
+        }
+        let n = buf.len().min(self.data.len() - self.pos).min(1 << 16);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_daemon_killed_mid_copy_registers_nothing() {
+    if !require_nix() {
+        return;
+    }
+    let env = TestEnv::new();
+    let mut daemon = NixDaemon::start(env.root());
+    let nar = big_nar(16 << 20);
+    let h = Hash::digest(Algo::Sha256, &nar);
+    let path = StoreDir::default()
+        .make_source_path(&h, "big", &Default::default())
+        .unwrap();
+    let info = PathInfo::source(path.clone(), h, nar.len() as u64);
+    let printed = format!("/nix/store/{path}");
+
+    let log = Collect::default();
+    let store = DaemonStore::new(Options::new(Some(daemon.socket.clone())), Arc::new(log));
+    assert_eq!(store.protocol_version().unwrap(), Version::v1(34));
+    assert_eq!(
+        store.daemon_nix_version().unwrap().as_deref(),
+        Some("2.8.0")
+    );
+    let mut reader = KillHalfway {
+        data: &nar,
+        pos: 0,
+        at_half: Some(|| daemon.kill()),
+    };
+    let err = store
+        .add_nar(&info, &mut reader, CheckSigs::Check)
+        .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "Nix daemon disconnected unexpectedly (maybe it crashed?)"
+    );
+
+    // Nothing is registered: a new daemon on the same store does not know the path, and a
+    // second copy succeeds.
+    daemon.restart();
+    let store = DaemonStore::new(
+        Options::new(Some(daemon.socket.clone())),
+        Arc::new(Collect::default()),
+    );
+    assert!(store.query_path_info(&path).unwrap().is_none());
+    let out = env.run_nix(&["path-info", "--store", &daemon.uri(), &printed]);
+    assert!(!out.success(), "{out:?}");
+    store
+        .add_nar(&info, &mut &nar[..], CheckSigs::Check)
+        .unwrap();
+    let got = store.query_path_info(&path).unwrap().unwrap();
+    assert_eq!(
+        (got.nar_hash, got.nar_size),
+        (info.nar_hash.clone(), info.nar_size)
+    );
+    assert_eq!(got.ca, info.ca);
+
+    // The NAR comes back as it went in.
+    let mut back = Vec::new();
+    store.nar_from_path(&path, &mut back).unwrap();
+    assert!(back == nar, "narFromPath returned other bytes");
+    assert!(store.is_valid_path(&path).unwrap());
+    assert_eq!(
+        store.query_path_from_hash_part(path.hash_part()).unwrap(),
+        Some(path.clone())
+    );
+    store.add_temp_root(&path).unwrap();
+    store.ensure_path(&path).unwrap();
+    let valid = store
+        .query_valid_paths(&BTreeSet::from([path.clone()]))
+        .unwrap();
+    assert_eq!(valid, BTreeSet::from([path.clone()]));
+    // In the daemon's private store, not the machine's.
+    assert!(
+        fs::symlink_metadata(daemon.store.join("nix/store").join(path.base_name()))
+            .unwrap()
+            .is_file()
+    );
+}
+
+#[test]
+fn untrusted_clients_add_sources_and_see_the_daemons_warnings() {
+    if !require_nix() {
+        return;
+    }
+    let env = TestEnv::new();
+    let daemon = NixDaemon::start_with(env.root(), "trusted-users = nobody\n");
+    let log = Collect::default();
+    let opts = Options {
+        client: ClientOptions {
+            overrides: vec![("substituters".to_owned(), "http://127.0.0.1:1".to_owned())],
+            ..ClientOptions::default()
+        },
+        ..Options::new(Some(daemon.socket.clone()))
+    };
+    let store = DaemonStore::new(opts, Arc::new(log.clone()));
+    assert_eq!(store.trust().unwrap(), None, "1.34 does not say");
+    assert_eq!(
+        log.lines(),
+        ["warning: ignoring untrusted substituter 'http://127.0.0.1:1'"]
+    );
+
+    let nar = big_nar(10);
+    let h = Hash::digest(Algo::Sha256, &nar);
+    let path = StoreDir::default()
+        .make_source_path(&h, "small", &Default::default())
+        .unwrap();
+    // A NAR that does not match its info: the daemon's error; the connection goes on.
+    let mut info = PathInfo::source(path.clone(), h, nar.len() as u64);
+    info.nar_size += 8;
+    let err = store
+        .add_nar(&info, &mut &nar[..], CheckSigs::NoCheck)
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("size mismatch"), "{err:#}");
+    assert!(store.query_path_info(&path).unwrap().is_none());
+
+    // A content-addressed source needs no signature, even from an untrusted client.
+    info.nar_size -= 8;
+    store
+        .add_nar(&info, &mut &nar[..], CheckSigs::Check)
+        .unwrap();
+    assert!(store.is_valid_path(&path).unwrap());
+    // A path without a content address or signature is refused, even with `NoCheck`: the
+    // daemon checks signatures of untrusted clients whatever they ask.
+    let nar2 = big_nar(11);
+    let h2 = Hash::digest(Algo::Sha256, &nar2);
+    let p2 = StoreDir::default()
+        .make_source_path(&h2, "unsigned", &Default::default())
+        .unwrap();
+    let mut unsigned = PathInfo::source(p2.clone(), h2, nar2.len() as u64);
+    unsigned.ca = None;
+    let err = store
+        .add_nar(&unsigned, &mut &nar2[..], CheckSigs::NoCheck)
+        .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        format!("cannot add path '/nix/store/{p2}' because it lacks a valid signature")
+    );
+    assert!(!store.is_valid_path(&p2).unwrap());
+}
