@@ -18,7 +18,12 @@
 //!
 //! # Deviations
 //!
-//! - `max-connections` defaults to 4, not 1: copies to the daemon overlap.
+//! (The full list is in `docs/deviations.md`, "Store: the Nix daemon".)
+//!
+//! - Fetchers add to a local store only: a daemon store is a `--to` destination, not yet a
+//!   `--store` to fetch into.
+//! - `max-connections` is 4, not 1, and not read from the URI: copies to the daemon overlap.
+//! - `setOptions` sends the `nix` command's defaults, not yet the user's overridden settings.
 //! - The daemon's messages lose their terminal colours even on a terminal.
 //! - Only the operations rflake needs are implemented (see [`ops`]); `buildPathsWithResults`,
 //!   `buildDerivation`, `queryDerivationOutputMap`, `addPermRoot`/`addIndirectRoot` and the
