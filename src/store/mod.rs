@@ -71,4 +71,18 @@ pub trait Store: Send + Sync {
     /// Adds a path from its NAR, checking the NAR against `info.nar_hash`/`info.nar_size` and,
     /// with [`CheckSigs::Check`], its signatures. A path that is already valid is left alone.
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, check: CheckSigs) -> anyhow::Result<()>;
+
+    /// Adds the paths of `infos` (references before referrers) in one request, if the store
+    /// has one (Nix's `addMultipleToStore` of the daemon), calling `write_nar` to stream each
+    /// NAR in turn. Returns `Ok(false)`, having added nothing, when it has none: the caller
+    /// then adds the paths one by one.
+    fn add_multiple(
+        &self,
+        infos: &[PathInfo],
+        write_nar: &mut dyn FnMut(&PathInfo, &mut dyn Write) -> anyhow::Result<()>,
+        check: CheckSigs,
+    ) -> anyhow::Result<bool> {
+        let _ = (infos, write_nar, check);
+        Ok(false)
+    }
 }

@@ -224,37 +224,6 @@ impl DaemonStore {
     pub fn build_paths(&self, targets: &[DerivedPath], mode: BuildMode) -> anyhow::Result<()> {
         self.with_connection(|c, r| Ok(c.build_paths(targets, mode, r)?))
     }
-
-    /// Adds several paths in one `addMultipleToStore` request (protocol 1.32 on), each NAR
-    /// read from the reader `open` returns for it, in order: references before referrers.
-    /// Returns `false` without sending anything when the daemon is older.
-    pub fn add_multiple(
-        &self,
-        infos: &[PathInfo],
-        open: &mut dyn FnMut(&PathInfo) -> anyhow::Result<Box<dyn Read + '_>>,
-        check: CheckSigs,
-    ) -> anyhow::Result<bool> {
-        let dir = self.opts.store_dir.clone();
-        self.with_connection(|c, r| {
-            if !c.negotiated.at_least(Version::v1(32)) {
-                return Ok(false);
-            }
-            let mut it = infos.iter();
-            c.add_multiple_to_store(
-                infos.len() as u64,
-                &mut |w: &mut dyn Write| {
-                    let info = it.next().expect("called once per info");
-                    let mut nar = open(info)?;
-                    Connection::write_multiple_entry(w, &dir, info, &mut nar)?;
-                    Ok(())
-                },
-                false,
-                check == CheckSigs::NoCheck,
-                r,
-            )?;
-            Ok(true)
-        })
-    }
 }
 
 impl Store for DaemonStore {
@@ -290,6 +259,33 @@ impl Store for DaemonStore {
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, check: CheckSigs) -> anyhow::Result<()> {
         self.with_connection(|c, r| {
             Ok(c.add_to_store_nar(info, nar, false, check == CheckSigs::NoCheck, r)?)
+        })
+    }
+
+    /// One `addMultipleToStore` request (protocol 1.32 on) streaming every NAR in turn.
+    fn add_multiple(
+        &self,
+        infos: &[PathInfo],
+        write_nar: &mut dyn FnMut(&PathInfo, &mut dyn Write) -> anyhow::Result<()>,
+        check: CheckSigs,
+    ) -> anyhow::Result<bool> {
+        let dir = self.opts.store_dir.clone();
+        self.with_connection(|c, r| {
+            if !c.negotiated.at_least(Version::v1(32)) {
+                return Ok(false);
+            }
+            let mut it = infos.iter();
+            c.add_multiple_to_store(
+                infos.len() as u64,
+                &mut |w: &mut dyn Write| {
+                    let info = it.next().expect("called once per info");
+                    Connection::write_multiple_entry(w, &dir, info, &mut |w| write_nar(info, w))
+                },
+                false,
+                check == CheckSigs::NoCheck,
+                r,
+            )?;
+            Ok(true)
         })
     }
 }

@@ -441,22 +441,26 @@ impl Connection {
         Ok(sent?)
     }
 
-    /// Writes one entry of [`Connection::add_multiple_to_store`]'s stream.
+    /// Writes one entry of [`Connection::add_multiple_to_store`]'s stream: the path, its
+    /// info, and the NAR `write_nar` writes, which must be `info.nar_size` bytes (the daemon
+    /// reads exactly that many).
     pub fn write_multiple_entry(
         w: &mut dyn Write,
         dir: &StoreDir,
         info: &PathInfo,
-        nar: &mut dyn Read,
-    ) -> io::Result<()> {
+        write_nar: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         wire::write_str(w, &dir.print(&info.path))?;
         write_info(w, dir, info, Version::v1(16))?;
-        let n = io::copy(nar, w)?;
-        if n != info.nar_size {
-            return Err(io::Error::other(format!(
-                "the NAR of '{}' has {n} bytes, not the {} its info says",
+        let mut counted = Counting { to: w, n: 0 };
+        write_nar(&mut counted)?;
+        if counted.n != info.nar_size {
+            anyhow::bail!(
+                "the NAR of '{}' has {} bytes, not the {} its info says",
                 dir.print(&info.path),
+                counted.n,
                 info.nar_size
-            )));
+            );
         }
         Ok(())
     }
@@ -508,6 +512,23 @@ impl Connection {
             &mut self.w,
             strs.iter().map(String::as_str),
         )?)
+    }
+}
+
+/// A writer that counts what passes through it.
+struct Counting<'a> {
+    to: &'a mut dyn Write,
+    n: u64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.to.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.to.flush()
     }
 }
 

@@ -343,12 +343,10 @@ fn add_multiple_to_store_streams_infos_and_nars() {
     c.add_multiple_to_store(
         2,
         &mut |w| {
-            Connection::write_multiple_entry(
-                w,
-                &StoreDir::default(),
-                &infos[i],
-                &mut &nars[i][..],
-            )?;
+            let nar = &nars[i];
+            Connection::write_multiple_entry(w, &StoreDir::default(), &infos[i], &mut |w| {
+                Ok(w.write_all(nar)?)
+            })?;
             i += 1;
             Ok(())
         },
@@ -376,6 +374,24 @@ fn add_multiple_to_store_streams_infos_and_nars() {
         s = rest;
     }
     assert!(s.is_empty());
+
+    // A NAR of another size than its info says is not sent on (the daemon would read past it).
+    let (mut c, _) = conn(34, Bytes::default().last());
+    let err = c
+        .add_multiple_to_store(
+            1,
+            &mut |w| {
+                Connection::write_multiple_entry(w, &StoreDir::default(), &infos[0], &mut |w| {
+                    Ok(w.write_all(b"short")?)
+                })
+            },
+            false,
+            false,
+            &Silent,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("has 5 bytes, not the"), "{err}");
+    assert!(!c.is_usable());
 
     // Not before 1.32: nothing is sent.
     let (mut c, sent) = conn(31, Bytes::default());
