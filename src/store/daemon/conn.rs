@@ -1,13 +1,13 @@
 //! One connection to a daemon: the byte streams, what the handshake negotiated, and the relay
 //! of the side channel (Nix's `RemoteStore::Connection` and `initConnection`).
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use super::error::{Error, Result};
 use super::handshake::{self, DaemonInfo, Negotiated, Version};
-use super::stderr::{self, Relay};
+use super::stderr::{self, Frame, Relay};
 use super::wire;
 use crate::report::Reporter;
 use crate::store::StoreDir;
@@ -59,8 +59,10 @@ impl Default for ClientOptions {
 
 /// A connection to a daemon after the handshake.
 pub struct Connection {
-    pub(super) r: Box<dyn Read + Send>,
+    pub(super) r: BufReader<Box<dyn Read + Send>>,
     pub(super) w: Box<dyn Write + Send>,
+    /// The socket, to see whether the daemon has sent something without blocking.
+    pub(super) probe: Option<UnixStream>,
     /// What the handshake negotiated.
     pub negotiated: Negotiated,
     /// What the daemon told about itself.
@@ -85,23 +87,27 @@ impl Connection {
             io,
         })?;
         let reader = stream.try_clone()?;
-        Connection::handshake(
-            Box::new(BufReader::with_capacity(1 << 16, reader)),
+        let probe = stream.try_clone()?;
+        let mut conn = Connection::handshake(
+            Box::new(reader),
             Box::new(BufWriter::with_capacity(1 << 16, stream)),
             dir,
             opts,
             reporter,
-        )
+        )?;
+        conn.probe = Some(probe);
+        Ok(conn)
     }
 
     /// Runs the handshake over any pair of streams (a socket, a recorded exchange).
     pub fn handshake(
-        mut r: Box<dyn Read + Send>,
+        r: Box<dyn Read + Send>,
         mut w: Box<dyn Write + Send>,
         dir: &StoreDir,
         opts: &ClientOptions,
         reporter: &dyn Reporter,
     ) -> Result<Connection> {
+        let mut r = BufReader::with_capacity(1 << 16, r);
         let negotiated = handshake::client_handshake(
             &mut r,
             &mut w,
@@ -115,6 +121,7 @@ impl Connection {
         let mut conn = Connection {
             r,
             w,
+            probe: None,
             negotiated,
             info,
             dir: dir.clone(),
@@ -188,6 +195,54 @@ impl Connection {
         )
     }
 
+    /// Sends what `f` writes as a framed stream (then the end marker). Before each frame, what
+    /// the daemon has sent meanwhile is processed without blocking (Nix's `withFramedSink`): a
+    /// daemon that fails half-way stops the stream early with its error, and one that logs a
+    /// lot is never left blocked while the client writes.
+    pub(super) fn send_framed(
+        &mut self,
+        reporter: &dyn Reporter,
+        f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<()> {
+        let Connection {
+            r,
+            w,
+            probe,
+            negotiated,
+            relay,
+            ..
+        } = self;
+        w.flush()?;
+        let mut daemon_error = None;
+        let res = {
+            let mut check = || -> io::Result<()> {
+                match drain_pending(r, probe.as_ref(), negotiated, relay, reporter) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        daemon_error = Some(e);
+                        Err(io::Error::other("the Nix daemon stopped the stream"))
+                    }
+                }
+            };
+            let w: &mut dyn Write = w;
+            let mut framed = wire::FramedWriter::with_check(w, &mut check);
+            f(&mut framed).and_then(|()| framed.finish())
+        };
+        match (res, daemon_error) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some(e)) => {
+                // End the stream where it stopped, so that the daemon (which reads up to the
+                // end marker) is ready for the next request.
+                if e.keeps_connection() {
+                    wire::write_u64(w, 0)?;
+                    w.flush()?;
+                }
+                Err(e)
+            }
+            (Err(e), None) => Err(Error::from_io(e)),
+        }
+    }
+
     /// Sends `setOptions` (Nix's `RemoteStore::setOptions`).
     pub fn set_options(&mut self, o: &ClientOptions, reporter: &dyn Reporter) -> Result<()> {
         self.guard(|c| {
@@ -214,4 +269,41 @@ impl Connection {
             c.process(reporter)
         })
     }
+}
+
+/// Processes the frames the daemon has already sent, without waiting for more: messages are
+/// relayed; an error (or a frame that cannot come now) ends the exchange.
+fn drain_pending(
+    r: &mut BufReader<Box<dyn Read + Send>>,
+    probe: Option<&UnixStream>,
+    v: &Negotiated,
+    relay: &mut Relay,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    loop {
+        let pending = !r.buffer().is_empty() || probe.is_some_and(readable);
+        if !pending {
+            return Ok(());
+        }
+        match stderr::read_frame(r, v)? {
+            Frame::Error(e) => return Err(e),
+            Frame::Last | Frame::Read(_) | Frame::Write(_) => {
+                return Err(Error::Protocol(
+                    "the Nix daemon sent an unexpected message while receiving data".to_owned(),
+                ));
+            }
+            frame => relay.show(frame, reporter),
+        }
+    }
+}
+
+/// Whether reading `s` would not block (data, or the other end closed).
+fn readable(s: &UnixStream) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(s, PollFlags::IN)];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
 }

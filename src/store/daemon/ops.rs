@@ -394,7 +394,7 @@ impl Connection {
             wire::write_bool(&mut c.w, repair)?;
             wire::write_bool(&mut c.w, dont_check_sigs)?;
             if c.negotiated.at_least(Version::v1(23)) {
-                send_framed(&mut c.w, |w| copy_source(nar, w))?;
+                c.send_framed(rep, |w| copy_source(nar, w))?;
                 c.process(rep)
             } else if c.negotiated.at_least(Version::v1(21)) {
                 c.process_with(rep, None, Some(nar))
@@ -422,7 +422,7 @@ impl Connection {
             c.op(Op::AddMultipleToStore)?;
             wire::write_bool(&mut c.w, repair)?;
             wire::write_bool(&mut c.w, dont_check_sigs)?;
-            send_framed(&mut c.w, |w| {
+            c.send_framed(rep, |w| {
                 wire::write_u64(w, count)?;
                 for _ in 0..count {
                     if let Err(e) = next(w) {
@@ -550,15 +550,6 @@ fn copy_source(from: &mut dyn Read, to: &mut dyn Write) -> io::Result<()> {
         };
         to.write_all(&buf[..n])?;
     }
-}
-
-/// Sends what `f` writes as a framed stream, then the end marker.
-fn send_framed(w: &mut dyn Write, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-    w.flush()?;
-    let mut framed = wire::FramedWriter::new(w);
-    f(&mut framed)?;
-    framed.finish()?;
-    Ok(())
 }
 
 #[cfg(test)]

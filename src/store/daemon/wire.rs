@@ -129,6 +129,7 @@ pub const FRAME_SIZE: usize = 64 << 10;
 pub struct FramedWriter<'w> {
     to: &'w mut dyn Write,
     buf: Vec<u8>,
+    check: Option<&'w mut dyn FnMut() -> io::Result<()>>,
 }
 
 impl<'w> FramedWriter<'w> {
@@ -137,11 +138,32 @@ impl<'w> FramedWriter<'w> {
         FramedWriter {
             to,
             buf: Vec::with_capacity(FRAME_SIZE),
+            check: None,
+        }
+    }
+
+    /// Starts a framed stream on `to` that calls `check` before each frame; an error from it
+    /// stops the stream (Nix checks for an error from the daemon there).
+    pub fn with_check(
+        to: &'w mut dyn Write,
+        check: &'w mut dyn FnMut() -> io::Result<()>,
+    ) -> FramedWriter<'w> {
+        FramedWriter {
+            check: Some(check),
+            ..FramedWriter::new(to)
+        }
+    }
+
+    fn checked(&mut self) -> io::Result<()> {
+        match &mut self.check {
+            Some(check) => check(),
+            None => Ok(()),
         }
     }
 
     fn send(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
+            self.checked()?;
             write_u64(self.to, self.buf.len() as u64)?;
             self.to.write_all(&self.buf)?;
             self.buf.clear();
@@ -161,6 +183,7 @@ impl Write for FramedWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.buf.is_empty() && data.len() >= FRAME_SIZE {
             // A large write goes out as one frame without copying.
+            self.checked()?;
             write_u64(self.to, data.len() as u64)?;
             self.to.write_all(data)?;
             return Ok(data.len());

@@ -64,8 +64,9 @@ impl Bytes {
 fn conn(minor: u8, reply: Bytes) -> (Connection, Shared) {
     let sent = Shared::default();
     let c = Connection {
-        r: Box::new(Cursor::new(reply.0)),
+        r: std::io::BufReader::new(Box::new(Cursor::new(reply.0))),
         w: Box::new(sent.clone()),
+        probe: None,
         negotiated: Negotiated {
             version: Version::v1(minor),
             features: BTreeSet::new(),
@@ -332,6 +333,36 @@ fn add_to_store_nar_by_version() {
         .unwrap_err();
     assert_eq!(err.to_string(), "hash mismatch importing path");
     assert!(c.is_usable());
+
+    // A daemon that fails before the NAR is sent (its error already read into the buffer by
+    // the previous answer): the stream stops at once and ends with the end marker, and the
+    // connection goes on.
+    let reply = Bytes::default()
+        .last()
+        .u64(1)
+        .u64(stderr::STDERR_NEXT)
+        .str("adding\n")
+        .u64(stderr::STDERR_ERROR)
+        .str("Error")
+        .u64(0)
+        .str("Error")
+        .str("path is rejected")
+        .u64(0)
+        .u64(0)
+        .last()
+        .u64(1);
+    let (mut c, sent) = conn(34, reply);
+    let log = Collect::default();
+    assert!(c.is_valid_path(&info.path, &log).unwrap());
+    sent.take();
+    let err = c
+        .add_to_store_nar(&info, &mut &nar[..], false, true, &log)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "path is rejected");
+    assert_eq!(sent.take(), header(Version::v1(16)).u64(0).0);
+    assert_eq!(log.lines(), ["adding"]);
+    assert!(c.is_usable());
+    assert!(c.is_valid_path(&info.path, &log).unwrap());
 }
 
 #[test]
