@@ -62,11 +62,12 @@ impl NixDaemon {
             .stderr(Stdio::null());
         self.child = Some(cmd.spawn().expect("spawning nix-daemon"));
         let deadline = Instant::now() + Duration::from_secs(20);
-        // The socket file appears before the daemon listens: wait until a connection works.
-        while std::os::unix::net::UnixStream::connect(&self.socket).is_err() {
+        // The socket file appears before the daemon listens, and the first worker creates the
+        // store's database: wait until a worker greets us back.
+        while !greets(&self.socket) {
             assert!(
                 Instant::now() < deadline,
-                "nix-daemon did not listen on its socket"
+                "nix-daemon did not answer on its socket"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -141,4 +142,18 @@ fn stat_field(pid: u32, n: usize) -> Option<String> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 2..];
     rest.split(' ').nth(n).map(str::to_owned)
+}
+
+/// Whether a worker on `socket` answers the client's greeting with the daemon's.
+fn greets(socket: &Path) -> bool {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut s) = std::os::unix::net::UnixStream::connect(socket) else {
+        return false;
+    };
+    let mut hello = 0x6e69_7863u64.to_le_bytes().to_vec();
+    hello.extend_from_slice(&0x122u64.to_le_bytes());
+    let mut answer = [0u8; 8];
+    s.write_all(&hello).is_ok()
+        && s.read_exact(&mut answer).is_ok()
+        && u64::from_le_bytes(answer) == 0x6478_696f
 }
