@@ -31,6 +31,12 @@ pub trait Reporter: Sync {
         let _ = label;
     }
 
+    /// The verbosity in Nix's levels (0 error … 3 info, the default … 6 debug), which a Nix
+    /// daemon is told so that it sends the messages that will be shown.
+    fn verbosity(&self) -> u8 {
+        3
+    }
+
     /// A handle on this reporter that a store may keep, for what it reports later (the
     /// messages of a Nix daemon). Reporters that cannot be shared drop those messages.
     fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {

@@ -114,6 +114,10 @@ impl Reporter for Printer {
         Arc::new(self.clone())
     }
 
+    fn verbosity(&self) -> u8 {
+        u8::try_from(self.level.clamp(0, 7)).unwrap_or(3)
+    }
+
     fn progress_done(&self, label: &str) {
         let Some(p) = &self.progress else {
             return;

@@ -41,7 +41,8 @@ pub struct OpenConfig {
     pub http: Arc<HttpClient>,
     /// Where HTTP uploads spool NARs (in memory without one).
     pub temp_dir: Option<PathBuf>,
-    /// The settings a daemon store passes on with `setOptions`.
+    /// The settings a daemon store passes on with `setOptions` (the verbosity is the
+    /// reporter's).
     pub daemon_client: ClientOptions,
 }
 
@@ -106,9 +107,11 @@ pub fn open(
             )?))
         }
         StoreUri::Daemon { socket } => {
+            let mut client = cfg.daemon_client.clone();
+            client.verbosity = reporter.verbosity().into();
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
-                client: cfg.daemon_client.clone(),
+                client,
                 ..daemon::Options::new(socket.clone())
             };
             Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
