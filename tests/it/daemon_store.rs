@@ -588,3 +588,31 @@ fn recorded_session_replays_byte_for_byte() {
     // the default verbosity: nothing is shown, as with Nix.
     assert_eq!(log.lines(), Vec::<String>::new());
 }
+
+/// With `--debug` the daemon is told so (`setOptions`) and its debug messages are shown.
+#[test]
+fn the_daemons_messages_follow_the_verbosity() {
+    if !require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let daemon = NixDaemon::start(env.root());
+    let out = env.run(&["--debug", "flake", "archive", "--to", &daemon.uri()]);
+    assert!(out.success(), "{out:?}");
+    // Sent by the daemon's worker as it adds the root: its lock in the daemon's store.
+    assert!(
+        out.stderr()
+            .lines()
+            .any(|l| l.starts_with("locking path '$TEST_ENV/daemon-store/nix/store/")),
+        "{out:?}"
+    );
+    // At the default verbosity the daemon says nothing.
+    let daemon2 = NixDaemon::start(&env.path("second"));
+    let out = env.run(&["flake", "archive", "--to", &daemon2.uri()]);
+    assert!(out.success(), "{out:?}");
+    assert!(
+        out.stderr().lines().all(|l| l.starts_with("copying ")),
+        "{out:?}"
+    );
+}
