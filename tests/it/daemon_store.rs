@@ -288,6 +288,68 @@ fn a_daemon_killed_mid_copy_registers_nothing() {
 }
 
 #[test]
+fn a_daemon_killed_mid_batch_keeps_only_the_paths_it_finished() {
+    if !require_nix() {
+        return;
+    }
+    let env = TestEnv::new();
+    let mut daemon = NixDaemon::start(env.root());
+    let nars = [big_nar(100), big_nar(16 << 20)];
+    let infos: Vec<PathInfo> = nars
+        .iter()
+        .zip(["first", "second"])
+        .map(|(nar, name)| {
+            let h = Hash::digest(Algo::Sha256, nar);
+            let p = StoreDir::default()
+                .make_source_path(&h, name, &Default::default())
+                .unwrap();
+            PathInfo::source(p, h, nar.len() as u64)
+        })
+        .collect();
+    let store = DaemonStore::new(
+        Options::new(Some(daemon.socket.clone())),
+        Arc::new(Collect::default()),
+    );
+    let mut kill = Some(|| daemon.kill());
+    let err = store
+        .add_multiple(
+            &infos,
+            &mut |info, w| {
+                let nar = if info.path == infos[0].path {
+                    &nars[0]
+                } else {
+                    &nars[1]
+                };
+                for (i, chunk) in nar.chunks(1 << 16).enumerate() {
+                    if i == 64
+                        && let Some(mut k) = kill.take()
+                    {
+                        k();
+                    }
+                    w.write_all(chunk)?;
+                }
+                Ok(())
+            },
+            CheckSigs::Check,
+        )
+        .unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "Nix daemon disconnected unexpectedly (maybe it crashed?)"
+    );
+
+    // The first path was complete and stays; the second is not registered.
+    daemon.restart();
+    let store = DaemonStore::new(
+        Options::new(Some(daemon.socket.clone())),
+        Arc::new(Collect::default()),
+    );
+    let first = store.query_path_info(&infos[0].path).unwrap().unwrap();
+    assert_eq!(first.nar_hash, infos[0].nar_hash);
+    assert!(store.query_path_info(&infos[1].path).unwrap().is_none());
+}
+
+#[test]
 fn untrusted_clients_add_sources_and_see_the_daemons_warnings() {
     if !require_nix() {
         return;

@@ -67,6 +67,18 @@ pub enum Error {
     },
 }
 
+/// Whether an I/O error of this kind on the connection means the daemon went away.
+pub fn is_disconnection(kind: io::ErrorKind) -> bool {
+    matches!(
+        kind,
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+    )
+}
+
 fn render_remote(message: &str, traces: &[String]) -> String {
     let mut s = message.to_owned();
     for t in traces.iter().rev() {
@@ -80,13 +92,10 @@ impl Error {
     /// Classifies an I/O error on the connection: a closed or reset connection means the
     /// daemon went away.
     pub fn from_io(e: io::Error) -> Error {
-        match e.kind() {
-            io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::NotConnected => Error::Disconnected,
-            _ => Error::Io(strerror(&e)),
+        if is_disconnection(e.kind()) {
+            Error::Disconnected
+        } else {
+            Error::Io(strerror(&e))
         }
     }
 

@@ -434,11 +434,26 @@ impl Connection {
             })?;
             c.process(rep)
         });
-        if let Some(e) = producer_error {
-            self.broken = true;
-            return Err(e);
+        match (sent, producer_error) {
+            (Ok(()), _) => Ok(()),
+            // The daemon's own error (it stopped the stream), or its disconnection.
+            (Err(e @ (Error::Remote { .. } | Error::Disconnected)), _) => Err(e.into()),
+            (Err(_), Some(producer)) => {
+                self.broken = true;
+                // A write that failed because the daemon went away is the daemon's failure
+                // (and must not look like a closed stdout).
+                let gone = producer.chain().any(|c| {
+                    c.downcast_ref::<io::Error>()
+                        .is_some_and(|io| super::error::is_disconnection(io.kind()))
+                });
+                Err(if gone {
+                    Error::Disconnected.into()
+                } else {
+                    producer
+                })
+            }
+            (Err(e), None) => Err(e.into()),
         }
-        Ok(sent?)
     }
 
     /// Writes one entry of [`Connection::add_multiple_to_store`]'s stream: the path, its
