@@ -24,6 +24,10 @@ pub enum Error {
     /// mistaken for a closed stdout).
     #[error("error talking to the Nix daemon: {0}")]
     Io(String),
+    /// The sink a NAR from the daemon was written to failed (kept as the source, so that a
+    /// closed pipe is seen as one by whoever reads the error).
+    #[error("writing the NAR received from the Nix daemon")]
+    Sink(#[source] io::Error),
     /// Padding bytes that are not zero.
     #[error("non-zero padding")]
     NonZeroPadding,

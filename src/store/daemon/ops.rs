@@ -363,7 +363,7 @@ impl Connection {
             let parsed = nar::parse(&mut tee, &mut nar::Check);
             if let Some(e) = tee.write_error {
                 // The rest of the NAR is still on the wire: the connection is out of step.
-                return Err(Error::Io(crate::util::fs::strerror(&e)));
+                return Err(Error::Sink(e));
             }
             parsed.map_err(|e| match e {
                 nar::ParseError::Io(io) => Error::from_io(io),

@@ -451,6 +451,26 @@ fn nar_from_path_stops_at_the_end_of_the_nar() {
     // The next answer is read from where the NAR ended.
     assert!(c.is_valid_path(&path(BAR), &Silent).unwrap());
 
+    // A sink that fails (a closed pipe): its error is kept, the connection is dropped.
+    struct Closed;
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let (mut c, _) = conn(34, Bytes::default().last().raw(&nar));
+    let err = c
+        .nar_from_path(&path(BAR), &mut Closed, &Silent)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Sink(io) if io.kind() == io::ErrorKind::BrokenPipe),
+        "{err:?}"
+    );
+    assert!(!c.is_usable());
+
     // A NAR cut short: the daemon died.
     let (mut c, _) = conn(34, Bytes::default().last().raw(&nar[..50]));
     let err = c
