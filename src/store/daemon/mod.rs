@@ -16,6 +16,12 @@
 //! on the other end. A connection is dropped when an exchange fails half-way (I/O or protocol
 //! error), and kept when the daemon reports an error (it then waits for the next request).
 //!
+//! Copying into the daemon ([`crate::store::copy`]) sends every missing path in one
+//! `addMultipleToStore` stream (protocol 1.32 on; older daemons get one `addToStoreNar` per
+//! path, several at once). NARs are streamed, never held whole; while a NAR is sent, what the
+//! daemon says meanwhile is read without blocking, so a failing daemon stops the stream early
+//! and a chatty one cannot deadlock it.
+//!
 //! # Deviations
 //!
 //! (The full list is in `docs/deviations.md`, "Store: the Nix daemon".)
