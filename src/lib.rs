@@ -58,6 +58,7 @@
 //! | NAR (`libutil/archive.cc`), content addresses, path info | [`store::nar`], [`store::ca`], [`store::path_info`] |
 //! | the local store: layout, DB, locks, temp roots (`libstore/local-store.cc`) | [`store::local`] |
 //! | binary caches, `.narinfo`, signatures, compression | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
+//! | the Nix daemon (`daemon`, `unix://`): the worker protocol (`libstore/remote-store.cc`, `worker-protocol*.cc`, `daemon.cc`) | [`store::daemon`] (a new operation goes in [`store::daemon::ops`]) |
 //! | **a new store URI scheme**: parsing, `auto` (`libstore/store-reference.cc`) | [`store::uri`]; opening it (`libstore/store-open.cc`) in [`store::open`]; the store itself implements [`store::Store`] |
 //! | copying closures (`copyPaths`), their byte progress | [`store::copy`], [`store::meter`] |
 //! | `flake.nix` inputs, follows, `nixConfig`, read without evaluating (`libflake/flake.cc`) | [`flake::decl`] |

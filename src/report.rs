@@ -5,7 +5,7 @@
 
 pub mod activity;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use activity::{Activity, ActivityId, ActivityType, Field, ResultType, Verbosity};
 
@@ -62,6 +62,18 @@ pub trait Reporter: Sync {
     fn result(&self, id: ActivityId, kind: ResultType, fields: &[Field]) {
         let _ = (id, kind, fields);
     }
+
+    /// The verbosity in Nix's levels (0 error … 3 info, the default … 6 debug), which a Nix
+    /// daemon is told so that it sends the messages that will be shown.
+    fn verbosity(&self) -> u8 {
+        3
+    }
+
+    /// A handle on this reporter that a store may keep, for what it reports later (the
+    /// messages of a Nix daemon). Reporters that cannot be shared drop those messages.
+    fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {
+        Arc::new(Silent)
+    }
 }
 
 /// A reporter that drops everything.
@@ -73,10 +85,11 @@ impl Reporter for Silent {
     fn debug(&self, _: &str) {}
 }
 
-/// A reporter that keeps the messages, prefixed as the CLI would print them.
-#[derive(Default)]
+/// A reporter that keeps the messages, prefixed as the CLI would print them (shared handles
+/// add to the same list).
+#[derive(Default, Clone)]
 pub struct Collect {
-    lines: Mutex<Vec<String>>,
+    lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Collect {
@@ -100,4 +113,8 @@ impl Reporter for Collect {
         self.push(msg.to_owned());
     }
     fn debug(&self, _: &str) {}
+
+    fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {
+        Arc::new(self.clone())
+    }
 }

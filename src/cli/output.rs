@@ -149,6 +149,14 @@ impl Reporter for Printer {
         self.draw(label, done, total, true);
     }
 
+    fn shared(&self) -> Arc<dyn Reporter + Send + Sync> {
+        Arc::new(self.clone())
+    }
+
+    fn verbosity(&self) -> u8 {
+        u8::try_from(self.level.clamp(0, 7)).unwrap_or(3)
+    }
+
     fn progress_done(&self, label: &str) {
         let Some(p) = &self.progress else {
             return;

@@ -4,7 +4,8 @@
 //! Paths the destination already has are skipped. The rest are copied references first; paths
 //! whose references are all in place are copied in parallel (up to `jobs` at a time), each as
 //! a NAR streamed through a pipe from the source's `nar_from_path` into the destination's
-//! `add_nar`.
+//! `add_nar`. A destination that takes many paths in one request (a Nix daemon's
+//! `addMultipleToStore`) gets them all in one stream instead, references first.
 //!
 //! # Deviations
 //!
@@ -139,6 +140,9 @@ fn copy_known(
         };
         infos.insert(p.clone(), info);
     }
+    if copy_batched(src, dst, &infos, opts, reporter, parent)? {
+        return Ok(missing);
+    }
     let bytes = infos.values().map(|i| i.nar_size).sum();
     let meter = Meter::new(LABEL, bytes, reporter);
     for level in levels(&infos) {
@@ -177,6 +181,60 @@ fn copy_known(
     }
     reporter.progress_done(LABEL);
     Ok(missing)
+}
+
+/// Copies `infos` in one request if `dst` takes that (see [`Store::add_multiple`]); `false`
+/// when it does not, nothing copied.
+fn copy_batched(
+    src: &dyn Store,
+    dst: &dyn Store,
+    infos: &BTreeMap<StorePath, PathInfo>,
+    opts: CopyOptions,
+    reporter: &dyn Reporter,
+    parent: ActivityId,
+) -> anyhow::Result<bool> {
+    let ordered: Vec<PathInfo> = levels(infos)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| infos.get(&p).cloned())
+        .collect();
+    let total = ordered.len() as u64;
+    let mut done = 0;
+    let batched = dst.add_multiple(
+        &ordered,
+        &mut |info, w| {
+            let printed = src.store_dir().print(&info.path);
+            // Nix's `actCopyPath` for each path of the stream.
+            let _act = Activity::child(
+                reporter,
+                Verbosity::Info,
+                ActivityType::CopyPath,
+                &copy_message(src, dst, &printed),
+                &[
+                    Field::from(printed.as_str()),
+                    Field::from(src.uri()),
+                    Field::from(dst.uri()),
+                ],
+                parent,
+            );
+            src.nar_from_path(&info.path, w)
+                .with_context(|| format!("reading path '{printed}' from '{}'", src.uri()))?;
+            done += 1;
+            reporter.progress("copying paths", done, Some(total));
+            Ok(())
+        },
+        opts.check_sigs,
+    );
+    if done > 0 {
+        reporter.progress_done("copying paths");
+    }
+    batched.with_context(|| {
+        format!(
+            "copying {total} path{} to '{}'",
+            if total == 1 { "" } else { "s" },
+            dst.uri()
+        )
+    })
 }
 
 /// Groups the paths so that each group refers only to earlier groups (or outside the set).
@@ -333,11 +391,13 @@ mod tests {
     use crate::report::Collect;
     use crate::store::StoreDir;
 
-    /// A store in memory, for testing the copy logic.
+    /// A store in memory, for testing the copy logic; with `batches`, it takes many paths in
+    /// one request and records each request's paths.
     struct Memory {
         uri: String,
         dir: StoreDir,
         paths: Mutex<BTreeMap<StorePath, (PathInfo, Vec<u8>)>>,
+        batches: Option<Mutex<Vec<Vec<StorePath>>>>,
     }
 
     impl Memory {
@@ -346,6 +406,7 @@ mod tests {
                 uri: uri.to_owned(),
                 dir: StoreDir::default(),
                 paths: Mutex::new(BTreeMap::new()),
+                batches: None,
             }
         }
 
@@ -398,6 +459,24 @@ mod tests {
             }
             paths.insert(info.path.clone(), (info.clone(), buf));
             Ok(())
+        }
+        fn add_multiple(
+            &self,
+            infos: &[PathInfo],
+            write_nar: &mut dyn FnMut(&PathInfo, &mut dyn Write) -> anyhow::Result<()>,
+            check: CheckSigs,
+        ) -> anyhow::Result<bool> {
+            let Some(batches) = &self.batches else {
+                return Ok(false);
+            };
+            for info in infos {
+                let mut nar = Vec::new();
+                write_nar(info, &mut nar)?;
+                self.add_nar(info, &mut &nar[..], check)?;
+            }
+            let paths = infos.iter().map(|i| i.path.clone()).collect();
+            batches.lock().unwrap().push(paths);
+            Ok(true)
         }
     }
 
@@ -483,5 +562,30 @@ mod tests {
             format!("copying path '/nix/store/{a}' from 'file:///src'...")
         );
         assert!(dst.paths.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_batching_destination_gets_one_request_references_first() {
+        let src = Memory::new("local");
+        let a = src.add_text("a", "x", &[]);
+        let b = src.add_text("b", "refers to a", &[&a]);
+        let c = src.add_text("c", "refers to b", &[&b]);
+        let mut dst = Memory::new("daemon");
+        dst.batches = Some(Mutex::new(Vec::new()));
+        dst.add_text("a", "x", &[]);
+        let log = Collect::default();
+        let roots = BTreeSet::from([c.clone()]);
+        let copied = copy_closure(&src, &dst, &roots, CopyOptions::default(), &log).unwrap();
+        assert_eq!(copied, BTreeSet::from([b.clone(), c.clone()]));
+        let batches = dst.batches.as_ref().unwrap().lock().unwrap().clone();
+        assert_eq!(batches, [vec![b.clone(), c.clone()]]);
+        assert_eq!(
+            log.lines(),
+            [
+                "copying 2 paths...".to_owned(),
+                format!("copying path '/nix/store/{b}' to 'daemon'..."),
+                format!("copying path '/nix/store/{c}' to 'daemon'..."),
+            ]
+        );
     }
 }

@@ -2,16 +2,18 @@
 //! binary caches (`file://`, `http(s)://`).
 //!
 //! Formats (no I/O): [`path`], [`ca`], [`path_info`], [`nar`] (the parser and writer work on
-//! any reader/writer). Effects: the local store ([`local`]) and binary caches
-//! ([`binary_cache`]), both behind the [`Store`] trait, and [`copy`] between any two stores.
+//! any reader/writer). Effects: the local store ([`local`]), binary caches ([`binary_cache`])
+//! and stores behind a Nix daemon ([`daemon`]), all behind the [`Store`] trait, and [`copy`]
+//! between any two stores.
 //!
 //! Mirrors the Nix source's `src/libstore/` (`store-api.cc`, `local-store.cc`,
-//! `binary-cache-store.cc`) and `src/libutil/archive.cc`.
+//! `binary-cache-store.cc`, `remote-store.cc`) and `src/libutil/archive.cc`.
 
 pub mod binary_cache;
 pub mod ca;
 pub mod compression;
 pub mod copy;
+pub mod daemon;
 pub mod local;
 pub mod meter;
 pub mod nar;
@@ -70,4 +72,18 @@ pub trait Store: Send + Sync {
     /// Adds a path from its NAR, checking the NAR against `info.nar_hash`/`info.nar_size` and,
     /// with [`CheckSigs::Check`], its signatures. A path that is already valid is left alone.
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, check: CheckSigs) -> anyhow::Result<()>;
+
+    /// Adds the paths of `infos` (references before referrers) in one request, if the store
+    /// has one (Nix's `addMultipleToStore` of the daemon), calling `write_nar` to stream each
+    /// NAR in turn. Returns `Ok(false)`, having added nothing, when it has none: the caller
+    /// then adds the paths one by one.
+    fn add_multiple(
+        &self,
+        infos: &[PathInfo],
+        write_nar: &mut dyn FnMut(&PathInfo, &mut dyn Write) -> anyhow::Result<()>,
+        check: CheckSigs,
+    ) -> anyhow::Result<bool> {
+        let _ = (infos, write_nar, check);
+        Ok(false)
+    }
 }

@@ -3,8 +3,9 @@
 //! the public halves of `secret-key-files`, which Nix trusts too), and the HTTP client for
 //! binary caches (`ssl-cert-file`, `connect-timeout`).
 //!
-//! Stores rflake cannot use (the daemon, SSH, S3, unknown schemes) open as a stand-in that
-//! fails on first use, so commands that never touch the store (a locked `--dry-run`) work.
+//! `daemon` and `unix://<socket>` open a [`DaemonStore`], which connects on first use. Stores
+//! rflake cannot use (SSH, S3, unknown schemes) open as a stand-in that fails on first use, so
+//! commands that never touch the store (a locked `--dry-run`) work.
 //!
 //! # Deviations
 //!
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use super::binary_cache;
+use super::daemon::{self, ClientOptions, DaemonStore};
 use super::local;
 use super::local::LocalStore;
 use super::signature::{PublicKeys, SecretKey};
@@ -39,6 +41,9 @@ pub struct OpenConfig {
     pub http: Arc<HttpClient>,
     /// Where HTTP uploads spool NARs (in memory without one).
     pub temp_dir: Option<PathBuf>,
+    /// The settings a daemon store passes on with `setOptions` (the verbosity is the
+    /// reporter's).
+    pub daemon_client: ClientOptions,
 }
 
 /// The settings that decide how stores check signatures.
@@ -73,6 +78,7 @@ impl OpenConfig {
             trusted_keys,
             http,
             temp_dir: None,
+            daemon_client: ClientOptions::default(),
         })
     }
 }
@@ -99,6 +105,16 @@ pub fn open(
                 opts,
                 reporter,
             )?))
+        }
+        StoreUri::Daemon { socket } => {
+            let mut client = cfg.daemon_client.clone();
+            client.verbosity = reporter.verbosity().into();
+            let opts = daemon::Options {
+                store_dir: cfg.store_dir.clone(),
+                client,
+                ..daemon::Options::new(socket.clone())
+            };
+            Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
         }
         StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
         other => anyhow::bail!("don't know how to open Nix store '{other}'"),
@@ -234,9 +250,24 @@ mod tests {
             .unwrap();
         assert!(store.query_path_info(&info.path).unwrap().is_some());
 
-        let daemon = open(&StoreUri::parse("daemon", tmp.path()), &cfg, &Silent).unwrap();
-        let err = daemon.query_path_info(&info.path).unwrap_err();
+        // Fetchers need a local store: a daemon is refused with a hint.
+        let Err(err) = open_local(&StoreUri::parse("daemon", tmp.path()), &cfg) else {
+            panic!("a daemon store was opened as a local one");
+        };
         assert!(format!("{err:#}").contains("--store"), "{err:#}");
+        // A daemon store connects on first use.
+        let missing = tmp.path().join("no-socket");
+        let uri = format!("unix://{}", missing.display());
+        let daemon = open(&StoreUri::parse(&uri, tmp.path()), &cfg, &Silent).unwrap();
+        assert_eq!(daemon.uri(), uri);
+        let err = daemon.query_path_info(&info.path).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            format!(
+                "cannot connect to socket at '{}': No such file or directory",
+                missing.display()
+            )
+        );
         let bogus = open(&StoreUri::parse("bogus://x", tmp.path()), &cfg, &Silent).unwrap();
         let err = bogus.query_path_info(&info.path).unwrap_err();
         assert_eq!(

@@ -12,8 +12,7 @@
 //!
 //! - `auto` prefers the daemon socket when it exists, even when `/nix/var/nix` is writable
 //!   (Nix then opens the store directly): rflake never writes into a daemon-managed store.
-//! - Talking to a daemon, S3 and SSH stores are not implemented; opening one fails with an
-//!   error naming `--store`.
+//! - S3 and SSH stores are not implemented; opening one fails with an error naming `--store`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -78,12 +77,6 @@ pub enum OpenError {
     /// No store type has this scheme.
     #[error("don't know how to open Nix store '{0}'")]
     Unknown(String),
-    /// The daemon protocol is not implemented.
-    #[error(
-        "cannot use the Nix daemon at '{0}' yet; pass '--store <dir>' to use a store in a \
-         directory instead"
-    )]
-    Daemon(String),
     /// A store type rflake does not implement.
     #[error(
         "cannot open Nix store '{uri}': {kind} stores are not supported yet; pass \
@@ -182,11 +175,6 @@ impl StoreUri {
     /// Returns why this store cannot be opened by rflake, if it cannot.
     pub fn open_error(&self) -> Option<OpenError> {
         match self {
-            StoreUri::Daemon { socket } => Some(OpenError::Daemon(
-                socket
-                    .as_ref()
-                    .map_or(DAEMON_SOCKET.to_owned(), |s| s.display().to_string()),
-            )),
             StoreUri::Unsupported { uri, kind } => Some(OpenError::Unsupported {
                 uri: uri.clone(),
                 kind,

@@ -3,6 +3,7 @@
 mod binary_cache;
 mod completions;
 mod completions_zsh;
+mod daemon_store;
 mod differential;
 mod docs_agree;
 mod fetch_git;

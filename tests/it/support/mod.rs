@@ -7,6 +7,7 @@
 //! - [`HttpServer`]: a loopback HTTP server for download tests (the global registry).
 //! - [`GitRepo`]: git fixtures with fixed identity and dates; [`GitDaemon`] and
 //!   [`GitHttpServer`] serve them over `git://` and smart HTTP.
+//! - [`NixDaemon`]: a real `nix-daemon` on a private store.
 
 // Each test file uses a different subset of the helpers.
 #![allow(dead_code, unused_imports)]
@@ -18,6 +19,7 @@ mod env;
 mod git;
 mod git_server;
 mod http;
+mod nix_daemon;
 mod oracle;
 mod output;
 
@@ -25,5 +27,6 @@ pub use env::{GLOBAL_REGISTRY, TestEnv, USER_REGISTRY};
 pub use git::{FIRST_COMMIT_TIME, GitRepo, git_command, git_in};
 pub use git_server::{GitDaemon, GitHttpServer};
 pub use http::{HttpServer, Request, Response};
+pub use nix_daemon::NixDaemon;
 pub use oracle::{Differential, nix_available, pin_with_both, require_nix};
 pub use output::CommandOutput;
