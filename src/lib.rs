@@ -25,7 +25,7 @@
 //!    │
 //!   effects     settings (nix.conf)   registry (layers, global download, edit)
 //!    │          fetch (path, git, tarball/file, github/gitlab/sourcehut, hg)
-//!    │          store (local, binary caches, copy, open)   report (the Reporter trait)
+//!    │          store (local, binary caches, the Nix daemon, copy, open)   report (the Reporter)
 //!    │
 //!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo,
 //!    │          flake::decl (flake.nix inputs), flake::lockfile (flake.lock); no I/O, no clock
