@@ -204,19 +204,7 @@ fn copy_batched(
         &ordered,
         &mut |info, w| {
             let printed = src.store_dir().print(&info.path);
-            // Nix's `actCopyPath` for each path of the stream.
-            let _act = Activity::child(
-                reporter,
-                Verbosity::Info,
-                ActivityType::CopyPath,
-                &copy_message(src, dst, &printed),
-                &[
-                    Field::from(printed.as_str()),
-                    Field::from(src.uri()),
-                    Field::from(dst.uri()),
-                ],
-                parent,
-            );
+            let _act = copy_path_activity(reporter, src, dst, &printed, parent);
             src.nar_from_path(&info.path, w)
                 .with_context(|| format!("reading path '{printed}' from '{}'", src.uri()))?;
             done += 1;
@@ -320,6 +308,29 @@ impl<R: Read> Read for Counted<'_, '_, R> {
 /// The progress label of copies: the bytes of all paths, with the rate.
 const LABEL: &str = "copying paths";
 
+/// Nix's `actCopyPath` for the path printed as `printed`: the path and both stores as fields;
+/// the NAR bytes are its progress.
+fn copy_path_activity<'r>(
+    reporter: &'r dyn Reporter,
+    src: &dyn Store,
+    dst: &dyn Store,
+    printed: &str,
+    parent: ActivityId,
+) -> Activity<'r> {
+    Activity::child(
+        reporter,
+        Verbosity::Info,
+        ActivityType::CopyPath,
+        &copy_message(src, dst, printed),
+        &[
+            Field::from(printed),
+            Field::from(src.uri()),
+            Field::from(dst.uri()),
+        ],
+        parent,
+    )
+}
+
 fn copy_one(
     src: &dyn Store,
     dst: &dyn Store,
@@ -330,20 +341,7 @@ fn copy_one(
 ) -> anyhow::Result<()> {
     let reporter = meter.reporter();
     let printed = src.store_dir().print(&info.path);
-    // Nix's `actCopyPath`, with the path and both stores as fields and the NAR bytes as
-    // progress.
-    let act = Activity::child(
-        reporter,
-        Verbosity::Info,
-        ActivityType::CopyPath,
-        &copy_message(src, dst, &printed),
-        &[
-            Field::from(printed.as_str()),
-            Field::from(src.uri()),
-            Field::from(dst.uri()),
-        ],
-        parent,
-    );
+    let act = copy_path_activity(reporter, src, dst, &printed, parent);
     let _pushed = act.push();
     let (mut reader, mut writer) = std::io::pipe().context("creating a pipe")?;
     std::thread::scope(|s| {
