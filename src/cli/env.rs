@@ -33,6 +33,10 @@ pub const XDG_CONFIG_DIRS: &str = "XDG_CONFIG_DIRS";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 /// The user's cache directory (default `~/.cache`).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// The default of the `store` setting (Nix's `NIX_REMOTE`): `daemon` on multi-user installs.
+pub const NIX_REMOTE: &str = "NIX_REMOTE";
+/// The socket of the Nix daemon (default `/nix/var/nix/daemon-socket/socket`).
+pub const NIX_DAEMON_SOCKET_PATH: &str = "NIX_DAEMON_SOCKET_PATH";
 /// CA bundle for HTTPS, checked first.
 pub const NIX_SSL_CERT_FILE: &str = "NIX_SSL_CERT_FILE";
 /// CA bundle for HTTPS, checked second.
@@ -150,6 +154,7 @@ pub fn load_settings(
         user_files: dirs.user_conf_files(),
         nix_config: std::env::var(NIX_CONFIG).ok(),
         overrides,
+        default_store: var(NIX_REMOTE),
         default_ssl_cert_file: var(NIX_SSL_CERT_FILE)
             .or_else(|| var(SSL_CERT_FILE))
             .map(PathBuf::from),
@@ -195,6 +200,11 @@ pub fn downloader(
     }
 }
 
+/// Returns the daemon's socket if `NIX_DAEMON_SOCKET_PATH` names one.
+pub fn daemon_socket() -> Option<PathBuf> {
+    var(NIX_DAEMON_SOCKET_PATH).map(PathBuf::from)
+}
+
 /// Gathers what the `auto` store depends on: whether the daemon socket exists, whether
 /// `/nix/store` and `/nix/var/nix` can be written, and `$XDG_DATA_HOME`.
 pub fn auto_store_facts() -> crate::store::uri::AutoFacts {
@@ -202,7 +212,9 @@ pub fn auto_store_facts() -> crate::store::uri::AutoFacts {
     let writable = |p: &str| access(p, Access::WRITE_OK).is_ok();
     let home = PathBuf::from(var(HOME).unwrap_or_else(|| "/".into()));
     crate::store::uri::AutoFacts {
-        daemon_socket_exists: Path::new(crate::store::uri::DAEMON_SOCKET).exists(),
+        daemon_socket_exists: daemon_socket()
+            .unwrap_or_else(|| PathBuf::from(crate::store::uri::DAEMON_SOCKET))
+            .exists(),
         nix_store_writable: writable("/nix/store") && writable("/nix/var/nix"),
         data_home: var(XDG_DATA_HOME).map_or_else(|| home.join(".local/share"), PathBuf::from),
     }

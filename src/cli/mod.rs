@@ -170,6 +170,7 @@ impl Context {
                 require_sigs: s.require_sigs,
                 trusted_public_keys: s.trusted_public_keys.clone(),
                 secret_key_files: s.secret_key_files.clone(),
+                daemon_socket: env::daemon_socket(),
             },
             jobs: usize::try_from(s.http_connections)
                 .unwrap_or(usize::MAX)

@@ -19,6 +19,10 @@ pub fn load(sources: &Sources) -> Result<Loaded, Error> {
     let mut loader = Loader {
         settings: Settings {
             ssl_cert_file: sources.default_ssl_cert_file.clone(),
+            store: sources
+                .default_store
+                .clone()
+                .unwrap_or_else(|| Settings::default().store),
             ..Settings::default()
         },
         warnings: Vec::new(),
@@ -147,6 +151,7 @@ mod tests {
         let sources = Sources {
             system_file: PathBuf::from("/nonexistent/rflake/nix.conf"),
             user_files: vec![PathBuf::from("/nonexistent/rflake/user.conf")],
+            default_store: None,
             default_ssl_cert_file: Some(PathBuf::from("/etc/ssl/certs/ca.crt")),
             ..Sources::default()
         };

@@ -67,6 +67,8 @@ pub struct Sources {
     /// Command-line settings in order of appearance, as `(name, value)`:
     /// from `--option NAME VALUE` and from [`flags::extract`].
     pub overrides: Overrides,
+    /// The default of `store`, from `NIX_REMOTE` (Nix's `storeUri` default), if set.
+    pub default_store: Option<String>,
     /// The default of `ssl-cert-file`, computed by the CLI from
     /// `NIX_SSL_CERT_FILE` / `SSL_CERT_FILE` (Nix's `getDefaultSSLCertFile`).
     pub default_ssl_cert_file: Option<PathBuf>,

@@ -44,9 +44,11 @@ pub struct OpenConfig {
     /// The settings a daemon store passes on with `setOptions` (the verbosity is the
     /// reporter's).
     pub daemon_client: ClientOptions,
+    /// The socket of the `daemon` store; `None` for [`super::uri::DAEMON_SOCKET`].
+    pub daemon_socket: Option<PathBuf>,
 }
 
-/// The settings that decide how stores check signatures.
+/// The settings stores are opened with: how they check signatures, where the daemon listens.
 #[derive(Debug, Clone, Default)]
 pub struct StoreSettings {
     /// `require-sigs`.
@@ -55,6 +57,9 @@ pub struct StoreSettings {
     pub trusted_public_keys: Vec<String>,
     /// `secret-key-files` (Nix trusts the public halves of these keys too).
     pub secret_key_files: Vec<String>,
+    /// The socket of the `daemon` store (Nix's `NIX_DAEMON_SOCKET_PATH`); `None` for
+    /// [`super::uri::DAEMON_SOCKET`].
+    pub daemon_socket: Option<PathBuf>,
 }
 
 impl OpenConfig {
@@ -79,6 +84,7 @@ impl OpenConfig {
             http,
             temp_dir: None,
             daemon_client: ClientOptions::default(),
+            daemon_socket: settings.daemon_socket.clone(),
         })
     }
 }
@@ -112,7 +118,7 @@ pub fn open(
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
-                ..daemon::Options::new(socket.clone())
+                ..daemon::Options::new(socket.clone().or_else(|| cfg.daemon_socket.clone()))
             };
             Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
         }
@@ -220,6 +226,7 @@ mod tests {
             require_sigs: settings.require_sigs,
             trusted_public_keys: settings.trusted_public_keys.clone(),
             secret_key_files: settings.secret_key_files.clone(),
+            daemon_socket: None,
         };
         let cfg = OpenConfig::new(&store_settings, Arc::default()).unwrap();
         assert!(cfg.trusted_keys.get("demo-1").is_some());

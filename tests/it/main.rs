@@ -27,5 +27,6 @@ mod registry_cli;
 mod settings_cli;
 mod settings_discovery;
 mod store_copy;
+mod store_selection;
 mod support;
 mod temporaries;

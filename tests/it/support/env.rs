@@ -31,6 +31,7 @@ pub struct TestEnv {
     root: PathBuf,
     cwd: PathBuf,
     flake_registry: Option<String>,
+    store_setting: bool,
     extra_nix_config: Vec<String>,
     extra_env: Vec<(OsString, OsString)>,
 }
@@ -59,6 +60,7 @@ impl TestEnv {
             cwd: root.join("work"),
             root,
             flake_registry,
+            store_setting: true,
             extra_nix_config: vec![],
             extra_env: vec![],
         }
@@ -119,6 +121,13 @@ impl TestEnv {
         self.flake_registry = value.map(str::to_owned);
     }
 
+    /// Leaves the `store` line out of `NIX_CONFIG`, so that the `store` setting has its default
+    /// (from `NIX_REMOTE`, else `auto`): only with a `NIX_REMOTE` or `--store` that keeps the
+    /// machine's `/nix` out of reach.
+    pub fn without_store_setting(&mut self) {
+        self.store_setting = false;
+    }
+
     /// Appends a line to `NIX_CONFIG` (later lines override earlier ones).
     pub fn add_nix_config(&mut self, line: &str) {
         self.extra_nix_config.push(line.to_owned());
@@ -136,8 +145,10 @@ impl TestEnv {
             "experimental-features = nix-command flakes".to_owned(),
             "build-users-group =".to_owned(),
             "substituters =".to_owned(),
-            format!("store = {}", self.path("store").display()),
         ];
+        if self.store_setting {
+            lines.push(format!("store = {}", self.path("store").display()));
+        }
         lines.extend(
             self.flake_registry
                 .iter()
