@@ -59,6 +59,7 @@
 //! | the local store: layout, DB, locks, temp roots (`libstore/local-store.cc`) | [`store::local`] |
 //! | binary caches, `.narinfo`, signatures, compression | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
 //! | the Nix daemon (`daemon`, `unix://`): the worker protocol (`libstore/remote-store.cc`, `worker-protocol*.cc`, `daemon.cc`) | [`store::daemon`] (a new operation goes in [`store::daemon::ops`]) |
+//! | SSH to another machine's Nix (`ssh-ng://`; `libstore/ssh.cc`, `ssh-store.cc`) | [`store::ssh`] (the transport), [`store::daemon`] (the protocol) |
 //! | **a new store URI scheme**: parsing, `auto` (`libstore/store-reference.cc`) | [`store::uri`]; opening it (`libstore/store-open.cc`) in [`store::open`]; the store itself implements [`store::Store`] |
 //! | copying closures (`copyPaths`), their byte progress | [`store::copy`], [`store::meter`] |
 //! | `flake.nix` inputs, follows, `nixConfig`, read without evaluating (`libflake/flake.cc`) | [`flake::decl`] |

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs rflake's whole test suite. Installs what the tests need first (Nix 2.8 as the
-# differential oracle, git, Mercurial, zsh and fish for the completion checks), only if missing.
+# differential oracle, git, Mercurial, zsh and fish for the completion checks, OpenSSH for the
+# ssh-ng:// store tests), only if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v hg >/dev/null 2>&1 || need+=(mercurial)
 command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
+command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo

@@ -35,6 +35,8 @@ pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// The default of the `store` setting (Nix's `NIX_REMOTE`): `daemon` on multi-user installs.
 pub const NIX_REMOTE: &str = "NIX_REMOTE";
+/// Options for `ssh` when rflake reaches another machine's Nix (shell words).
+pub const NIX_SSHOPTS: &str = "NIX_SSHOPTS";
 /// The socket of the Nix daemon (default `/nix/var/nix/daemon-socket/socket`).
 pub const NIX_DAEMON_SOCKET_PATH: &str = "NIX_DAEMON_SOCKET_PATH";
 /// CA bundle for HTTPS, checked first.
@@ -198,6 +200,11 @@ pub fn downloader(
         http,
         now: now(),
     }
+}
+
+/// Returns `NIX_SSHOPTS`, if set.
+pub fn nix_sshopts() -> Option<String> {
+    var(NIX_SSHOPTS)
 }
 
 /// Returns the daemon's socket if `NIX_DAEMON_SOCKET_PATH` names one.

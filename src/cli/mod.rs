@@ -171,6 +171,7 @@ impl Context {
                 trusted_public_keys: s.trusted_public_keys.clone(),
                 secret_key_files: s.secret_key_files.clone(),
                 daemon_socket: env::daemon_socket(),
+                ssh_opts: env::nix_sshopts(),
             },
             jobs: usize::try_from(s.http_connections)
                 .unwrap_or(usize::MAX)

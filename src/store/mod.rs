@@ -22,6 +22,7 @@ pub mod open;
 pub mod path;
 pub mod path_info;
 pub mod signature;
+pub mod ssh;
 pub mod uri;
 
 use std::collections::BTreeSet;

@@ -46,6 +46,8 @@ pub struct OpenConfig {
     pub daemon_client: ClientOptions,
     /// The socket of the `daemon` store; `None` for [`super::uri::DAEMON_SOCKET`].
     pub daemon_socket: Option<PathBuf>,
+    /// `NIX_SSHOPTS`, unsplit.
+    pub ssh_opts: Option<String>,
 }
 
 /// The settings stores are opened with: how they check signatures, where the daemon listens.
@@ -60,6 +62,8 @@ pub struct StoreSettings {
     /// The socket of the `daemon` store (Nix's `NIX_DAEMON_SOCKET_PATH`); `None` for
     /// [`super::uri::DAEMON_SOCKET`].
     pub daemon_socket: Option<PathBuf>,
+    /// `NIX_SSHOPTS`: options for `ssh` (shell words).
+    pub ssh_opts: Option<String>,
 }
 
 impl OpenConfig {
@@ -85,6 +89,7 @@ impl OpenConfig {
             temp_dir: None,
             daemon_client: ClientOptions::default(),
             daemon_socket: settings.daemon_socket.clone(),
+            ssh_opts: settings.ssh_opts.clone(),
         })
     }
 }
@@ -122,9 +127,68 @@ pub fn open(
             };
             Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
         }
+        StoreUri::SshNg { host, port, params } => {
+            let mut client = cfg.daemon_client.clone();
+            client.verbosity = reporter.verbosity().into();
+            // Nix's `ssh-ng://` store leaves the remote daemon's settings alone.
+            client.send = false;
+            let ssh = ssh_ng(uri, host, *port, params, cfg)?;
+            let opts = daemon::Options {
+                store_dir: cfg.store_dir.clone(),
+                client,
+                ssh: Some(ssh),
+                ..daemon::Options::new(None)
+            };
+            Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
+        }
         StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
         other => anyhow::bail!("don't know how to open Nix store '{other}'"),
     }
+}
+
+/// What an `ssh-ng://` store runs and where (Nix's `SSHStore`): the parameters `ssh-key`,
+/// `base64-ssh-public-host-key`, `compress`, `remote-program` and `remote-store`.
+fn ssh_ng(
+    uri: &StoreUri,
+    host: &str,
+    port: Option<u16>,
+    params: &super::uri::Params,
+    cfg: &OpenConfig,
+) -> anyhow::Result<daemon::Ssh> {
+    let ssh_opts = match &cfg.ssh_opts {
+        Some(o) => super::ssh::split_ssh_opts(o)?,
+        None => Vec::new(),
+    };
+    let target = super::ssh::Target {
+        host: host.to_owned(),
+        port,
+        key: params
+            .get("ssh-key")
+            .filter(|k| !k.is_empty())
+            .map(PathBuf::from),
+        host_key: params
+            .get("base64-ssh-public-host-key")
+            .filter(|k| !k.is_empty())
+            .cloned(),
+        compress: params.get("compress").is_some_and(|c| c == "true"),
+        ssh_opts,
+    };
+    let mut command = vec![
+        params
+            .get("remote-program")
+            .cloned()
+            .unwrap_or_else(|| "nix-daemon".to_owned()),
+        "--stdio".to_owned(),
+    ];
+    if let Some(store) = params.get("remote-store").filter(|s| !s.is_empty()) {
+        command.push("--store".to_owned());
+        command.push(store.clone());
+    }
+    Ok(daemon::Ssh {
+        target,
+        command,
+        uri: uri.to_string(),
+    })
 }
 
 /// Opens the local store `uri` names, checking signatures against the configured keys; an
@@ -227,6 +291,7 @@ mod tests {
             trusted_public_keys: settings.trusted_public_keys.clone(),
             secret_key_files: settings.secret_key_files.clone(),
             daemon_socket: None,
+            ssh_opts: None,
         };
         let cfg = OpenConfig::new(&store_settings, Arc::default()).unwrap();
         assert!(cfg.trusted_keys.get("demo-1").is_some());

@@ -57,7 +57,17 @@ pub enum StoreUri {
         /// Parameters such as `compression`.
         params: Params,
     },
-    /// `s3://…`, `ssh://…`, `ssh-ng://…`: known but not supported.
+    /// `ssh-ng://[user@]host[:port]`: a Nix daemon reached by running `nix-daemon --stdio`
+    /// over SSH.
+    SshNg {
+        /// `[user@]host`.
+        host: String,
+        /// The port, if given.
+        port: Option<u16>,
+        /// Parameters such as `ssh-key`, `remote-store`.
+        params: Params,
+    },
+    /// `s3://…`, `ssh://…`: known but not supported.
     Unsupported {
         /// The URI as given.
         uri: String,
@@ -128,7 +138,17 @@ impl StoreUri {
                 },
                 "s3" => unsupported(s, "S3 binary cache"),
                 "ssh" => unsupported(s, "SSH (nix-store --serve)"),
-                "ssh-ng" => unsupported(s, "SSH (nix-daemon --stdio)"),
+                "ssh-ng" => {
+                    let (host, port) = match rest.rsplit_once(':') {
+                        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse().ok()),
+                        _ => (rest, None),
+                    };
+                    StoreUri::SshNg {
+                        host: host.to_owned(),
+                        port,
+                        params,
+                    }
+                }
                 _ => StoreUri::Unknown { uri: s.to_owned() },
             };
         }
@@ -241,6 +261,13 @@ impl fmt::Display for StoreUri {
             }
             StoreUri::Http { url, params } => {
                 f.write_str(url)?;
+                render_params(f, params)
+            }
+            StoreUri::SshNg { host, port, params } => {
+                write!(f, "ssh-ng://{host}")?;
+                if let Some(p) = port {
+                    write!(f, ":{p}")?;
+                }
                 render_params(f, params)
             }
             StoreUri::Unsupported { uri, .. } | StoreUri::Unknown { uri } => f.write_str(uri),

@@ -26,6 +26,7 @@ mod readme_example;
 mod registry_cli;
 mod settings_cli;
 mod settings_discovery;
+mod ssh_store;
 mod store_copy;
 mod store_selection;
 mod support;

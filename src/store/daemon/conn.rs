@@ -37,6 +37,8 @@ pub struct ClientOptions {
     /// Settings the user set explicitly, sent by name (the daemon ignores restricted ones from
     /// untrusted users with a warning).
     pub overrides: Vec<(String, String)>,
+    /// Whether `setOptions` is sent after the handshake (Nix's `ssh-ng://` store sends none).
+    pub send: bool,
 }
 
 impl Default for ClientOptions {
@@ -53,6 +55,7 @@ impl Default for ClientOptions {
             build_cores: 0,
             use_substitutes: true,
             overrides: Vec::new(),
+            send: true,
         }
     }
 }
@@ -72,6 +75,8 @@ pub struct Connection {
     /// Set when the streams are out of step (an I/O or protocol error): the connection is
     /// then dropped instead of reused.
     pub(super) broken: bool,
+    /// The `ssh` (or local) process whose streams these are, ended when the connection is.
+    pub(super) process: Option<crate::store::ssh::Process>,
 }
 
 impl Connection {
@@ -96,6 +101,30 @@ impl Connection {
             reporter,
         )?;
         conn.probe = Some(probe);
+        Ok(conn)
+    }
+
+    /// Runs `command` on `target` (`nix-daemon --stdio`) and speaks the protocol over its
+    /// standard streams (Nix's `ssh-ng://` store).
+    pub fn open_ssh(
+        target: &crate::store::ssh::Target,
+        command: &[String],
+        dir: &StoreDir,
+        opts: &ClientOptions,
+        reporter: &dyn Reporter,
+    ) -> std::result::Result<Connection, anyhow::Error> {
+        let mut process = target.start(command)?;
+        let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
+            anyhow::bail!("the SSH process has no standard streams");
+        };
+        let mut conn = Connection::handshake(
+            Box::new(stdout),
+            Box::new(BufWriter::with_capacity(1 << 16, stdin)),
+            dir,
+            opts,
+            reporter,
+        )?;
+        conn.process = Some(process);
         Ok(conn)
     }
 
@@ -127,10 +156,11 @@ impl Connection {
             dir: dir.clone(),
             relay: Relay::new(opts.verbosity),
             broken: false,
+            process: None,
         };
         // The daemon reports the outcome of authenticating the client.
         conn.process(reporter)?;
-        if !conn.negotiated.has(handshake::FEATURE_DISABLE_SET_OPTIONS) {
+        if opts.send && !conn.negotiated.has(handshake::FEATURE_DISABLE_SET_OPTIONS) {
             conn.set_options(opts, reporter)?;
         }
         Ok(conn)

@@ -71,6 +71,21 @@ pub struct Options {
     pub client: ClientOptions,
     /// How many connections may be open at once (at least 1).
     pub max_connections: usize,
+    /// For `ssh-ng://`: the host and the remote command (`nix-daemon --stdio`), instead of a
+    /// socket.
+    pub ssh: Option<Ssh>,
+}
+
+/// An `ssh-ng://` daemon: where, and what runs there.
+#[derive(Clone, Debug)]
+pub struct Ssh {
+    /// The host and how to reach it.
+    pub target: crate::store::ssh::Target,
+    /// The remote command: `remote-program` (default `nix-daemon`), `--stdio`, and
+    /// `--store <remote-store>` when that parameter is given.
+    pub command: Vec<String>,
+    /// The URI as printed.
+    pub uri: String,
 }
 
 impl Options {
@@ -81,6 +96,7 @@ impl Options {
             store_dir: StoreDir::default(),
             client: ClientOptions::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            ssh: None,
         }
     }
 
@@ -120,6 +136,21 @@ impl DaemonStore {
     }
 
     fn connect(&self) -> anyhow::Result<Connection> {
+        if let Some(ssh) = &self.opts.ssh {
+            return Connection::open_ssh(
+                &ssh.target,
+                &ssh.command,
+                &self.opts.store_dir,
+                &self.opts.client,
+                &*self.reporter,
+            )
+            .map_err(|e| {
+                e.context(format!(
+                    "cannot open connection to remote store '{}'",
+                    ssh.uri
+                ))
+            });
+        }
         let socket = self.opts.socket_path();
         Connection::open(
             &socket,
@@ -235,6 +266,9 @@ impl DaemonStore {
 
 impl Store for DaemonStore {
     fn uri(&self) -> String {
+        if let Some(ssh) = &self.opts.ssh {
+            return ssh.uri.clone();
+        }
         match &self.opts.socket {
             None => "daemon".to_owned(),
             Some(s) => format!("unix://{}", s.display()),

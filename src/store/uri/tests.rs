@@ -105,6 +105,21 @@ fn parse_table() {
 }
 
 #[test]
+fn ssh_ng_uris_name_host_port_and_parameters() {
+    let cwd = Path::new("/");
+    let uri = StoreUri::parse("ssh-ng://u@h:2222?remote-store=/r", cwd);
+    assert_eq!(
+        uri,
+        StoreUri::SshNg {
+            host: "u@h".into(),
+            port: Some(2222),
+            params: [("remote-store".to_owned(), "/r".to_owned())].into(),
+        }
+    );
+    assert_eq!(uri.to_string(), "ssh-ng://u@h:2222?remote-store=/r");
+}
+
+#[test]
 fn open_errors_name_the_store() {
     let cwd = Path::new("/");
     let cases = [
@@ -112,11 +127,6 @@ fn open_errors_name_the_store() {
         (
             "ssh://host",
             "cannot open Nix store 'ssh://host': SSH (nix-store --serve) stores are not \
-             supported yet; pass '--store <dir>' or a 'file://' binary cache instead",
-        ),
-        (
-            "ssh-ng://host",
-            "cannot open Nix store 'ssh-ng://host': SSH (nix-daemon --stdio) stores are not \
              supported yet; pass '--store <dir>' or a 'file://' binary cache instead",
         ),
     ];
@@ -135,6 +145,7 @@ fn open_errors_name_the_store() {
         "http://h",
         "daemon",
         "unix:///s",
+        "ssh-ng://host",
     ] {
         assert_eq!(StoreUri::parse(ok, cwd).open_error(), None, "{ok}");
     }

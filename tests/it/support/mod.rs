@@ -8,6 +8,7 @@
 //! - [`GitRepo`]: git fixtures with fixed identity and dates; [`GitDaemon`] and
 //!   [`GitHttpServer`] serve them over `git://` and smart HTTP.
 //! - [`NixDaemon`]: a real `nix-daemon` on a private store.
+//! - [`SshServer`]: a real OpenSSH server on loopback whose sessions use a private Nix store.
 
 // Each test file uses a different subset of the helpers.
 #![allow(dead_code, unused_imports)]
@@ -22,6 +23,7 @@ mod http;
 mod nix_daemon;
 mod oracle;
 mod output;
+mod ssh_server;
 
 pub use env::{GLOBAL_REGISTRY, TestEnv, USER_REGISTRY};
 pub use git::{FIRST_COMMIT_TIME, GitRepo, git_command, git_in};
@@ -30,3 +32,4 @@ pub use http::{HttpServer, Request, Response};
 pub use nix_daemon::NixDaemon;
 pub use oracle::{Differential, nix_available, pin_with_both, require_nix};
 pub use output::CommandOutput;
+pub use ssh_server::SshServer;

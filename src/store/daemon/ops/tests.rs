@@ -75,6 +75,7 @@ fn conn(minor: u8, reply: Bytes) -> (Connection, Shared) {
         dir: StoreDir::default(),
         relay: Relay::new(stderr::LVL_INFO),
         broken: false,
+        process: None,
     };
     (c, sent)
 }

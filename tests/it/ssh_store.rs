@@ -1,0 +1,101 @@
+//! `ssh-ng://` stores (issue #13): the worker protocol over `nix-daemon --stdio` run by a real
+//! OpenSSH server on loopback with temporary keys, reached through `NIX_SSHOPTS`; the remote
+//! Nix 2.8 uses a private chroot store, which the oracle then reads directly.
+
+// Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use crate::support::{SshServer, TestEnv, require_nix};
+
+/// A flake with a `path:` input, and a server; the environment works in the flake.
+fn setup() -> (TestEnv, SshServer) {
+    let mut env = TestEnv::new();
+    env.write("work/dep/flake.nix", "{\n  outputs = { self }: { };\n}\n");
+    env.write(
+        "work/root/flake.nix",
+        format!(
+            "{{\n  inputs.dep.url = \"path:{}\";\n  outputs = {{ self, dep }}: {{ }};\n}}\n",
+            env.path("work/dep").display()
+        ),
+    );
+    env.set_cwd("work/root");
+    let server = SshServer::start(&env.path("ssh"));
+    env.add_env("NIX_SSHOPTS", server.ssh_opts());
+    (env, server)
+}
+
+#[test]
+fn archive_to_ssh_ng_copies_every_path_once() {
+    if !require_nix() {
+        return;
+    }
+    let (env, server) = setup();
+    let out = env.run(&["flake", "archive", "--json", "--to", "ssh-ng://127.0.0.1"]);
+    assert!(out.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
+    let paths = [
+        v["path"].as_str().unwrap().to_owned(),
+        v["inputs"]["dep"]["path"].as_str().unwrap().to_owned(),
+    ];
+    assert!(out.stderr().contains("copying 2 paths..."), "{out:?}");
+    // The remote store has them, with the NAR hash and `ca` the local store recorded.
+    let store = server.remote_store.display().to_string();
+    let local = env.path("store").display().to_string();
+    for p in &paths {
+        let remote = env.run_nix(&["path-info", "--json", "--store", &store, p]);
+        assert!(remote.success(), "{remote:?}");
+        let here = env.run_nix(&["path-info", "--json", "--store", &local, p]);
+        let field = |o: &crate::support::CommandOutput, k: &str| {
+            let v: serde_json::Value = serde_json::from_str(o.stdout()).unwrap();
+            v[0][k].clone()
+        };
+        assert_eq!(field(&remote, "narHash"), field(&here, "narHash"), "{p}");
+        assert_eq!(field(&remote, "ca"), field(&here, "ca"), "{p}");
+    }
+    // Everything is there: a second run copies nothing.
+    let out = env.run(&["flake", "archive", "--to", "ssh-ng://127.0.0.1"]);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(out.stderr(), "");
+}
+
+#[test]
+fn unreachable_hosts_and_missing_remote_programs_are_errors() {
+    let (mut env, server) = setup();
+    // Nothing listens on port 1.
+    env.add_env(
+        "NIX_SSHOPTS",
+        server
+            .ssh_opts()
+            .replace(&format!("-p {}", server.port), "-p 1"),
+    );
+    let out = env.run(&["flake", "archive", "--to", "ssh-ng://127.0.0.1"]);
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr()
+            .contains("failed to start SSH connection to '127.0.0.1'"),
+        "{out:?}"
+    );
+    // The host answers, but has no such program.
+    env.add_env("NIX_SSHOPTS", server.ssh_opts());
+    let out = env.run(&[
+        "flake",
+        "archive",
+        "--to",
+        "ssh-ng://127.0.0.1?remote-program=/no/such/nix-daemon",
+    ]);
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
+    // The remote shell's own complaint comes through (ssh's standard error is the user's),
+    // then rflake's error naming the store.
+    assert!(
+        out.stderr()
+            .contains("/no/such/nix-daemon: No such file or directory\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr().contains(
+            "error: cannot open connection to remote store \
+             'ssh-ng://127.0.0.1?remote-program=/no/such/nix-daemon'"
+        ),
+        "{out:?}"
+    );
+}
