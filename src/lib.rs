@@ -25,7 +25,7 @@
 //!    │
 //!   effects     settings (nix.conf)   registry (layers, global download, edit)
 //!    │          fetch (path, git, tarball/file, github/gitlab/sourcehut, hg)
-//!    │          store (local, binary caches, the Nix daemon, copy, open)   report (the Reporter)
+//!    │          store (local, binary caches, the Nix daemon, ssh/serve, copy, open)   report
 //!    │
 //!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo,
 //!    │          flake::decl (flake.nix inputs), flake::lockfile (flake.lock); no I/O, no clock
@@ -59,7 +59,7 @@
 //! | the local store: layout, DB, locks, temp roots (`libstore/local-store.cc`) | [`store::local`] |
 //! | binary caches, `.narinfo`, signatures, compression | [`store::binary_cache`], [`store::narinfo`], [`store::signature`], [`store::compression`] |
 //! | the Nix daemon (`daemon`, `unix://`): the worker protocol (`libstore/remote-store.cc`, `worker-protocol*.cc`, `daemon.cc`) | [`store::daemon`] (a new operation goes in [`store::daemon::ops`]) |
-//! | SSH to another machine's Nix (`ssh-ng://`; `libstore/ssh.cc`, `ssh-store.cc`) | [`store::ssh`] (the transport), [`store::daemon`] (the protocol) |
+//! | SSH to another machine's Nix (`ssh-ng://`, `ssh://`; `libstore/ssh.cc`, `ssh-store.cc`, `legacy-ssh-store.cc`, `serve-protocol*.cc`) | [`store::ssh`] (the transport), [`store::daemon`] (`ssh-ng://`), [`store::serve`] (`ssh://`) |
 //! | **a new store URI scheme**: parsing, `auto` (`libstore/store-reference.cc`) | [`store::uri`]; opening it (`libstore/store-open.cc`) in [`store::open`]; the store itself implements [`store::Store`] |
 //! | copying closures (`copyPaths`), their byte progress | [`store::copy`], [`store::meter`] |
 //! | `flake.nix` inputs, follows, `nixConfig`, read without evaluating (`libflake/flake.cc`) | [`flake::decl`] |

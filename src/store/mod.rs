@@ -21,6 +21,7 @@ pub mod narinfo;
 pub mod open;
 pub mod path;
 pub mod path_info;
+pub mod serve;
 pub mod signature;
 pub mod ssh;
 pub mod uri;

@@ -127,12 +127,29 @@ pub fn open(
             };
             Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
         }
+        StoreUri::Ssh { host, port, params } => {
+            let ssh = ssh_target(
+                uri,
+                host,
+                *port,
+                params,
+                cfg,
+                "nix-store",
+                &["--serve", "--write"],
+            )?;
+            Ok(Arc::new(super::serve::ServeStore::new(
+                ssh.target,
+                ssh.command,
+                ssh.uri,
+                cfg.store_dir.clone(),
+            )))
+        }
         StoreUri::SshNg { host, port, params } => {
             let mut client = cfg.daemon_client.clone();
             client.verbosity = reporter.verbosity().into();
             // Nix's `ssh-ng://` store leaves the remote daemon's settings alone.
             client.send = false;
-            let ssh = ssh_ng(uri, host, *port, params, cfg)?;
+            let ssh = ssh_target(uri, host, *port, params, cfg, "nix-daemon", &["--stdio"])?;
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
@@ -146,14 +163,17 @@ pub fn open(
     }
 }
 
-/// What an `ssh-ng://` store runs and where (Nix's `SSHStore`): the parameters `ssh-key`,
-/// `base64-ssh-public-host-key`, `compress`, `remote-program` and `remote-store`.
-fn ssh_ng(
+/// What an `ssh://` or `ssh-ng://` store runs and where (Nix's `LegacySSHStore` and
+/// `SSHStore`): the parameters `ssh-key`, `base64-ssh-public-host-key`, `compress`,
+/// `remote-program` (default `program`, followed by `args`) and `remote-store`.
+fn ssh_target(
     uri: &StoreUri,
     host: &str,
     port: Option<u16>,
     params: &super::uri::Params,
     cfg: &OpenConfig,
+    program: &str,
+    args: &[&str],
 ) -> anyhow::Result<daemon::Ssh> {
     let ssh_opts = match &cfg.ssh_opts {
         Some(o) => super::ssh::split_ssh_opts(o)?,
@@ -177,9 +197,9 @@ fn ssh_ng(
         params
             .get("remote-program")
             .cloned()
-            .unwrap_or_else(|| "nix-daemon".to_owned()),
-        "--stdio".to_owned(),
+            .unwrap_or_else(|| program.to_owned()),
     ];
+    command.extend(args.iter().map(|a| (*a).to_owned()));
     if let Some(store) = params.get("remote-store").filter(|s| !s.is_empty()) {
         command.push("--store".to_owned());
         command.push(store.clone());

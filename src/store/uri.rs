@@ -67,7 +67,17 @@ pub enum StoreUri {
         /// Parameters such as `ssh-key`, `remote-store`.
         params: Params,
     },
-    /// `s3://…`, `ssh://…`: known but not supported.
+    /// `ssh://[user@]host[:port]`: a Nix store reached by running `nix-store --serve --write`
+    /// over SSH.
+    Ssh {
+        /// `[user@]host`.
+        host: String,
+        /// The port, if given.
+        port: Option<u16>,
+        /// Parameters such as `ssh-key`, `remote-store`.
+        params: Params,
+    },
+    /// `s3://…`: known but not supported.
     Unsupported {
         /// The URI as given.
         uri: String,
@@ -137,16 +147,16 @@ impl StoreUri {
                     params,
                 },
                 "s3" => unsupported(s, "S3 binary cache"),
-                "ssh" => unsupported(s, "SSH (nix-store --serve)"),
-                "ssh-ng" => {
+                "ssh" | "ssh-ng" => {
                     let (host, port) = match rest.rsplit_once(':') {
                         Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse().ok()),
                         _ => (rest, None),
                     };
-                    StoreUri::SshNg {
-                        host: host.to_owned(),
-                        port,
-                        params,
+                    let host = host.to_owned();
+                    if scheme == "ssh" {
+                        StoreUri::Ssh { host, port, params }
+                    } else {
+                        StoreUri::SshNg { host, port, params }
                     }
                 }
                 _ => StoreUri::Unknown { uri: s.to_owned() },
@@ -263,8 +273,13 @@ impl fmt::Display for StoreUri {
                 f.write_str(url)?;
                 render_params(f, params)
             }
-            StoreUri::SshNg { host, port, params } => {
-                write!(f, "ssh-ng://{host}")?;
+            StoreUri::Ssh { host, port, params } | StoreUri::SshNg { host, port, params } => {
+                let scheme = if matches!(self, StoreUri::Ssh { .. }) {
+                    "ssh"
+                } else {
+                    "ssh-ng"
+                };
+                write!(f, "{scheme}://{host}")?;
                 if let Some(p) = port {
                     write!(f, ":{p}")?;
                 }

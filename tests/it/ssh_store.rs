@@ -1,6 +1,7 @@
-//! `ssh-ng://` stores (issue #13): the worker protocol over `nix-daemon --stdio` run by a real
-//! OpenSSH server on loopback with temporary keys, reached through `NIX_SSHOPTS`; the remote
-//! Nix 2.8 uses a private chroot store, which the oracle then reads directly.
+//! `ssh-ng://` and `ssh://` stores (issue #13): the worker protocol over `nix-daemon --stdio`
+//! and the serve protocol of `nix-store --serve --write`, run by a real OpenSSH server on
+//! loopback with temporary keys, reached through `NIX_SSHOPTS`; the remote Nix 2.8 uses a
+//! private chroot store, which the oracle then reads directly.
 
 // Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -26,11 +27,22 @@ fn setup() -> (TestEnv, SshServer) {
 
 #[test]
 fn archive_to_ssh_ng_copies_every_path_once() {
+    archive_copies_every_path_once("ssh-ng://127.0.0.1");
+}
+
+#[test]
+fn archive_to_ssh_copies_every_path_once() {
+    archive_copies_every_path_once("ssh://127.0.0.1");
+}
+
+/// Archives the fixture `--to` the server's store at `to` twice: the first run copies both
+/// paths, with the local store's NAR hash and `ca`; the second copies nothing.
+fn archive_copies_every_path_once(to: &str) {
     if !require_nix() {
         return;
     }
     let (env, server) = setup();
-    let out = env.run(&["flake", "archive", "--json", "--to", "ssh-ng://127.0.0.1"]);
+    let out = env.run(&["flake", "archive", "--json", "--to", to]);
     assert!(out.success(), "{out:?}");
     let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
     let paths = [
@@ -53,7 +65,7 @@ fn archive_to_ssh_ng_copies_every_path_once() {
         assert_eq!(field(&remote, "ca"), field(&here, "ca"), "{p}");
     }
     // Everything is there: a second run copies nothing.
-    let out = env.run(&["flake", "archive", "--to", "ssh-ng://127.0.0.1"]);
+    let out = env.run(&["flake", "archive", "--to", to]);
     assert!(out.success(), "{out:?}");
     assert_eq!(out.stderr(), "");
 }
