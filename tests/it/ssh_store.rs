@@ -111,3 +111,47 @@ fn unreachable_hosts_and_missing_remote_programs_are_errors() {
         "{out:?}"
     );
 }
+
+#[test]
+fn store_parameters_name_the_key_and_the_host_key() {
+    if !require_nix() {
+        return;
+    }
+    let (mut env, server) = setup();
+    // No identity and strict host-key checking in NIX_SSHOPTS: the URI's `ssh-key` and
+    // `base64-ssh-public-host-key` (the host's `.pub` file, base64-encoded) must do it.
+    env.add_env(
+        "NIX_SSHOPTS",
+        format!(
+            "-p {} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes \
+             -o LogLevel=ERROR -F /dev/null",
+            server.port
+        ),
+    );
+    let host_key = {
+        use base64::Engine as _;
+        let pubkey = std::fs::read(env.path("ssh/host_key.pub")).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(pubkey)
+    };
+    let key = env.path("ssh/user_key").display().to_string();
+    let to = format!(
+        "ssh-ng://127.0.0.1?ssh-key={key}&base64-ssh-public-host-key={host_key}&compress=true"
+    );
+    let out = env.run(&["flake", "archive", "--to", &to]);
+    assert!(out.success(), "{out:?}");
+    assert!(out.stderr().contains("copying 2 paths..."), "{out:?}");
+    // Another host key is refused by ssh.
+    let wrong = {
+        use base64::Engine as _;
+        let pubkey = std::fs::read(env.path("ssh/user_key.pub")).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(pubkey)
+    };
+    let to = format!("ssh://127.0.0.1?ssh-key={key}&base64-ssh-public-host-key={wrong}");
+    let out = env.run(&["flake", "archive", "--to", &to]);
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr()
+            .contains("failed to start SSH connection to '127.0.0.1'"),
+        "{out:?}"
+    );
+}
