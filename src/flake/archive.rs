@@ -48,6 +48,9 @@ pub fn run(
 ) -> anyhow::Result<()> {
     session.lock_reading(&req.lock, req.dry_run, |loader, locked| {
         let archive = archive(loader, &locked, req.dry_run)?;
+        if !req.dry_run {
+            session.publish(&archive.sources)?;
+        }
         listed(&archive)?;
         if !req.dry_run
             && let Some(to) = &req.to

@@ -18,7 +18,10 @@ pub struct Metadata {
 pub fn run(session: &Session<'_>, req: &LockRequest) -> anyhow::Result<Metadata> {
     session.lock(req, |loader, locked| {
         let path = match &locked.flake.store_path {
-            Some(p) => loader.fetch.store.store_dir().print(p),
+            Some(p) => {
+                session.publish(&std::collections::BTreeSet::from([p.clone()]))?;
+                loader.fetch.store.store_dir().print(p)
+            }
             None => String::new(),
         };
         Ok(Metadata { locked, path })

@@ -28,7 +28,8 @@ pub fn run(
         .resolve(std::slice::from_ref(locked), flag)?
         .remove(0);
     let env = session.fetch_env()?;
-    let (_, fetched) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
+    let (path, fetched) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
+    session.publish(&std::collections::BTreeSet::from([path]))?;
     let fetched = pinned_input(fetched);
     if !fetched.is_locked(trust_forges) {
         report.warn(&format!(

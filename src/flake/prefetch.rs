@@ -29,6 +29,7 @@ pub fn run(
         .remove(0);
     let env = session.fetch_env()?;
     let (path, locked) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
+    session.publish(&std::collections::BTreeSet::from([path.clone()]))?;
     Ok(Prefetched {
         original: original.clone(),
         locked: FlakeRef {

@@ -26,6 +26,9 @@ use crate::store::open::{self, OpenConfig, StoreSettings};
 use crate::store::uri::StoreUri;
 use crate::util::http::HttpClient;
 
+/// Where, under Nix's cache directory, fetchers stage trees for a remote store.
+const STAGING: &str = "rflake-staging";
+
 /// The explicit inputs of a session, gathered by `cli`.
 pub struct Config {
     /// The working directory.
@@ -88,8 +91,51 @@ impl<'r> Session<'r> {
         if let Some(s) = self.store.get() {
             return Ok(s);
         }
-        let store = open::open_local(&self.cfg.store, self.open_config()?)?;
+        let uri = match self.remote() {
+            // Fetchers add to a local store: for a remote one, a staging store in the cache
+            // directory, whose paths [`Session::publish`] copies into the remote store.
+            true => StoreUri::Local {
+                root: Some(self.cfg.cache_home.join(STAGING)),
+                params: Default::default(),
+            },
+            false => self.cfg.store.clone(),
+        };
+        let store = open::open_local(&uri, self.open_config()?)?;
         Ok(self.store.get_or_init(|| store))
+    }
+
+    /// Whether the session's store is another process's (the daemon, `ssh://`, `ssh-ng://`),
+    /// which fetchers cannot add to directly.
+    fn remote(&self) -> bool {
+        matches!(
+            self.cfg.store,
+            StoreUri::Daemon { .. } | StoreUri::SshNg { .. } | StoreUri::Ssh { .. }
+        )
+    }
+
+    /// Makes `paths`, fetched into the local store, valid in the session's store: a no-op for a
+    /// local store; for a remote one, copies them there from the staging store (quietly: with
+    /// Nix the fetchers add to that store directly, and say nothing of it).
+    pub fn publish(
+        &self,
+        paths: &std::collections::BTreeSet<crate::store::StorePath>,
+    ) -> anyhow::Result<()> {
+        if !self.remote() || paths.is_empty() {
+            return Ok(());
+        }
+        let upstream = self.open_store(None)?;
+        let opts = crate::store::copy::CopyOptions {
+            check_sigs: crate::store::CheckSigs::Check,
+            jobs: 4,
+        };
+        crate::store::copy::copy_paths(
+            self.local_store()?,
+            upstream.as_ref(),
+            paths,
+            opts,
+            &crate::report::Silent,
+        )?;
+        Ok(())
     }
 
     /// Opens another store (`--to`), or the session's own when `uri` is `None`. Stores rflake

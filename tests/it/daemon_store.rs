@@ -152,16 +152,51 @@ fn archive_to_a_missing_socket_fails_clearly() {
 }
 
 #[test]
-fn fetching_into_a_daemon_store_is_refused() {
+fn fetching_into_a_daemon_store_stages_and_publishes() {
+    if !require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let daemon = NixDaemon::start(env.root());
+    let store = daemon.uri();
+    // `--store` a daemon: the inputs are fetched into a staging store and copied into the
+    // daemon's, quietly, as if the fetchers had added them there (as Nix's do).
+    let out = env.run(&["flake", "archive", "--json", "--store", &store]);
+    assert!(out.success(), "{out:?}");
+    assert_eq!(out.stderr(), "");
+    let paths = archived_paths(out.stdout());
+    assert_eq!(paths.len(), 3, "{out:?}");
+    let daemon_store = daemon.store.display().to_string();
+    let there = nix_infos(&env, &daemon_store, &paths);
+    assert_eq!(there.len(), 3);
+    // `flake prefetch` and `registry pin` through it too.
+    env.write("work/other/file.txt", "other\n");
+    let other = format!("path:{}", env.path("work/other").display());
+    let out = env.run(&["flake", "prefetch", "--json", "--store", &store, &other]);
+    assert!(out.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
+    let path = v["storePath"].as_str().unwrap().to_owned();
+    assert_eq!(
+        nix_infos(&env, &daemon_store, &BTreeSet::from([path])).len(),
+        1
+    );
+    let out = env.run(&["registry", "pin", "--store", &store, "other", &other]);
+    assert!(out.success(), "{out:?}");
+    assert!(env.read("config/nix/registry.json").contains("\"other\""));
+}
+
+#[test]
+fn fetching_into_a_missing_daemon_is_an_error() {
     let mut env = TestEnv::new();
     flake(&mut env);
     let sock = env.path("no-daemon.sock");
     let store = format!("unix://{}", sock.display());
     let out = env.run(&["flake", "archive", "--store", &store]);
-    assert!(!out.success(), "{out:?}");
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
     assert!(
         out.stderr()
-            .starts_with("error: rflake can only fetch into a local store, not 'unix://"),
+            .contains("cannot connect to socket at '$TEST_ENV/no-daemon.sock'"),
         "{out:?}"
     );
 }
