@@ -32,6 +32,10 @@ const VERSION: u64 = 2 << 8 | 7;
 /// The oldest server version rflake accepts (2.5, the first with `AddToStoreNar`).
 const OLDEST: u64 = 2 << 8 | 5;
 
+/// How many `AddToStoreNar` commands are sent before their answers are read (each answer is 8
+/// bytes; a pipe holds at least 4 KiB).
+const PIPELINED: usize = 256;
+
 /// The serve protocol's commands rflake sends.
 mod cmd {
     pub const QUERY_VALID_PATHS: u64 = 1;
@@ -213,39 +217,84 @@ impl Store for ServeStore {
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, _: CheckSigs) -> anyhow::Result<()> {
         let printed = self.dir.print(&info.path);
         self.with(|c| {
-            let w = &mut c.w;
-            wire::write_u64(w, cmd::ADD_TO_STORE_NAR)?;
-            wire::write_str(w, &printed)?;
-            let deriver = info.deriver.as_ref().map(|d| self.dir.print(d));
-            wire::write_str(w, deriver.as_deref().unwrap_or(""))?;
-            wire::write_str(w, &info.nar_hash.to_base16())?;
-            self.write_paths(w, &info.references)?;
-            wire::write_u64(w, info.registration_time)?;
-            wire::write_u64(w, info.nar_size)?;
-            wire::write_bool(w, info.ultimate)?;
-            wire::write_strs(w, info.sigs.iter().map(String::as_str))?;
-            let ca = info
-                .ca
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            wire::write_str(w, &ca)?;
-            let copied = std::io::copy(nar, w)?;
-            if copied != info.nar_size {
-                anyhow::bail!(
-                    "the NAR of '{printed}' has {copied} bytes, not the {} its info says",
-                    info.nar_size
-                );
-            }
-            w.flush()?;
-            if wire::read_u64(&mut c.r)? != 1 {
-                anyhow::bail!(
-                    "failed to add path '{printed}' to remote host '{}'",
-                    self.host()
-                );
-            }
-            Ok(())
+            self.send_add(&mut c.w, info, &mut |w| {
+                let copied = std::io::copy(nar, w)?;
+                if copied != info.nar_size {
+                    anyhow::bail!(
+                        "the NAR of '{printed}' has {copied} bytes, not the {} its info says",
+                        info.nar_size
+                    );
+                }
+                Ok(())
+            })?;
+            c.w.flush()?;
+            self.added(&mut c.r, &printed)
         })
+    }
+
+    /// Sends every path's `AddToStoreNar` back to back, then reads the answers: one round trip
+    /// for the whole batch instead of one per path (the server handles the commands in
+    /// order).
+    fn add_multiple(
+        &self,
+        infos: &[PathInfo],
+        write_nar: &mut dyn FnMut(&PathInfo, &mut dyn Write) -> anyhow::Result<()>,
+        _: CheckSigs,
+    ) -> anyhow::Result<bool> {
+        self.with(|c| {
+            // The answers wait in the server's pipe while more commands are sent: batches
+            // small enough that they always fit.
+            for batch in infos.chunks(PIPELINED) {
+                for info in batch {
+                    self.send_add(&mut c.w, info, &mut |w| write_nar(info, w))?;
+                }
+                c.w.flush()?;
+                for info in batch {
+                    self.added(&mut c.r, &self.dir.print(&info.path))?;
+                }
+            }
+            Ok(true)
+        })
+    }
+}
+
+impl ServeStore {
+    /// Writes one `AddToStoreNar` command: the path's info, then the NAR `write_nar` writes.
+    fn send_add(
+        &self,
+        w: &mut dyn Write,
+        info: &PathInfo,
+        write_nar: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let printed = self.dir.print(&info.path);
+        wire::write_u64(w, cmd::ADD_TO_STORE_NAR)?;
+        wire::write_str(w, &printed)?;
+        let deriver = info.deriver.as_ref().map(|d| self.dir.print(d));
+        wire::write_str(w, deriver.as_deref().unwrap_or(""))?;
+        wire::write_str(w, &info.nar_hash.to_base16())?;
+        self.write_paths(w, &info.references)?;
+        wire::write_u64(w, info.registration_time)?;
+        wire::write_u64(w, info.nar_size)?;
+        wire::write_bool(w, info.ultimate)?;
+        wire::write_strs(w, info.sigs.iter().map(String::as_str))?;
+        let ca = info
+            .ca
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        wire::write_str(w, &ca)?;
+        write_nar(w)
+    }
+
+    /// Reads the server's answer to one `AddToStoreNar`.
+    fn added(&self, r: &mut dyn Read, printed: &str) -> anyhow::Result<()> {
+        if wire::read_u64(r)? != 1 {
+            anyhow::bail!(
+                "failed to add path '{printed}' to remote host '{}'",
+                self.host()
+            );
+        }
+        Ok(())
     }
 }
 
