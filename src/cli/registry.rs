@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::Context;
 use super::args::EvalArgs;
 use crate::flakeref::{self, FlakeRef, ParseOptions};
-use crate::registry::{Entry, Registry, edit};
+use crate::registry::{Entry, Registry, edit, layers};
 
 /// Long help of `rflake registry`.
 pub const ABOUT: &str = "\
@@ -89,7 +89,15 @@ pub struct AddArgs {
 
 /// Arguments of `registry list`.
 #[derive(Args, Debug)]
-pub struct ListArgs {}
+pub struct ListArgs {
+    /// Print the entries as one JSON document: each entry's layer, `from`, `to` and `exact`
+    /// (rflake addition)
+    #[arg(long)]
+    json: bool,
+    /// List only the entries of this registry file (rflake addition)
+    #[arg(long = "registry", value_name = "REGISTRY")]
+    registry: Option<PathBuf>,
+}
 
 /// Arguments of `registry pin`.
 #[derive(Args, Debug)]
@@ -130,7 +138,7 @@ pub struct ResolveArgs {
 pub fn run(cmd: RegistryCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         RegistryCommand::Add(a) => add(&a, ctx),
-        RegistryCommand::List(_) => list(ctx),
+        RegistryCommand::List(a) => list(&a, ctx),
         RegistryCommand::Pin(a) => pin(&a, ctx),
         RegistryCommand::Remove(a) => remove(&a, ctx),
         RegistryCommand::Resolve(a) => resolve_refs(&a, ctx),
@@ -189,16 +197,36 @@ fn remove(a: &RemoveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let session = ctx.session(ctx.settings.use_registries);
-    for (layer, entry) in session.registries(Registry::default()).list()? {
+/// `registry list [--registry FILE] [--json]`: every layer's entries, or one file's.
+fn list(a: &ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let entries: Vec<(&str, Entry)> = match &a.registry {
+        Some(file) => layers::read_lenient(&ctx.cwd.join(file), &ctx.printer)?
+            .entries
+            .into_iter()
+            .map(|e| (FILE_LABEL, e))
+            .collect(),
+        None => {
+            let session = ctx.session(ctx.settings.use_registries);
+            let listed = session.registries(Registry::default()).list()?;
+            listed.into_iter().map(|(l, e)| (l.label(), e)).collect()
+        }
+    };
+    if a.json {
+        let listing = entries
+            .iter()
+            .map(|(label, e)| e.listing_json(label.trim_end()))
+            .collect();
+        let doc = serde_json::json!({ "entries": serde_json::Value::Array(listing) });
+        ctx.printer.out_line(&serde_json::to_string(&doc)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (label, entry) in entries {
         let to = FlakeRef {
             input: entry.to,
             subdir: entry.dir,
         };
         let line = format!(
-            "{} {} {}",
-            layer.label(),
+            "{label} {} {}",
             entry.from.to_url_string()?,
             to.to_url_string()?
         );
@@ -206,6 +234,9 @@ fn list(ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The layer label of the entries of a `--registry FILE` listing.
+const FILE_LABEL: &str = "file  ";
 
 fn resolve_refs(a: &ResolveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
