@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::Context;
 use super::args::EvalArgs;
+use super::registry_explain as explain;
 use crate::flakeref::{self, FlakeRef, ParseOptions};
 use crate::registry::{Entry, Registry, edit, layers};
 
@@ -130,6 +131,13 @@ pub struct ResolveArgs {
     /// The flake references to resolve
     #[arg(value_name = "URL", required = true)]
     urls: Vec<String>,
+    /// Show the chain of registry entries that resolved each reference: layer and file, the
+    /// entry matched, and the ref/rev/dir carried over (rflake addition)
+    #[arg(long)]
+    explain: bool,
+    /// With --explain: print the chains as one JSON array (rflake addition)
+    #[arg(long, requires = "explain")]
+    json: bool,
     #[command(flatten)]
     eval: EvalArgs,
 }
@@ -242,10 +250,37 @@ fn resolve_refs(a: &ResolveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
     let session = ctx.session(ctx.settings.use_registries);
     let mut regs = session.registries(flags);
+    if a.explain {
+        return explain_refs(a, &mut regs, ctx);
+    }
     for url in &a.urls {
         let r = parse_arg(url, ctx)?;
         let resolved = regs.resolve(&r)?;
         ctx.printer.out_line(&resolved.to_url_string()?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `registry resolve --explain [--json]`: each reference, the rewrites that resolved it, the
+/// final reference.
+fn explain_refs(
+    a: &ResolveArgs,
+    regs: &mut crate::registry::layers::Registries<'_>,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let mut docs = Vec::new();
+    for url in &a.urls {
+        let r = parse_arg(url, ctx)?;
+        let trace = regs.explain(&r)?;
+        if a.json {
+            docs.push(explain::to_json(&r, &trace)?);
+        } else {
+            ctx.printer.out(&explain::to_text(&r, &trace)?)?;
+        }
+    }
+    if a.json {
+        let doc = serde_json::Value::Array(docs);
+        ctx.printer.out_line(&serde_json::to_string(&doc)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

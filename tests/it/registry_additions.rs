@@ -56,3 +56,65 @@ fn pretty(out: &crate::support::CommandOutput) -> String {
     let v: serde_json::Value = serde_json::from_str(out.stdout()).expect("stdout is JSON");
     serde_json::to_string_pretty(&v).expect("a JSON value prints")
 }
+
+#[test]
+fn resolve_explain_shows_each_rewrite_and_what_was_carried_over() {
+    let env = env();
+    let rev = "0123456789abcdef0123456789abcdef01234567";
+    let with_rev = format!("nixpkgs/{rev}");
+    let out = env.run(&[
+        "registry",
+        "resolve",
+        "--explain",
+        "sys",
+        "flake:nixpkgs/nixos-unstable?dir=lib",
+        &with_rev,
+        "github:a/b",
+        "github:c/d",
+    ]);
+    assert!(out.success(), "{out}");
+    assert_snapshot!(out);
+    // The final lines are what plain `registry resolve` prints.
+    let plain = env.run(&[
+        "registry",
+        "resolve",
+        "sys",
+        "flake:nixpkgs/nixos-unstable?dir=lib",
+        &with_rev,
+        "github:a/b",
+        "github:c/d",
+    ]);
+    assert!(plain.success(), "{plain}");
+    let finals: Vec<&str> = out
+        .stdout()
+        .lines()
+        .filter_map(|l| l.strip_prefix("  => "))
+        .collect();
+    assert_eq!(finals, plain.stdout().lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn resolve_explain_json() {
+    let env = env();
+    let out = env.run(&[
+        "registry",
+        "resolve",
+        "--explain",
+        "--json",
+        "--override-flake",
+        "mine",
+        "sys",
+        "mine/dev",
+        "github:a/b",
+    ]);
+    assert_snapshot!(pretty(&out));
+}
+
+#[test]
+fn resolve_json_needs_explain_and_nix_output_is_unchanged() {
+    let env = env();
+    let out = env.run(&["registry", "resolve", "--json", "sys"]);
+    assert!(!out.success(), "{out}");
+    assert!(out.stderr().contains("--explain"), "{out}");
+    assert_snapshot!(env.run(&["registry", "resolve", "sys"]), @"github:NixOS/nixpkgs/nixos-24.05");
+}
