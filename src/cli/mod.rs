@@ -20,6 +20,7 @@ mod log_json;
 mod output;
 mod profile;
 mod registry;
+mod registry_explain;
 mod settings_help;
 mod usage;
 

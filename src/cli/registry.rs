@@ -7,8 +7,9 @@ use clap::{Args, Subcommand};
 
 use super::Context;
 use super::args::EvalArgs;
+use super::registry_explain as explain;
 use crate::flakeref::{self, FlakeRef, ParseOptions};
-use crate::registry::{Entry, Registry, edit};
+use crate::registry::{Entry, Registry, edit, layers};
 
 /// Long help of `rflake registry`.
 pub const ABOUT: &str = "\
@@ -89,7 +90,15 @@ pub struct AddArgs {
 
 /// Arguments of `registry list`.
 #[derive(Args, Debug)]
-pub struct ListArgs {}
+pub struct ListArgs {
+    /// Print the entries as one JSON document: each entry's layer, `from`, `to` and `exact`
+    /// (rflake addition)
+    #[arg(long)]
+    json: bool,
+    /// List only the entries of this registry file (rflake addition)
+    #[arg(long = "registry", value_name = "REGISTRY")]
+    registry: Option<PathBuf>,
+}
 
 /// Arguments of `registry pin`.
 #[derive(Args, Debug)]
@@ -122,6 +131,13 @@ pub struct ResolveArgs {
     /// The flake references to resolve
     #[arg(value_name = "URL", required = true)]
     urls: Vec<String>,
+    /// Show the chain of registry entries that resolved each reference: layer and file, the
+    /// entry matched, and the ref/rev/dir carried over (rflake addition)
+    #[arg(long)]
+    explain: bool,
+    /// With --explain: print the chains as one JSON array (rflake addition)
+    #[arg(long, requires = "explain")]
+    json: bool,
     #[command(flatten)]
     eval: EvalArgs,
 }
@@ -130,7 +146,7 @@ pub struct ResolveArgs {
 pub fn run(cmd: RegistryCommand, ctx: &Context) -> anyhow::Result<ExitCode> {
     match cmd {
         RegistryCommand::Add(a) => add(&a, ctx),
-        RegistryCommand::List(_) => list(ctx),
+        RegistryCommand::List(a) => list(&a, ctx),
         RegistryCommand::Pin(a) => pin(&a, ctx),
         RegistryCommand::Remove(a) => remove(&a, ctx),
         RegistryCommand::Resolve(a) => resolve_refs(&a, ctx),
@@ -189,16 +205,36 @@ fn remove(a: &RemoveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(ctx: &Context) -> anyhow::Result<ExitCode> {
-    let session = ctx.session(ctx.settings.use_registries);
-    for (layer, entry) in session.registries(Registry::default()).list()? {
+/// `registry list [--registry FILE] [--json]`: every layer's entries, or one file's.
+fn list(a: &ListArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let entries: Vec<(&str, Entry)> = match &a.registry {
+        Some(file) => layers::read_lenient(&ctx.cwd.join(file), &ctx.printer)?
+            .entries
+            .into_iter()
+            .map(|e| (FILE_LABEL, e))
+            .collect(),
+        None => {
+            let session = ctx.session(ctx.settings.use_registries);
+            let listed = session.registries(Registry::default()).list()?;
+            listed.into_iter().map(|(l, e)| (l.label(), e)).collect()
+        }
+    };
+    if a.json {
+        let listing = entries
+            .iter()
+            .map(|(label, e)| e.listing_json(label.trim_end()))
+            .collect();
+        let doc = serde_json::json!({ "entries": serde_json::Value::Array(listing) });
+        ctx.printer.out_line(&serde_json::to_string(&doc)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (label, entry) in entries {
         let to = FlakeRef {
             input: entry.to,
             subdir: entry.dir,
         };
         let line = format!(
-            "{} {} {}",
-            layer.label(),
+            "{label} {} {}",
             entry.from.to_url_string()?,
             to.to_url_string()?
         );
@@ -207,14 +243,44 @@ fn list(ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The layer label of the entries of a `--registry FILE` listing.
+const FILE_LABEL: &str = "file  ";
+
 fn resolve_refs(a: &ResolveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
     let session = ctx.session(ctx.settings.use_registries);
     let mut regs = session.registries(flags);
+    if a.explain {
+        return explain_refs(a, &mut regs, ctx);
+    }
     for url in &a.urls {
         let r = parse_arg(url, ctx)?;
         let resolved = regs.resolve(&r)?;
         ctx.printer.out_line(&resolved.to_url_string()?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `registry resolve --explain [--json]`: each reference, the rewrites that resolved it, the
+/// final reference.
+fn explain_refs(
+    a: &ResolveArgs,
+    regs: &mut crate::registry::layers::Registries<'_>,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let mut docs = Vec::new();
+    for url in &a.urls {
+        let r = parse_arg(url, ctx)?;
+        let trace = regs.explain(&r)?;
+        if a.json {
+            docs.push(explain::to_json(&r, &trace)?);
+        } else {
+            ctx.printer.out(&explain::to_text(&r, &trace)?)?;
+        }
+    }
+    if a.json {
+        let doc = serde_json::Value::Array(docs);
+        ctx.printer.out_line(&serde_json::to_string(&doc)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -158,6 +158,15 @@ impl Registries<'_> {
         Ok(super::resolve::resolve(r, super::resolve::Mode::All, self)?)
     }
 
+    /// Resolves `r` through every layer and returns each rewrite (`registry resolve --explain`,
+    /// an rflake addition).
+    pub fn explain(
+        &mut self,
+        r: &crate::flakeref::FlakeRef,
+    ) -> anyhow::Result<super::resolve::Trace> {
+        Ok(super::resolve::explain(r, super::resolve::Mode::All, self)?)
+    }
+
     /// Every entry of every layer, in order of precedence (`registry list`). Every layer is
     /// loaded (the global one downloaded) before any entry is returned, as Nix does before it
     /// prints anything.
@@ -208,6 +217,19 @@ pub fn read_offline(locations: &Locations, downloader: &Downloader) -> Vec<Regis
 }
 
 impl Source for Registries<'_> {
+    fn origin(&self, layer: Layer) -> Option<String> {
+        match layer {
+            Layer::Flag => None,
+            Layer::User => Some(self.locations.user.display().to_string()),
+            Layer::System => Some(self.locations.system.display().to_string()),
+            Layer::Global => match &self.locations.global {
+                GlobalLocation::Disabled => None,
+                GlobalLocation::File(p) => Some(p.display().to_string()),
+                GlobalLocation::Url(u) | GlobalLocation::Default(u) => Some(u.clone()),
+            },
+        }
+    }
+
     fn layer(&mut self, layer: Layer) -> anyhow::Result<&Registry> {
         Ok(match layer {
             Layer::Flag => &self.flag,

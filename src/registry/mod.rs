@@ -201,6 +201,24 @@ impl Entry {
         })
     }
 
+    /// The entry as `registry list --json` shows it (an rflake addition): its `layer`, `from`
+    /// and `to` in attribute form (`to` with its `dir`), and `exact`.
+    pub fn listing_json(&self, layer: &str) -> Value {
+        let mut to = attrs::to_json(self.to.attrs());
+        if !self.dir.is_empty() {
+            to.insert("dir".into(), Value::String(self.dir.clone()));
+        }
+        let mut e = Map::new();
+        e.insert("exact".into(), Value::Bool(self.exact));
+        e.insert(
+            "from".into(),
+            Value::Object(attrs::to_json(self.from.attrs())),
+        );
+        e.insert("layer".into(), Value::String(layer.to_owned()));
+        e.insert("to".into(), Value::Object(to));
+        Value::Object(e)
+    }
+
     fn to_json(&self) -> Value {
         let mut to = attrs::to_json(self.to.attrs());
         if !self.dir.is_empty() {

@@ -68,19 +68,66 @@ pub enum Error {
 pub trait Source {
     /// Returns the registry of a layer.
     fn layer(&mut self, layer: Layer) -> anyhow::Result<&Registry>;
+
+    /// Names the file (or URL) a layer was read from, for `registry resolve --explain`.
+    fn origin(&self, _layer: Layer) -> Option<String> {
+        None
+    }
+}
+
+/// One rewrite of a resolution, as `registry resolve --explain` shows it (an rflake addition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The layer whose entry matched.
+    pub layer: Layer,
+    /// The file or URL of that layer, if it has one.
+    pub origin: Option<String>,
+    /// The reference before the rewrite.
+    pub before: Input,
+    /// The entry that matched.
+    pub entry: Entry,
+    /// The input's `ref` carried over onto the entry's target (unification).
+    pub carried_ref: Option<String>,
+    /// The input's `rev` carried over onto the entry's target.
+    pub carried_rev: Option<String>,
+    /// The reference after the rewrite.
+    pub after: Input,
+}
+
+/// A resolution with every step that made it (`registry resolve --explain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// The rewrites, in order.
+    pub steps: Vec<Step>,
+    /// The `dir` of the reference kept because no matching entry set one.
+    pub carried_dir: Option<String>,
+    /// The final reference.
+    pub resolved: FlakeRef,
+}
+
+/// A match: what the entry rewrites the input to, and the ref and rev carried over.
+struct Rewrite<'i> {
+    to: Input,
+    r#ref: Option<&'i str>,
+    rev: Option<crate::hash::Hash>,
 }
 
 /// Returns whether `entry` matches `input`, and if so what it rewrites it to.
-fn rewrite(entry: &Entry, input: &Input) -> Result<Option<Input>, flakeref::Error> {
+fn rewrite<'i>(entry: &Entry, input: &'i Input) -> Result<Option<Rewrite<'i>>, flakeref::Error> {
     if entry.exact {
-        return Ok((&entry.from == input).then(|| entry.to.clone()));
+        return Ok((&entry.from == input).then(|| Rewrite {
+            to: entry.to.clone(),
+            r#ref: None,
+            rev: None,
+        }));
     }
     if &entry.from != input && entry.from != input.without(&["ref", "rev"]) {
         return Ok(None);
     }
     let r#ref = input.git_ref().filter(|_| entry.from.git_ref().is_none());
     let rev = input.rev().filter(|_| entry.from.get_str("rev").is_none());
-    entry.to.apply_overrides(r#ref, rev.as_ref()).map(Some)
+    let to = entry.to.apply_overrides(r#ref, rev.as_ref())?;
+    Ok(Some(Rewrite { to, r#ref, rev }))
 }
 
 /// Resolves a flake reference through the registries (Nix's `FlakeRef::resolve`).
@@ -89,11 +136,30 @@ pub fn resolve(
     mode: Mode,
     source: &mut dyn Source,
 ) -> Result<FlakeRef, Error> {
+    resolve_with(flake_ref, mode, source, None).map(|t| t.resolved)
+}
+
+/// Resolves a flake reference and records each rewrite (`registry resolve --explain`).
+pub fn explain(flake_ref: &FlakeRef, mode: Mode, source: &mut dyn Source) -> Result<Trace, Error> {
+    resolve_with(flake_ref, mode, source, Some(Vec::new()))
+}
+
+/// The resolution loop; `steps` collects the rewrites when it is `Some`.
+fn resolve_with(
+    flake_ref: &FlakeRef,
+    mode: Mode,
+    source: &mut dyn Source,
+    mut steps: Option<Vec<Step>>,
+) -> Result<Trace, Error> {
     if mode == Mode::No {
         if !flake_ref.input.is_direct() {
             return Err(Error::NotAllowed(flake_ref.to_url_string()?));
         }
-        return Ok(flake_ref.clone());
+        return Ok(Trace {
+            steps: steps.unwrap_or_default(),
+            carried_dir: None,
+            resolved: flake_ref.clone(),
+        });
     }
     let mut input = flake_ref.input.clone();
     let mut dir: Option<String> = None;
@@ -107,10 +173,25 @@ pub fn resolve(
             if mode == Mode::Limited && !matches!(layer, Layer::Flag | Layer::Global) {
                 continue;
             }
+            let origin = match steps {
+                Some(_) => source.origin(layer),
+                None => None,
+            };
             let registry = source.layer(layer)?;
             for entry in &registry.entries {
                 if let Some(next) = rewrite(entry, &input)? {
-                    input = next;
+                    if let Some(steps) = &mut steps {
+                        steps.push(Step {
+                            layer,
+                            origin,
+                            before: input.clone(),
+                            entry: entry.clone(),
+                            carried_ref: next.r#ref.map(str::to_owned),
+                            carried_rev: next.rev.map(|h| h.to_base16()),
+                            after: next.to.clone(),
+                        });
+                    }
+                    input = next.to;
                     dir = Some(entry.dir.clone());
                     continue 'restart;
                 }
@@ -121,9 +202,16 @@ pub fn resolve(
     if !input.is_direct() {
         return Err(Error::NotFound(input.to_url_string()?));
     }
-    let subdir = match dir {
-        Some(d) if !d.is_empty() => d,
-        _ => flake_ref.subdir.clone(),
+    let (subdir, carried_dir) = match dir {
+        Some(d) if !d.is_empty() => (d, None),
+        Some(_) if !flake_ref.subdir.is_empty() => {
+            (flake_ref.subdir.clone(), Some(flake_ref.subdir.clone()))
+        }
+        _ => (flake_ref.subdir.clone(), None),
     };
-    Ok(FlakeRef { input, subdir })
+    Ok(Trace {
+        steps: steps.unwrap_or_default(),
+        carried_dir,
+        resolved: FlakeRef { input, subdir },
+    })
 }

@@ -23,6 +23,7 @@ mod messages;
 mod nar_oracle;
 mod offline_registry;
 mod readme_example;
+mod registry_additions;
 mod registry_cli;
 mod settings_cli;
 mod settings_discovery;
