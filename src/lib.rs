@@ -83,6 +83,7 @@ pub mod cli;
 pub mod fetch;
 pub mod flake;
 pub mod flakeref;
+pub mod fuzzing;
 pub mod hash;
 pub mod registry;
 pub mod report;

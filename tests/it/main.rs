@@ -13,6 +13,7 @@ mod fetch_tarball;
 mod flake_archive;
 mod flake_differential;
 mod flake_functional;
+mod fuzz_replay;
 mod global_registry;
 mod help;
 mod hostile_input;

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fuzzes every target of rflake::fuzzing (fuzz/fuzz_targets/) for a number of executions each,
+# with libFuzzer through `cargo fuzz` (needs the nightly toolchain and `cargo install
+# cargo-fuzz`). New corpus entries go to fuzz/corpus/<target>/, crashes to
+# fuzz/artifacts/<target>/: commit the crashes with their fix; the test suite replays both
+# (tests/it/fuzz_replay.rs).
+#
+# Usage: fuzz/run.sh [TARGET...]            (from the repository root; default: every target)
+# Environment:
+#   RUNS      executions per target (default 10000000, the figure docs/reliability.md records)
+#   MAX_LEN   the longest input libFuzzer tries (default 65536)
+#   JOBS      parallel fuzzing processes per target (default 1)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+RUNS=${RUNS:-10000000}
+MAX_LEN=${MAX_LEN:-65536}
+JOBS=${JOBS:-1}
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  mapfile -t targets < <(cargo +nightly fuzz list)
+fi
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t"
+  start=$(date +%s)
+  cargo +nightly fuzz run -O --debug-assertions "$t" "corpus/$t" -- \
+    -runs="$RUNS" -max_len="$MAX_LEN" -jobs="$JOBS" -workers="$JOBS" \
+    -artifact_prefix="artifacts/$t/" -print_final_stats=1 2>&1 |
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|Done)' || true
+  echo "$t: $(($(date +%s) - start)) s, crashes: $(find "artifacts/$t" -type f | wc -l)"
+done
