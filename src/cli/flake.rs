@@ -50,6 +50,11 @@ pub struct ArchiveArgs {
     /// Do not require that paths are signed by trusted keys
     #[arg(long)]
     pub no_check_sigs: bool,
+    /// Fetch and copy nothing: exit 0 when every path is in the store (or at --to), 3 listing
+    /// the missing ones, 4 when flake.lock is incomplete or out of sync with flake.nix (rflake
+    /// addition)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
     #[command(flatten)]
     pub eval: EvalArgs,
     #[command(flatten)]

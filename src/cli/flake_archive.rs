@@ -22,11 +22,43 @@ pub fn run(a: &ArchiveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             CheckSigs::Check
         },
     };
-    archive::run(&session, &req, |listed| {
+    let listed = |listed: &archive::Archive| {
         if a.json.json {
             ctx.print_json(&listed.json, &a.json)?;
         }
         Ok(())
-    })?;
+    };
+    if a.check {
+        return check(&session, &req, listed, ctx);
+    }
+    archive::run(&session, &req, listed)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exit code of `--check` when paths are missing (0: all present; 4, an incomplete or
+/// out-of-sync lock, is given by the error renderer for [`crate::flake::lock::OutOfSync`]).
+pub const CHECK_MISSING_EXIT: u8 = 3;
+
+/// `flake archive --check`: names the missing paths in an error on stderr (stdout keeps the
+/// `--json` listing) and exits with [`CHECK_MISSING_EXIT`] when there are any.
+fn check(
+    session: &crate::flake::session::Session<'_>,
+    req: &Request,
+    listed: impl FnOnce(&archive::Archive) -> anyhow::Result<()>,
+    ctx: &Context,
+) -> anyhow::Result<ExitCode> {
+    let checked = archive::check(session, req, listed)?;
+    if checked.missing.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let raw = format!(
+        "{} of {} paths are missing from store '{}':\n{}",
+        checked.missing.len(),
+        checked.archive.sources.len(),
+        checked.store,
+        checked.missing.join("\n")
+    );
+    let rendered = format!("error: {}", raw.replace('\n', "\n       "));
+    ctx.printer.error(&rendered, &raw, None);
+    Ok(ExitCode::from(CHECK_MISSING_EXIT))
 }

@@ -69,6 +69,48 @@ pub fn run(
     })
 }
 
+/// The outcome of `flake archive --check` (an rflake addition).
+#[derive(Debug)]
+pub struct Checked {
+    /// The paths that were checked (the root's and every selected input's).
+    pub archive: Archive,
+    /// Those not valid in the destination store, printed, in store-path order.
+    pub missing: Vec<String>,
+    /// The destination store's URI.
+    pub store: String,
+}
+
+/// Runs `flake archive --check`: locks the flake with [`super::lock::Flags::frozen`] (an
+/// incomplete or out-of-sync lock fails with [`super::lock::OutOfSync`]), computes every path
+/// from the lock file as `--dry-run` does (nothing is fetched, no registry is read), hands the
+/// listing to `listed`, and asks the destination store (`--to`, else the session's store)
+/// which of the paths it lacks.
+pub fn check(
+    session: &Session<'_>,
+    req: &Request,
+    listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
+) -> anyhow::Result<Checked> {
+    let mut lock = req.lock.clone();
+    lock.flags.frozen = true;
+    session.lock_reading(&lock, true, |loader, locked| {
+        let archive = archive(loader, &locked, true)?;
+        listed(&archive)?;
+        let dst = session.open_store(req.to.as_ref())?;
+        let valid = dst.query_valid_paths(&archive.sources)?;
+        let store_dir = loader.fetch.store.store_dir();
+        let missing = archive
+            .sources
+            .difference(&valid)
+            .map(|p| store_dir.print(p))
+            .collect();
+        Ok(Checked {
+            archive,
+            missing,
+            store: dst.uri(),
+        })
+    })
+}
+
 /// What archiving found: the JSON tree and the paths to copy.
 #[derive(Debug)]
 pub struct Archive {

@@ -8,6 +8,7 @@
 // Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod check;
 mod d7;
 mod dry_run;
 mod errors;
