@@ -55,6 +55,14 @@ pub struct ArchiveArgs {
     /// addition)
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
+    /// Print every store path once, one per line, as soon as it is ready (for `cachix push`,
+    /// `attic push`, `nix copy`) (rflake addition)
+    #[arg(long, conflicts_with_all = ["json", "json_lines"])]
+    pub print_paths: bool,
+    /// Print one JSON record per line for the flake and each input: `attrPath`, `locked`,
+    /// `narHash`, `path` (rflake addition)
+    #[arg(long, conflicts_with = "json")]
+    pub json_lines: bool,
     #[command(flatten)]
     pub eval: EvalArgs,
     #[command(flatten)]

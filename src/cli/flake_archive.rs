@@ -28,10 +28,24 @@ pub fn run(a: &ArchiveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
+    let mut emit = |r: archive::Reached<'_>| -> anyhow::Result<()> {
+        if a.print_paths && r.first {
+            ctx.printer.out_line(r.path)?;
+        } else if a.json_lines {
+            let record = serde_json::json!({
+                "attrPath": r.attr_path,
+                "locked": r.locked.to_url_string()?,
+                "narHash": r.locked.input.get_str("narHash"),
+                "path": r.path,
+            });
+            ctx.printer.out_line(&serde_json::to_string(&record)?)?;
+        }
+        Ok(())
+    };
     if a.check {
-        return check(&session, &req, listed, ctx);
+        return check(&session, &req, listed, &mut emit, ctx);
     }
-    archive::run(&session, &req, listed)?;
+    archive::run_streaming(&session, &req, listed, &mut emit)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -45,9 +59,10 @@ fn check(
     session: &crate::flake::session::Session<'_>,
     req: &Request,
     listed: impl FnOnce(&archive::Archive) -> anyhow::Result<()>,
+    emit: archive::Emit<'_>,
     ctx: &Context,
 ) -> anyhow::Result<ExitCode> {
-    let checked = archive::check(session, req, listed)?;
+    let checked = archive::check(session, req, listed, emit)?;
     if checked.missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

@@ -46,8 +46,19 @@ pub fn run(
     req: &Request,
     listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    run_streaming(session, req, listed, &mut |_| Ok(()))
+}
+
+/// [`run`], handing each store path to `emit` as the walk reaches it (`--print-paths`,
+/// `--json-lines`: rflake additions), before the listing and the copy.
+pub fn run_streaming(
+    session: &Session<'_>,
+    req: &Request,
+    listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
+    emit: Emit<'_>,
+) -> anyhow::Result<()> {
     session.lock_reading(&req.lock, req.dry_run, |loader, locked| {
-        let archive = archive(loader, &locked, req.dry_run)?;
+        let archive = archive_with(loader, &locked, req.dry_run, emit)?;
         listed(&archive)?;
         if !req.dry_run
             && let Some(to) = &req.to
@@ -69,6 +80,22 @@ pub fn run(
     })
 }
 
+/// One store path of the archive as the walk reaches it (`--print-paths`, `--json-lines`).
+pub struct Reached<'r> {
+    /// The input path from the root (`[]` for the root itself); an input reached along
+    /// several edges is reached once per edge.
+    pub attr_path: &'r [String],
+    /// The locked reference.
+    pub locked: &'r crate::flakeref::FlakeRef,
+    /// Its store path, printed.
+    pub path: &'r str,
+    /// Whether no earlier edge reached this store path.
+    pub first: bool,
+}
+
+/// Receives each [`Reached`] path; an error stops the walk.
+pub type Emit<'e> = &'e mut dyn FnMut(Reached<'_>) -> anyhow::Result<()>;
+
 /// The outcome of `flake archive --check` (an rflake addition).
 #[derive(Debug)]
 pub struct Checked {
@@ -89,11 +116,12 @@ pub fn check(
     session: &Session<'_>,
     req: &Request,
     listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
+    emit: Emit<'_>,
 ) -> anyhow::Result<Checked> {
     let mut lock = req.lock.clone();
     lock.flags.frozen = true;
     session.lock_reading(&lock, true, |loader, locked| {
-        let archive = archive(loader, &locked, true)?;
+        let archive = archive_with(loader, &locked, true, emit)?;
         listed(&archive)?;
         let dst = session.open_store(req.to.as_ref())?;
         let valid = dst.query_valid_paths(&archive.sources)?;
@@ -128,6 +156,16 @@ pub fn archive(
     locked: &LockedFlake,
     dry_run: bool,
 ) -> anyhow::Result<Archive> {
+    archive_with(loader, locked, dry_run, &mut |_| Ok(()))
+}
+
+/// [`archive`], handing each path to `emit` as it is reached.
+pub fn archive_with(
+    loader: &Loader<'_>,
+    locked: &LockedFlake,
+    dry_run: bool,
+    emit: Emit<'_>,
+) -> anyhow::Result<Archive> {
     let store = loader.fetch.store;
     let store_dir = store.store_dir();
     let root_path = if dry_run {
@@ -149,13 +187,21 @@ pub fn archive(
         loader.prefetch(inputs);
     }
     let mut sources = BTreeSet::from([root_path.clone()]);
-    let inputs = walk(
+    emit(Reached {
+        attr_path: &[],
+        locked: &locked.flake.locked,
+        path: &store_dir.print(&root_path),
+        first: true,
+    })?;
+    let mut walker = Walker {
         loader,
-        &locked.lock_file,
-        locked.lock_file.root,
+        file: &locked.lock_file,
         dry_run,
-        &mut sources,
-    )?;
+        sources: &mut sources,
+        emit,
+        attr_path: Vec::new(),
+    };
+    let inputs = walker.walk(locked.lock_file.root)?;
     let mut obj = Map::new();
     obj.insert("inputs".into(), Value::Object(inputs));
     obj.insert("path".into(), Value::String(store_dir.print(&root_path)));
@@ -181,34 +227,51 @@ fn collect(file: &LockFile, node: NodeId, out: &mut Vec<Input>, seen: &mut BTree
     }
 }
 
-fn walk(
-    loader: &Loader<'_>,
-    file: &LockFile,
-    node: NodeId,
+/// The tree walk of [`archive_with`].
+struct Walker<'w, 'l> {
+    loader: &'w Loader<'l>,
+    file: &'w LockFile,
     dry_run: bool,
-    sources: &mut BTreeSet<StorePath>,
-) -> anyhow::Result<Map<String, Value>> {
-    let store_dir = loader.fetch.store.store_dir();
-    let mut out = Map::new();
-    for (name, edge) in &file.nodes[node].inputs {
-        let Edge::Node(c) = edge else { continue };
-        let mut entry = Map::new();
-        if let Some(l) = &file.nodes[*c].locked
-            && relative_path(&l.locked.input).is_none()
-        {
-            let path = if dry_run {
-                path_from_hash(loader, &l.locked.input)?
-            } else {
-                loader.fetch_to_store(&l.locked.input.make_final())?.0
-            };
-            entry.insert("path".into(), Value::String(store_dir.print(&path)));
-            sources.insert(path);
+    sources: &'w mut BTreeSet<StorePath>,
+    emit: Emit<'w>,
+    /// The input path of the node being walked.
+    attr_path: Vec<String>,
+}
+
+impl Walker<'_, '_> {
+    fn walk(&mut self, node: NodeId) -> anyhow::Result<Map<String, Value>> {
+        let store_dir = self.loader.fetch.store.store_dir();
+        let file = self.file;
+        let mut out = Map::new();
+        for (name, edge) in &file.nodes[node].inputs {
+            let Edge::Node(c) = edge else { continue };
+            self.attr_path.push(name.clone());
+            let mut entry = Map::new();
+            if let Some(l) = &file.nodes[*c].locked
+                && relative_path(&l.locked.input).is_none()
+            {
+                let path = if self.dry_run {
+                    path_from_hash(self.loader, &l.locked.input)?
+                } else {
+                    self.loader.fetch_to_store(&l.locked.input.make_final())?.0
+                };
+                let printed = store_dir.print(&path);
+                let first = self.sources.insert(path);
+                (self.emit)(Reached {
+                    attr_path: &self.attr_path,
+                    locked: &l.locked,
+                    path: &printed,
+                    first,
+                })?;
+                entry.insert("path".into(), Value::String(printed));
+            }
+            let inputs = self.walk(*c)?;
+            self.attr_path.pop();
+            entry.insert("inputs".into(), Value::Object(inputs));
+            out.insert(name.clone(), Value::Object(entry));
         }
-        let inputs = walk(loader, file, *c, dry_run, sources)?;
-        entry.insert("inputs".into(), Value::Object(inputs));
-        out.insert(name.clone(), Value::Object(entry));
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// The store path of a locked input computed from its `narHash` and name.

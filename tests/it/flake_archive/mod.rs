@@ -14,6 +14,7 @@ mod dry_run;
 mod errors;
 mod json;
 mod metadata;
+mod print_paths;
 mod store_inside;
 mod to_store;
 
