@@ -63,6 +63,17 @@ pub struct ArchiveArgs {
     /// `narHash`, `path` (rflake addition)
     #[arg(long, conflicts_with = "json")]
     pub json_lines: bool,
+    /// Leave the flake's own source out: archive only its inputs (rflake addition)
+    #[arg(long)]
+    pub inputs_only: bool,
+    /// Archive only this input (e.g. `nixpkgs` or `a/b`) and its own inputs; repeatable (rflake
+    /// addition)
+    #[arg(long = "input", value_name = "INPUT-PATH", action = clap::ArgAction::Append)]
+    pub input: Vec<String>,
+    /// Leave this input (e.g. `a/b`) and what is reached only through it out; repeatable
+    /// (rflake addition)
+    #[arg(long, value_name = "INPUT-PATH", action = clap::ArgAction::Append)]
+    pub exclude: Vec<String>,
     #[command(flatten)]
     pub eval: EvalArgs,
     #[command(flatten)]

@@ -7,6 +7,7 @@ use super::Context;
 use super::flake::ArchiveArgs;
 use super::lock_args;
 use crate::flake::archive::{self, Request};
+use crate::flake::selection::Selection;
 use crate::store::CheckSigs;
 
 /// Runs `flake archive`.
@@ -20,6 +21,11 @@ pub fn run(a: &ArchiveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             CheckSigs::NoCheck
         } else {
             CheckSigs::Check
+        },
+        selection: Selection {
+            inputs_only: a.inputs_only,
+            include: input_paths(&a.input, "--input")?,
+            exclude: input_paths(&a.exclude, "--exclude")?,
         },
     };
     let listed = |listed: &archive::Archive| {
@@ -47,6 +53,19 @@ pub fn run(a: &ArchiveArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     archive::run_streaming(&session, &req, listed, &mut emit)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Parses the values of `--input` or `--exclude` (`a/b`), which name inputs, never the flake.
+fn input_paths(values: &[String], flag: &str) -> anyhow::Result<Vec<crate::flake::InputPath>> {
+    values
+        .iter()
+        .map(|v| {
+            if v.is_empty() {
+                anyhow::bail!("{flag} was passed a zero-length input path");
+            }
+            crate::flake::parse_path(v).map_err(anyhow::Error::msg)
+        })
+        .collect()
 }
 
 /// The exit code of `--check` when paths are missing (0: all present; 4, an incomplete or

@@ -17,6 +17,7 @@ use super::load::Loader;
 use super::lock::LockedFlake;
 use super::lockfile::{Edge, LockFile, NodeId};
 use super::relative_path;
+use super::selection::Selection;
 use super::session::{LockRequest, Session};
 use crate::flakeref::Input;
 use crate::store::copy::{CopyOptions, copy_paths};
@@ -33,6 +34,8 @@ pub struct Request {
     pub to: Option<StoreUri>,
     /// Whether the destination checks signatures (not `--no-check-sigs`).
     pub check_sigs: CheckSigs,
+    /// Which parts are archived (rflake additions; the default is all, as Nix).
+    pub selection: Selection,
 }
 
 /// How many paths are copied to the `--to` store at once.
@@ -58,7 +61,7 @@ pub fn run_streaming(
     emit: Emit<'_>,
 ) -> anyhow::Result<()> {
     session.lock_reading(&req.lock, req.dry_run, |loader, locked| {
-        let archive = archive_with(loader, &locked, req.dry_run, emit)?;
+        let archive = archive_with(loader, &locked, req.dry_run, &req.selection, emit)?;
         listed(&archive)?;
         if !req.dry_run
             && let Some(to) = &req.to
@@ -121,7 +124,7 @@ pub fn check(
     let mut lock = req.lock.clone();
     lock.flags.frozen = true;
     session.lock_reading(&lock, true, |loader, locked| {
-        let archive = archive_with(loader, &locked, true, emit)?;
+        let archive = archive_with(loader, &locked, true, &req.selection, emit)?;
         listed(&archive)?;
         let dst = session.open_store(req.to.as_ref())?;
         let valid = dst.query_valid_paths(&archive.sources)?;
@@ -156,16 +159,22 @@ pub fn archive(
     locked: &LockedFlake,
     dry_run: bool,
 ) -> anyhow::Result<Archive> {
-    archive_with(loader, locked, dry_run, &mut |_| Ok(()))
+    archive_with(loader, locked, dry_run, &Selection::default(), &mut |_| {
+        Ok(())
+    })
 }
 
-/// [`archive`], handing each path to `emit` as it is reached.
+/// [`archive`] of the `selection` only (the JSON tree keeps the edges that lead to a selected
+/// input; a path is listed only where it is selected), handing each path to `emit` as it is
+/// reached.
 pub fn archive_with(
     loader: &Loader<'_>,
     locked: &LockedFlake,
     dry_run: bool,
+    selection: &Selection,
     emit: Emit<'_>,
 ) -> anyhow::Result<Archive> {
+    selection.check(&locked.lock_file)?;
     let store = loader.fetch.store;
     let store_dir = store.store_dir();
     let root_path = if dry_run {
@@ -181,18 +190,23 @@ pub fn archive_with(
         collect(
             &locked.lock_file,
             locked.lock_file.root,
+            selection,
+            &mut Vec::new(),
             &mut inputs,
             &mut BTreeSet::new(),
         );
         loader.prefetch(inputs);
     }
-    let mut sources = BTreeSet::from([root_path.clone()]);
-    emit(Reached {
-        attr_path: &[],
-        locked: &locked.flake.locked,
-        path: &store_dir.print(&root_path),
-        first: true,
-    })?;
+    let mut sources = BTreeSet::new();
+    if selection.root() {
+        sources.insert(root_path.clone());
+        emit(Reached {
+            attr_path: &[],
+            locked: &locked.flake.locked,
+            path: &store_dir.print(&root_path),
+            first: true,
+        })?;
+    }
     let mut walker = Walker {
         loader,
         file: &locked.lock_file,
@@ -200,30 +214,43 @@ pub fn archive_with(
         sources: &mut sources,
         emit,
         attr_path: Vec::new(),
+        selection,
     };
     let inputs = walker.walk(locked.lock_file.root)?;
     let mut obj = Map::new();
     obj.insert("inputs".into(), Value::Object(inputs));
-    obj.insert("path".into(), Value::String(store_dir.print(&root_path)));
+    if selection.root() {
+        obj.insert("path".into(), Value::String(store_dir.print(&root_path)));
+    }
     Ok(Archive {
         json: Value::Object(obj),
         sources,
     })
 }
 
-/// Every non-relative locked input below `node`, each node once.
-fn collect(file: &LockFile, node: NodeId, out: &mut Vec<Input>, seen: &mut BTreeSet<NodeId>) {
-    for edge in file.nodes[node].inputs.values() {
+/// Every selected non-relative locked input below `node` (at `path`), each node once (the
+/// prefetch: the walk fetches whatever this misses).
+fn collect(
+    file: &LockFile,
+    node: NodeId,
+    selection: &Selection,
+    path: &mut Vec<String>,
+    out: &mut Vec<Input>,
+    seen: &mut BTreeSet<NodeId>,
+) {
+    for (name, edge) in &file.nodes[node].inputs {
         let Edge::Node(c) = edge else { continue };
-        if !seen.insert(*c) {
-            continue;
+        path.push(name.clone());
+        if !selection.excludes(path) && seen.insert(*c) {
+            if let Some(l) = &file.nodes[*c].locked
+                && relative_path(&l.locked.input).is_none()
+                && selection.selects(path)
+            {
+                out.push(l.locked.input.make_final());
+            }
+            collect(file, *c, selection, path, out, seen);
         }
-        if let Some(l) = &file.nodes[*c].locked
-            && relative_path(&l.locked.input).is_none()
-        {
-            out.push(l.locked.input.make_final());
-        }
-        collect(file, *c, out, seen);
+        path.pop();
     }
 }
 
@@ -236,6 +263,7 @@ struct Walker<'w, 'l> {
     emit: Emit<'w>,
     /// The input path of the node being walked.
     attr_path: Vec<String>,
+    selection: &'w Selection,
 }
 
 impl Walker<'_, '_> {
@@ -246,9 +274,15 @@ impl Walker<'_, '_> {
         for (name, edge) in &file.nodes[node].inputs {
             let Edge::Node(c) = edge else { continue };
             self.attr_path.push(name.clone());
+            if self.selection.excludes(&self.attr_path) {
+                self.attr_path.pop();
+                continue;
+            }
+            let selected = self.selection.selects(&self.attr_path);
             let mut entry = Map::new();
             if let Some(l) = &file.nodes[*c].locked
                 && relative_path(&l.locked.input).is_none()
+                && selected
             {
                 let path = if self.dry_run {
                     path_from_hash(self.loader, &l.locked.input)?
@@ -267,6 +301,9 @@ impl Walker<'_, '_> {
             }
             let inputs = self.walk(*c)?;
             self.attr_path.pop();
+            if !selected && inputs.is_empty() {
+                continue;
+            }
             entry.insert("inputs".into(), Value::Object(inputs));
             out.insert(name.clone(), Value::Object(entry));
         }

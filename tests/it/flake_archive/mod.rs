@@ -15,6 +15,7 @@ mod errors;
 mod json;
 mod metadata;
 mod print_paths;
+mod select;
 mod store_inside;
 mod to_store;
 
