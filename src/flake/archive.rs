@@ -8,6 +8,13 @@
 //! - With `--dry-run`, a git or Mercurial root is read where it was exported and only hashed,
 //!   as current Nix does; a tarball root is still added to the store (rflake's fetcher cache
 //!   keeps downloads as store paths). A `path:` root is copied, as in Nix.
+//!
+//! # Additions (no Nix release has them; `docs/deviations.md` "Additions")
+//!
+//! - [`check`] (`--check`): the paths from a frozen lock, asked of the destination store.
+//! - [`run_streaming`] (`--print-paths`, `--json-lines`): each path handed out as the walk
+//!   reaches it; without `--dry-run` the parallel prefetch ends before the walk starts.
+//! - [`Selection`] (`--inputs-only`, `--input`, `--exclude`): what the walk takes.
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,9 @@
 //! `registry pin URL [LOCKED-URL]` (Nix's `CmdRegistryPin`, `src/nix/registry.cc`; spec
 //! §6.8): resolve LOCKED-URL through all registries, fetch it, and map URL to what was fetched
 //! in a registry file.
+//!
+//! Addition (not in Nix): [`dry_run`] (`registry pin --dry-run`) returns the old and new
+//! entries without writing.
 
 use std::path::Path;
 
