@@ -69,6 +69,8 @@
 //! | locking (`lockFlake`, `computeLocks`) | [`flake::lock`] |
 //! | **a new lock flag**: its clap argument in `cli/args.rs` (`FlakeArgs`), translated in `cli/lock_args.rs`, obeyed through [`flake::lock::Flags`] | `cli/args.rs`, `cli/lock_args.rs`, [`flake::lock`] |
 //! | `flake archive` (`CmdFlakeArchive`) | [`flake::archive`], `cli/flake_archive.rs` |
+//! | rflake additions to `flake archive` (`--check`, `--print-paths`, `--json-lines`, `--inputs-only`, `--input`, `--exclude`; `docs/deviations.md` "Additions") | [`flake::archive::check`], [`flake::archive::run_streaming`], [`flake::selection`]; the frozen lock check in [`flake::lock::Flags::frozen`] |
+//! | rflake additions to `registry` (`list --json`/`--registry`, `resolve --explain`, `pin --dry-run`) | [`registry::resolve::explain`] (rendered by `cli/registry_explain.rs`), [`flake::pin::dry_run`], `cli/registry.rs` |
 //! | `flake metadata` (`CmdFlakeMetadata`) | [`flake::metadata`], `cli/flake_metadata.rs` |
 //! | `flake prefetch` (`CmdFlakePrefetch`) | [`flake::prefetch`], `cli/flake.rs` |
 //! | `registry add`/`remove`/`list`/`resolve`/`pin` (`src/nix/registry.cc`) | [`registry::edit`], [`registry::layers::Registries`], [`flake::pin`], `cli/registry.rs` |

@@ -59,5 +59,16 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     {
         return ExitCode::from(crate::fetch::HASH_MISMATCH_EXIT);
     }
+    // `flake archive --check` (an rflake addition) exits with 4 when the lock file is
+    // incomplete or out of sync with flake.nix.
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<crate::flake::lock::OutOfSync>().is_some())
+    {
+        return ExitCode::from(LOCK_OUT_OF_SYNC_EXIT);
+    }
     ExitCode::FAILURE
 }
+
+/// The exit code of `flake archive --check` for an incomplete or out-of-sync lock file.
+pub const LOCK_OUT_OF_SYNC_EXIT: u8 = 4;

@@ -50,6 +50,30 @@ pub struct ArchiveArgs {
     /// Do not require that paths are signed by trusted keys
     #[arg(long)]
     pub no_check_sigs: bool,
+    /// Fetch and copy nothing: exit 0 when every path is in the store (or at --to), 3 listing
+    /// the missing ones, 4 when flake.lock is incomplete or out of sync with flake.nix (rflake
+    /// addition)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+    /// Print every store path once, one per line, as soon as it is ready (for `cachix push`,
+    /// `attic push`, `nix copy`) (rflake addition)
+    #[arg(long, conflicts_with_all = ["json", "json_lines"])]
+    pub print_paths: bool,
+    /// Print one JSON record per line for the flake and each input: `attrPath`, `locked`,
+    /// `narHash`, `path` (rflake addition)
+    #[arg(long, conflicts_with = "json")]
+    pub json_lines: bool,
+    /// Leave the flake's own source out: archive only its inputs (rflake addition)
+    #[arg(long)]
+    pub inputs_only: bool,
+    /// Archive only this input (e.g. `nixpkgs` or `a/b`) and its own inputs; repeatable (rflake
+    /// addition)
+    #[arg(long = "input", value_name = "INPUT-PATH", action = clap::ArgAction::Append)]
+    pub input: Vec<String>,
+    /// Leave this input (e.g. `a/b`) and what is reached only through it out; repeatable
+    /// (rflake addition)
+    #[arg(long, value_name = "INPUT-PATH", action = clap::ArgAction::Append)]
+    pub exclude: Vec<String>,
     #[command(flatten)]
     pub eval: EvalArgs,
     #[command(flatten)]

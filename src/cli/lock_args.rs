@@ -65,6 +65,7 @@ fn flags(ctx: &Context, args: &FlakeArgs) -> anyhow::Result<Flags> {
         allow_dirty_locks: s.allow_dirty_locks,
         warn_dirty: s.warn_dirty,
         trust_tarballs_from_git_forges: s.trust_tarballs_from_git_forges,
+        frozen: false,
     })
 }
 

@@ -10,6 +10,7 @@ use super::args::EvalArgs;
 use super::registry_explain as explain;
 use crate::flakeref::{self, FlakeRef, ParseOptions};
 use crate::registry::{Entry, Registry, edit, layers};
+use crate::report::Reporter as _;
 
 /// Long help of `rflake registry`.
 pub const ABOUT: &str = "\
@@ -109,6 +110,10 @@ pub struct PinArgs {
     /// The flake reference to pin it to (default: URL itself)
     #[arg(value_name = "LOCKED-URL")]
     locked: Option<String>,
+    /// Show the entry the pin replaces and the one it would write (with dates), warning when
+    /// the new pin is older; write nothing (rflake addition)
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     file: RegistryFileArg,
     #[command(flatten)]
@@ -188,6 +193,17 @@ fn pin(a: &PinArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     };
     let flags = ctx.flag_registry(&a.eval.override_flake)?;
     let session = ctx.session(ctx.settings.use_registries);
+    if a.dry_run {
+        let pin = crate::flake::pin::dry_run(
+            &session,
+            &target_file(&a.file, ctx),
+            url,
+            &locked,
+            flags,
+            ctx.settings.trust_tarballs_from_git_forges,
+        )?;
+        return show_pin(&pin, ctx);
+    }
     crate::flake::pin::run(
         &session,
         &target_file(&a.file, ctx),
@@ -196,6 +212,51 @@ fn pin(a: &PinArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         flags,
         ctx.settings.trust_tarballs_from_git_forges,
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what `registry pin --dry-run` would write: `FROM`, then `- OLD (date)` and
+/// `+ NEW (date)` lines; warns about a downgrade.
+fn show_pin(pin: &crate::flake::pin::Pin, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let shown = |e: &Entry| -> anyhow::Result<String> {
+        let to = FlakeRef {
+            input: e.to.without_final(),
+            subdir: e.dir.clone(),
+        };
+        let date =
+            e.to.get_int("lastModified")
+                .map(|t| format!(" ({})", crate::util::time::date_time(t)))
+                .unwrap_or_default();
+        Ok(format!("{}{date}", to.to_url_string()?))
+    };
+    let mut text = format!(
+        "{}
+",
+        pin.new.from.to_url_string()?
+    );
+    match &pin.old {
+        Some(old) => text.push_str(&format!(
+            "- {}
+",
+            shown(old)?
+        )),
+        None => text.push_str(
+            "- (no entry)
+",
+        ),
+    }
+    text.push_str(&format!(
+        "+ {}
+",
+        shown(&pin.new)?
+    ));
+    ctx.printer.out(&text)?;
+    if pin.is_downgrade() {
+        ctx.printer.warn(&format!(
+            "the new pin of '{}' is older than the entry it replaces (a downgrade)",
+            pin.new.from.to_url_string()?
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,6 +8,13 @@
 //! - With `--dry-run`, a git or Mercurial root is read where it was exported and only hashed,
 //!   as current Nix does; a tarball root is still added to the store (rflake's fetcher cache
 //!   keeps downloads as store paths). A `path:` root is copied, as in Nix.
+//!
+//! # Additions (no Nix release has them; `docs/deviations.md` "Additions")
+//!
+//! - [`check`] (`--check`): the paths from a frozen lock, asked of the destination store.
+//! - [`run_streaming`] (`--print-paths`, `--json-lines`): each path handed out as the walk
+//!   reaches it; without `--dry-run` the parallel prefetch ends before the walk starts.
+//! - [`Selection`] (`--inputs-only`, `--input`, `--exclude`): what the walk takes.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +24,7 @@ use super::load::Loader;
 use super::lock::LockedFlake;
 use super::lockfile::{Edge, LockFile, NodeId};
 use super::relative_path;
+use super::selection::Selection;
 use super::session::{LockRequest, Session};
 use crate::flakeref::Input;
 use crate::store::copy::{CopyOptions, copy_paths};
@@ -33,6 +41,8 @@ pub struct Request {
     pub to: Option<StoreUri>,
     /// Whether the destination checks signatures (not `--no-check-sigs`).
     pub check_sigs: CheckSigs,
+    /// Which parts are archived (rflake additions; the default is all, as Nix).
+    pub selection: Selection,
 }
 
 /// How many paths are copied to the `--to` store at once.
@@ -46,8 +56,19 @@ pub fn run(
     req: &Request,
     listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    run_streaming(session, req, listed, &mut |_| Ok(()))
+}
+
+/// [`run`], handing each store path to `emit` as the walk reaches it (`--print-paths`,
+/// `--json-lines`: rflake additions), before the listing and the copy.
+pub fn run_streaming(
+    session: &Session<'_>,
+    req: &Request,
+    listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
+    emit: Emit<'_>,
+) -> anyhow::Result<()> {
     session.lock_reading(&req.lock, req.dry_run, |loader, locked| {
-        let archive = archive(loader, &locked, req.dry_run)?;
+        let archive = archive_with(loader, &locked, req.dry_run, &req.selection, emit)?;
         if !req.dry_run {
             session.publish(&archive.sources)?;
         }
@@ -72,6 +93,65 @@ pub fn run(
     })
 }
 
+/// One store path of the archive as the walk reaches it (`--print-paths`, `--json-lines`).
+pub struct Reached<'r> {
+    /// The input path from the root (`[]` for the root itself); an input reached along
+    /// several edges is reached once per edge.
+    pub attr_path: &'r [String],
+    /// The locked reference.
+    pub locked: &'r crate::flakeref::FlakeRef,
+    /// Its store path, printed.
+    pub path: &'r str,
+    /// Whether no earlier edge reached this store path.
+    pub first: bool,
+}
+
+/// Receives each [`Reached`] path; an error stops the walk.
+pub type Emit<'e> = &'e mut dyn FnMut(Reached<'_>) -> anyhow::Result<()>;
+
+/// The outcome of `flake archive --check` (an rflake addition).
+#[derive(Debug)]
+pub struct Checked {
+    /// The paths that were checked (the root's and every selected input's).
+    pub archive: Archive,
+    /// Those not valid in the destination store, printed, in store-path order.
+    pub missing: Vec<String>,
+    /// The destination store's URI.
+    pub store: String,
+}
+
+/// Runs `flake archive --check`: locks the flake with [`super::lock::Flags::frozen`] (an
+/// incomplete or out-of-sync lock fails with [`super::lock::OutOfSync`]), computes every path
+/// from the lock file as `--dry-run` does (nothing is fetched, no registry is read), hands the
+/// listing to `listed`, and asks the destination store (`--to`, else the session's store)
+/// which of the paths it lacks.
+pub fn check(
+    session: &Session<'_>,
+    req: &Request,
+    listed: impl FnOnce(&Archive) -> anyhow::Result<()>,
+    emit: Emit<'_>,
+) -> anyhow::Result<Checked> {
+    let mut lock = req.lock.clone();
+    lock.flags.frozen = true;
+    session.lock_reading(&lock, true, |loader, locked| {
+        let archive = archive_with(loader, &locked, true, &req.selection, emit)?;
+        listed(&archive)?;
+        let dst = session.open_store(req.to.as_ref())?;
+        let valid = dst.query_valid_paths(&archive.sources)?;
+        let store_dir = loader.fetch.store.store_dir();
+        let missing = archive
+            .sources
+            .difference(&valid)
+            .map(|p| store_dir.print(p))
+            .collect();
+        Ok(Checked {
+            archive,
+            missing,
+            store: dst.uri(),
+        })
+    })
+}
+
 /// What archiving found: the JSON tree and the paths to copy.
 #[derive(Debug)]
 pub struct Archive {
@@ -89,6 +169,22 @@ pub fn archive(
     locked: &LockedFlake,
     dry_run: bool,
 ) -> anyhow::Result<Archive> {
+    archive_with(loader, locked, dry_run, &Selection::default(), &mut |_| {
+        Ok(())
+    })
+}
+
+/// [`archive`] of the `selection` only (the JSON tree keeps the edges that lead to a selected
+/// input; a path is listed only where it is selected), handing each path to `emit` as it is
+/// reached.
+pub fn archive_with(
+    loader: &Loader<'_>,
+    locked: &LockedFlake,
+    dry_run: bool,
+    selection: &Selection,
+    emit: Emit<'_>,
+) -> anyhow::Result<Archive> {
+    selection.check(&locked.lock_file)?;
     let store = loader.fetch.store;
     let store_dir = store.store_dir();
     let root_path = if dry_run {
@@ -104,72 +200,125 @@ pub fn archive(
         collect(
             &locked.lock_file,
             locked.lock_file.root,
+            selection,
+            &mut Vec::new(),
             &mut inputs,
             &mut BTreeSet::new(),
         );
         loader.prefetch(inputs);
     }
-    let mut sources = BTreeSet::from([root_path.clone()]);
-    let inputs = walk(
+    let mut sources = BTreeSet::new();
+    if selection.root() {
+        sources.insert(root_path.clone());
+        emit(Reached {
+            attr_path: &[],
+            locked: &locked.flake.locked,
+            path: &store_dir.print(&root_path),
+            first: true,
+        })?;
+    }
+    let mut walker = Walker {
         loader,
-        &locked.lock_file,
-        locked.lock_file.root,
+        file: &locked.lock_file,
         dry_run,
-        &mut sources,
-    )?;
+        sources: &mut sources,
+        emit,
+        attr_path: Vec::new(),
+        selection,
+    };
+    let inputs = walker.walk(locked.lock_file.root)?;
     let mut obj = Map::new();
     obj.insert("inputs".into(), Value::Object(inputs));
-    obj.insert("path".into(), Value::String(store_dir.print(&root_path)));
+    if selection.root() {
+        obj.insert("path".into(), Value::String(store_dir.print(&root_path)));
+    }
     Ok(Archive {
         json: Value::Object(obj),
         sources,
     })
 }
 
-/// Every non-relative locked input below `node`, each node once.
-fn collect(file: &LockFile, node: NodeId, out: &mut Vec<Input>, seen: &mut BTreeSet<NodeId>) {
-    for edge in file.nodes[node].inputs.values() {
+/// Every selected non-relative locked input below `node` (at `path`), each node once (the
+/// prefetch: the walk fetches whatever this misses).
+fn collect(
+    file: &LockFile,
+    node: NodeId,
+    selection: &Selection,
+    path: &mut Vec<String>,
+    out: &mut Vec<Input>,
+    seen: &mut BTreeSet<NodeId>,
+) {
+    for (name, edge) in &file.nodes[node].inputs {
         let Edge::Node(c) = edge else { continue };
-        if !seen.insert(*c) {
-            continue;
+        path.push(name.clone());
+        if !selection.excludes(path) && seen.insert(*c) {
+            if let Some(l) = &file.nodes[*c].locked
+                && relative_path(&l.locked.input).is_none()
+                && selection.selects(path)
+            {
+                out.push(l.locked.input.make_final());
+            }
+            collect(file, *c, selection, path, out, seen);
         }
-        if let Some(l) = &file.nodes[*c].locked
-            && relative_path(&l.locked.input).is_none()
-        {
-            out.push(l.locked.input.make_final());
-        }
-        collect(file, *c, out, seen);
+        path.pop();
     }
 }
 
-fn walk(
-    loader: &Loader<'_>,
-    file: &LockFile,
-    node: NodeId,
+/// The tree walk of [`archive_with`].
+struct Walker<'w, 'l> {
+    loader: &'w Loader<'l>,
+    file: &'w LockFile,
     dry_run: bool,
-    sources: &mut BTreeSet<StorePath>,
-) -> anyhow::Result<Map<String, Value>> {
-    let store_dir = loader.fetch.store.store_dir();
-    let mut out = Map::new();
-    for (name, edge) in &file.nodes[node].inputs {
-        let Edge::Node(c) = edge else { continue };
-        let mut entry = Map::new();
-        if let Some(l) = &file.nodes[*c].locked
-            && relative_path(&l.locked.input).is_none()
-        {
-            let path = if dry_run {
-                path_from_hash(loader, &l.locked.input)?
-            } else {
-                loader.fetch_to_store(&l.locked.input.make_final())?.0
-            };
-            entry.insert("path".into(), Value::String(store_dir.print(&path)));
-            sources.insert(path);
+    sources: &'w mut BTreeSet<StorePath>,
+    emit: Emit<'w>,
+    /// The input path of the node being walked.
+    attr_path: Vec<String>,
+    selection: &'w Selection,
+}
+
+impl Walker<'_, '_> {
+    fn walk(&mut self, node: NodeId) -> anyhow::Result<Map<String, Value>> {
+        let store_dir = self.loader.fetch.store.store_dir();
+        let file = self.file;
+        let mut out = Map::new();
+        for (name, edge) in &file.nodes[node].inputs {
+            let Edge::Node(c) = edge else { continue };
+            self.attr_path.push(name.clone());
+            if self.selection.excludes(&self.attr_path) {
+                self.attr_path.pop();
+                continue;
+            }
+            let selected = self.selection.selects(&self.attr_path);
+            let mut entry = Map::new();
+            if let Some(l) = &file.nodes[*c].locked
+                && relative_path(&l.locked.input).is_none()
+                && selected
+            {
+                let path = if self.dry_run {
+                    path_from_hash(self.loader, &l.locked.input)?
+                } else {
+                    self.loader.fetch_to_store(&l.locked.input.make_final())?.0
+                };
+                let printed = store_dir.print(&path);
+                let first = self.sources.insert(path);
+                (self.emit)(Reached {
+                    attr_path: &self.attr_path,
+                    locked: &l.locked,
+                    path: &printed,
+                    first,
+                })?;
+                entry.insert("path".into(), Value::String(printed));
+            }
+            let inputs = self.walk(*c)?;
+            self.attr_path.pop();
+            if !selected && inputs.is_empty() {
+                continue;
+            }
+            entry.insert("inputs".into(), Value::Object(inputs));
+            out.insert(name.clone(), Value::Object(entry));
         }
-        let inputs = walk(loader, file, *c, dry_run, sources)?;
-        entry.insert("inputs".into(), Value::Object(inputs));
-        out.insert(name.clone(), Value::Object(entry));
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// The store path of a locked input computed from its `narHash` and name.

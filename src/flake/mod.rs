@@ -13,6 +13,7 @@ pub mod lockfile;
 pub mod metadata;
 pub mod pin;
 pub mod prefetch;
+pub mod selection;
 pub mod session;
 
 /// An input attribute path such as `dep2/dep1` (Nix's `InputAttrPath`).

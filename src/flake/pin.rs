@@ -1,6 +1,9 @@
 //! `registry pin URL [LOCKED-URL]` (Nix's `CmdRegistryPin`, `src/nix/registry.cc`; spec
 //! §6.8): resolve LOCKED-URL through all registries, fetch it, and map URL to what was fetched
 //! in a registry file.
+//!
+//! Addition (not in Nix): [`dry_run`] (`registry pin --dry-run`) returns the old and new
+//! entries without writing.
 
 use std::path::Path;
 
@@ -20,10 +23,57 @@ pub fn run(
     flag: Registry,
     trust_forges: bool,
 ) -> anyhow::Result<()> {
+    let pin = prepare(session, file, url, locked, flag, trust_forges)?;
+    edit::update(file, session.reporter(), |reg| reg.add(pin.new))
+}
+
+/// What `registry pin --dry-run` shows (an rflake addition): the entry the pin replaces, if
+/// any, and the one it would write.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    /// The entry for the same `from` in the file now.
+    pub old: Option<Entry>,
+    /// The entry the pin writes.
+    pub new: Entry,
+}
+
+impl Pin {
+    /// Whether the new pin is older than the one it replaces (by `lastModified`).
+    pub fn is_downgrade(&self) -> bool {
+        let date = |e: &Entry| e.to.get_int("lastModified");
+        match (self.old.as_ref().and_then(date), date(&self.new)) {
+            (Some(old), Some(new)) => new < old,
+            _ => false,
+        }
+    }
+}
+
+/// `registry pin --dry-run`: resolves and fetches as [`run`] does (the fetch is what finds the
+/// revision), but writes nothing; returns the old and new entries.
+pub fn dry_run(
+    session: &Session<'_>,
+    file: &Path,
+    url: FlakeRef,
+    locked: &FlakeRef,
+    flag: Registry,
+    trust_forges: bool,
+) -> anyhow::Result<Pin> {
+    prepare(session, file, url, locked, flag, trust_forges)
+}
+
+/// Everything of a pin but the write.
+fn prepare(
+    session: &Session<'_>,
+    file: &Path,
+    url: FlakeRef,
+    locked: &FlakeRef,
+    flag: Registry,
+    trust_forges: bool,
+) -> anyhow::Result<Pin> {
     let report = session.reporter();
     // Read (and validate) the target before fetching anything: a file rflake would refuse to
     // rewrite should not cost a download first. It is read again, locked, to be changed.
-    layers::read_strict(file, report)?;
+    let current = layers::read_strict(file, report)?;
     let resolved = session
         .resolve(std::slice::from_ref(locked), flag)?
         .remove(0);
@@ -37,13 +87,14 @@ pub fn run(
             fetched.without_final().to_url_string()?
         ));
     }
-    let entry = Entry {
+    let old = current.entries.into_iter().rfind(|e| e.from == url.input);
+    let new = Entry {
         from: url.input,
         to: fetched,
         dir: url.subdir,
         exact: false,
     };
-    edit::update(file, report, |reg| reg.add(entry))
+    Ok(Pin { old, new })
 }
 
 /// What a pin records: the fetched input as Nix's fetchers return it, which has no `narHash`

@@ -268,6 +268,7 @@ fn inputs_from_entries(file: &LockFile) -> anyhow::Result<Vec<Entry>> {
 
 /// What locking the top-level flake of a command needs: the reference, the lock flags and the
 /// flag-layer entries.
+#[derive(Clone)]
 pub struct LockRequest {
     /// The flake (`FLAKE-URL`).
     pub top: FlakeRef,

@@ -168,6 +168,14 @@ impl Input {
         Kind::from_name(self.type_name())
     }
 
+    /// Returns an integer attribute (`lastModified`, `revCount`), if present.
+    pub fn get_int(&self, name: &str) -> Option<u64> {
+        match self.attrs.get(name) {
+            Some(Attr::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
     /// Returns a string attribute, if present.
     pub fn get_str(&self, name: &str) -> Option<&str> {
         match self.attrs.get(name) {

@@ -63,3 +63,47 @@ fn flake_ref_candidates_come_from_local_registries_only() {
     assert_eq!(out.stdout(), "sysflake\n");
     assert_eq!(server.requests().len(), 0, "completion touched the network");
 }
+
+/// rflake's additions (issue 18) are completed in every shell, under their commands.
+#[test]
+fn additions_are_completed() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.run(&["completions", shell]);
+        assert!(out.success(), "{out}");
+        let script = out.stdout();
+        for flag in [
+            "explain",
+            "dry-run",
+            "check",
+            "print-paths",
+            "json-lines",
+            "inputs-only",
+            "input",
+            "exclude",
+        ] {
+            let spelled = match shell {
+                "fish" => format!("-l {flag}"),
+                _ => format!("--{flag}"),
+            };
+            assert!(script.contains(&spelled), "{shell}: {flag} missing");
+        }
+    }
+    // bash lists each subcommand's options on its own line.
+    let bash = env.run(&["completions", "bash"]);
+    let archive_opts = bash
+        .stdout()
+        .lines()
+        .find(|l| l.contains("opts=") && l.contains("--no-check-sigs"))
+        .expect("flake archive's options");
+    for flag in [
+        "--check",
+        "--print-paths",
+        "--json-lines",
+        "--inputs-only",
+        "--input",
+        "--exclude",
+    ] {
+        assert!(archive_opts.contains(flag), "{flag} not in {archive_opts}");
+    }
+}

@@ -118,3 +118,59 @@ fn resolve_json_needs_explain_and_nix_output_is_unchanged() {
     assert!(out.stderr().contains("--explain"), "{out}");
     assert_snapshot!(env.run(&["registry", "resolve", "sys"]), @"github:NixOS/nixpkgs/nixos-24.05");
 }
+
+/// Writes a directory `work/<name>` with one file, everything dated `secs`.
+fn dated_tree(env: &TestEnv, name: &str, secs: u64) -> String {
+    env.write(format!("work/{name}/file.txt"), format!("{name}\n"));
+    let dir = env.path(format!("work/{name}"));
+    let status = std::process::Command::new("find")
+        .arg(&dir)
+        .args(["-exec", "touch", "-h", "-d", &format!("@{secs}"), "{}", "+"])
+        .status()
+        .expect("find runs");
+    assert!(status.success());
+    dir.display().to_string()
+}
+
+#[test]
+fn pin_dry_run_shows_old_and_new_writes_nothing_and_warns_on_a_downgrade() {
+    let env = TestEnv::new();
+    let new = dated_tree(&env, "new", 1_700_000_000);
+    let old = dated_tree(&env, "old", 1_600_000_000);
+    let pinned = env.run(&["registry", "pin", "foo", &format!("path:{new}")]);
+    assert!(pinned.success(), "{pinned}");
+    let before = env.read("config/nix/registry.json");
+    let out = env.run(&[
+        "registry",
+        "pin",
+        "--dry-run",
+        "foo",
+        &format!("path:{old}"),
+    ]);
+    assert_snapshot!(out, @r"
+    flake:foo
+    - path:$TEST_ENV/work/new?lastModified=1700000000 (2023-11-14 22:13:20)
+    + path:$TEST_ENV/work/old?lastModified=1600000000 (2020-09-13 12:26:40)
+    ------- stderr -------
+    warning: flake 'path:$TEST_ENV/work/old?lastModified=1600000000' is not locked
+    warning: the new pin of 'flake:foo' is older than the entry it replaces (a downgrade)
+    ");
+    assert_eq!(env.read("config/nix/registry.json"), before);
+    // No entry yet, and an upgrade: no warning.
+    let out = env.run(&[
+        "registry",
+        "pin",
+        "--dry-run",
+        "bar",
+        &format!("path:{new}"),
+    ]);
+    assert!(
+        out.success() && !out.stderr().contains("downgrade"),
+        "{out}"
+    );
+    assert!(
+        out.stdout().starts_with("flake:bar\n- (no entry)\n+ path:"),
+        "{out}"
+    );
+    assert_eq!(env.read("config/nix/registry.json"), before);
+}

@@ -35,6 +35,8 @@ pub struct Computer<'a, 'l> {
     pub parents: Vec<FlakeRef>,
     /// The lock file being built.
     pub new: LockFile,
+    /// The top-level flake as the user named it (for [`super::OutOfSync`]).
+    pub top: String,
 }
 
 /// Where the old lock of a node is: a lock file and the node in it.
@@ -63,7 +65,12 @@ pub struct Level<'o> {
 impl Computer<'_, '_> {
     /// Starts a locking run: the `--override-input` flags become overrides resolving relative
     /// paths against the top-level flake at `top`.
-    pub fn new<'a, 'l>(loader: &'l Loader<'a>, flags: &'l Flags, top: &Source) -> Computer<'a, 'l> {
+    pub fn new<'a, 'l>(
+        loader: &'l Loader<'a>,
+        flags: &'l Flags,
+        top: &Source,
+        top_ref: &FlakeRef,
+    ) -> Computer<'a, 'l> {
         let mut computer = Computer {
             loader,
             flags,
@@ -73,6 +80,9 @@ impl Computer<'_, '_> {
             updates_used: BTreeSet::new(),
             parents: Vec::new(),
             new: LockFile::default(),
+            top: top_ref
+                .to_url_string()
+                .unwrap_or_else(|_| top_ref.input.to_display()),
         };
         for (path, r) in &flags.input_overrides {
             computer
@@ -156,7 +166,7 @@ impl Computer<'_, '_> {
     /// Fetches, in parallel, the inputs of this level that will need a new lock, so that
     /// locking them one by one in Nix's order finds them fetched.
     fn prefetch(&self, inputs: &BTreeMap<String, InputDecl>, prefix: &InputPath, old: OldNode<'_>) {
-        if self.loader.jobs < 2 {
+        if self.loader.jobs < 2 || self.flags.frozen {
             return;
         }
         let mut todo = Vec::new();
@@ -240,6 +250,7 @@ impl Computer<'_, '_> {
         match self.inputs_from_lock(old_file, old_id, &wanted.path, level) {
             Some(inputs) => self.compute(&inputs, &below),
             None => {
+                self.refuse_if_frozen(&old_locked.locked, &wanted.path, "would be fetched")?;
                 let flake =
                     self.input_flake(&old_locked.locked, &wanted.source, &wanted.path, false)?;
                 let below = Level {
@@ -311,6 +322,7 @@ impl Computer<'_, '_> {
         level: &Level<'_>,
     ) -> anyhow::Result<()> {
         let flake_ref = &wanted.flake_ref;
+        self.refuse_if_frozen(flake_ref, &wanted.path, "is not locked")?;
         let flake = self.input_flake(flake_ref, &wanted.source, &wanted.path, wanted.from_cli)?;
         let node = self.add_child(
             level.node,
@@ -361,6 +373,7 @@ impl Computer<'_, '_> {
             wanted.source.relative(rel)?;
             flake_ref.clone()
         } else {
+            self.refuse_if_frozen(flake_ref, &wanted.path, "is not locked")?;
             let resolved = self.loader.resolve(flake_ref, self.loader.mode(false))?;
             let (_, locked) = self.loader.fetch_to_store(&resolved.input)?;
             FlakeRef {
@@ -391,6 +404,30 @@ impl Computer<'_, '_> {
             .inputs
             .insert(id.to_owned(), Edge::Node(child));
         child
+    }
+
+    /// With [`Flags::frozen`], fails with [`super::OutOfSync`] where locking would resolve or
+    /// fetch the non-relative input at `path` (`why` says why it would).
+    fn refuse_if_frozen(
+        &self,
+        flake_ref: &FlakeRef,
+        path: &InputPath,
+        why: &str,
+    ) -> anyhow::Result<()> {
+        if !self.flags.frozen || relative_path(&flake_ref.input).is_some() {
+            return Ok(());
+        }
+        let shown = flake_ref
+            .to_url_string()
+            .unwrap_or_else(|_| flake_ref.input.to_display());
+        Err(super::OutOfSync {
+            flake: self.top.clone(),
+            reason: format!(
+                "input '{}' ('{shown}') {why}",
+                crate::flake::print_path(path)
+            ),
+        }
+        .into())
     }
 
     /// Gets an input's flake: from its parent's tree when it is relative, else by fetching.

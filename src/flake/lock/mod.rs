@@ -56,6 +56,22 @@ pub struct Flags {
     pub warn_dirty: bool,
     /// The `trust-tarballs-from-git-forges` setting.
     pub trust_tarballs_from_git_forges: bool,
+    /// The lock file must already lock every input, in sync with `flake.nix`: locking that
+    /// would fetch an input, resolve a reference or change the lock fails with [`OutOfSync`]
+    /// (`flake archive --check`, an rflake addition; the check of NixOS/nix#8637).
+    pub frozen: bool,
+}
+
+/// With [`Flags::frozen`]: the lock file is incomplete or out of sync with `flake.nix`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the lock file of flake '{flake}' is incomplete or out of sync with its flake.nix: {reason}"
+)]
+pub struct OutOfSync {
+    /// The top-level flake.
+    pub flake: String,
+    /// What locking would change.
+    pub reason: String,
 }
 
 impl Default for Flags {
@@ -75,6 +91,7 @@ impl Default for Flags {
             allow_dirty_locks: false,
             warn_dirty: true,
             trust_tarballs_from_git_forges: true,
+            frozen: false,
         }
     }
 }
@@ -119,7 +136,7 @@ pub fn lock_flake(
 ) -> anyhow::Result<LockedFlake> {
     let flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
     let old = read_old_lock(&flake, flags, loader.fetch.reporter)?;
-    let new = compute_lock(loader, flags, &flake, &old)?;
+    let new = compute_lock(loader, flags, top, &flake, &old)?;
     let flake = write::save(loader, top, flags, &old, &new, flake)?;
     Ok(LockedFlake {
         flake,
@@ -148,10 +165,11 @@ fn read_old_lock(flake: &Flake, flags: &Flags, report: &dyn Reporter) -> anyhow:
 fn compute_lock(
     loader: &Loader<'_>,
     flags: &Flags,
+    top: &FlakeRef,
     flake: &Flake,
     old: &LockFile,
 ) -> anyhow::Result<LockFile> {
-    let mut computer = Computer::new(loader, flags, &flake.source);
+    let mut computer = Computer::new(loader, flags, &flake.source, top);
     let root = Level {
         node: computer.new.root,
         prefix: Vec::new(),

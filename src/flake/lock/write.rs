@@ -41,8 +41,11 @@ pub fn decide(
     new: &LockFile,
     flags: &Flags,
 ) -> anyhow::Result<Decision> {
-    if flags.output_lock_file.is_none() && (same_graph(old, new) || new.to_json() == old.to_json())
-    {
+    let same = same_graph(old, new) || new.to_json() == old.to_json();
+    if flags.frozen {
+        return frozen(top, new, same, || lockfile::diff(old, new), flags);
+    }
+    if flags.output_lock_file.is_none() && same {
         return Ok(Decision::Keep);
     }
     let diff = lockfile::diff(old, new);
@@ -87,6 +90,40 @@ pub fn decide(
         anyhow::bail!("'--commit-lock-file' and '--output-lock-file' are incompatible");
     }
     Ok(Decision::Write { diff })
+}
+
+/// The decision with [`Flags::frozen`]: keep an unchanged lock without unlocked inputs, else
+/// fail with [`super::OutOfSync`].
+fn frozen(
+    top: &FlakeRef,
+    new: &LockFile,
+    same: bool,
+    diff: impl FnOnce() -> String,
+    flags: &Flags,
+) -> anyhow::Result<Decision> {
+    let out_of_sync = |reason: String| -> anyhow::Result<Decision> {
+        Err(super::OutOfSync {
+            flake: top.to_url_string()?,
+            reason,
+        }
+        .into())
+    };
+    if !same {
+        return out_of_sync(format!("locking would change it:\n{}", diff().trim_end()));
+    }
+    if let Some((path, unlocked)) = new.find_unlocked_ref(
+        flags.trust_tarballs_from_git_forges,
+        flags.allow_dirty_locks,
+    ) {
+        let shown = unlocked
+            .to_url_string()
+            .unwrap_or_else(|_| unlocked.input.to_display());
+        return out_of_sync(format!(
+            "input '{}' is not locked ('{shown}')",
+            crate::flake::print_path(&path)
+        ));
+    }
+    Ok(Decision::Keep)
 }
 
 /// Whether two lock files hold the same graph: nodes reached from the root by the same input

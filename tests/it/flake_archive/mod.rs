@@ -8,11 +8,14 @@
 // Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod check;
 mod d7;
 mod dry_run;
 mod errors;
 mod json;
 mod metadata;
+mod print_paths;
+mod select;
 mod store_inside;
 mod to_store;
 
