@@ -23,7 +23,8 @@ pub fn run(
     flag: Registry,
     trust_forges: bool,
 ) -> anyhow::Result<()> {
-    let pin = prepare(session, file, url, locked, flag, trust_forges)?;
+    let (pin, path) = prepare(session, file, url, locked, flag, trust_forges)?;
+    session.publish(&std::collections::BTreeSet::from([path]))?;
     edit::update(file, session.reporter(), |reg| reg.add(pin.new))
 }
 
@@ -58,10 +59,11 @@ pub fn dry_run(
     flag: Registry,
     trust_forges: bool,
 ) -> anyhow::Result<Pin> {
-    prepare(session, file, url, locked, flag, trust_forges)
+    Ok(prepare(session, file, url, locked, flag, trust_forges)?.0)
 }
 
-/// Everything of a pin but the write.
+/// Everything of a pin but the write (and, for a remote store, the copy of the fetched tree
+/// into it): the entries, and the fetched tree's store path.
 fn prepare(
     session: &Session<'_>,
     file: &Path,
@@ -69,7 +71,7 @@ fn prepare(
     locked: &FlakeRef,
     flag: Registry,
     trust_forges: bool,
-) -> anyhow::Result<Pin> {
+) -> anyhow::Result<(Pin, crate::store::StorePath)> {
     let report = session.reporter();
     // Read (and validate) the target before fetching anything: a file rflake would refuse to
     // rewrite should not cost a download first. It is read again, locked, to be changed.
@@ -79,7 +81,6 @@ fn prepare(
         .remove(0);
     let env = session.fetch_env()?;
     let (path, fetched) = crate::fetch::fetch_to_store(&env, &resolved.input)?;
-    session.publish(&std::collections::BTreeSet::from([path]))?;
     let fetched = pinned_input(fetched);
     if !fetched.is_locked(trust_forges) {
         report.warn(&format!(
@@ -94,7 +95,7 @@ fn prepare(
         dir: url.subdir,
         exact: false,
     };
-    Ok(Pin { old, new })
+    Ok((Pin { old, new }, path))
 }
 
 /// What a pin records: the fetched input as Nix's fetchers return it, which has no `narHash`
