@@ -13,7 +13,8 @@
 //!
 //! - [`check`] (`--check`): the paths from a frozen lock, asked of the destination store.
 //! - [`run_streaming`] (`--print-paths`, `--json-lines`): each path handed out as the walk
-//!   reaches it; without `--dry-run` the parallel prefetch ends before the walk starts.
+//!   reaches it; without `--dry-run` the inputs are fetched in parallel on other threads while
+//!   the walk waits for each in turn, so each path is handed out as soon as it is in the store.
 //! - [`Selection`] (`--inputs-only`, `--input`, `--exclude`): what the walk takes.
 
 use std::collections::BTreeSet;
@@ -185,8 +186,6 @@ pub fn archive_with(
     emit: Emit<'_>,
 ) -> anyhow::Result<Archive> {
     selection.check(&locked.lock_file)?;
-    let store = loader.fetch.store;
-    let store_dir = store.store_dir();
     let root_path = if dry_run {
         path_from_hash(loader, &locked.flake.locked.input)?
     } else {
@@ -195,25 +194,46 @@ pub fn archive_with(
             None => path_from_hash(loader, &locked.flake.locked.input)?,
         }
     };
+    let mut prefetch = Vec::new();
     if !dry_run {
-        let mut inputs = Vec::new();
         collect(
             &locked.lock_file,
             locked.lock_file.root,
             selection,
             &mut Vec::new(),
-            &mut inputs,
+            &mut prefetch,
             &mut BTreeSet::new(),
         );
-        loader.prefetch(inputs);
     }
+    // The inputs are fetched in parallel on other threads while the walk goes on here: the walk
+    // waits for each input's fetch and reports its path as soon as it is in the store
+    // (`--print-paths` streams).
+    let (fetcher, env, jobs) = (&loader.fetcher, loader.fetch, loader.jobs);
+    std::thread::scope(|s| {
+        if !prefetch.is_empty() {
+            s.spawn(move || fetcher.prefetch(env, jobs, prefetch));
+        }
+        walk_and_list(loader, locked, dry_run, selection, emit, &root_path)
+    })
+}
+
+/// The walk of [`archive_with`], after its fetches were started.
+fn walk_and_list(
+    loader: &Loader<'_>,
+    locked: &LockedFlake,
+    dry_run: bool,
+    selection: &Selection,
+    emit: Emit<'_>,
+    root_path: &StorePath,
+) -> anyhow::Result<Archive> {
+    let store_dir = loader.fetch.store.store_dir();
     let mut sources = BTreeSet::new();
     if selection.root() {
         sources.insert(root_path.clone());
         emit(Reached {
             attr_path: &[],
             locked: &locked.flake.locked,
-            path: &store_dir.print(&root_path),
+            path: &store_dir.print(root_path),
             first: true,
         })?;
     }
@@ -230,7 +250,7 @@ pub fn archive_with(
     let mut obj = Map::new();
     obj.insert("inputs".into(), Value::Object(inputs));
     if selection.root() {
-        obj.insert("path".into(), Value::String(store_dir.print(&root_path)));
+        obj.insert("path".into(), Value::String(store_dir.print(root_path)));
     }
     Ok(Archive {
         json: Value::Object(obj),

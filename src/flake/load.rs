@@ -140,10 +140,22 @@ impl Flake {
     }
 }
 
-/// What a run fetched: each input is fetched into the store at most once per run.
+/// What a run fetched: each input is fetched into the store at most once per run, also when
+/// several threads ask for it at once (the later ones wait for the first).
 #[derive(Default)]
 pub struct Fetcher {
-    fetched: Mutex<HashMap<String, (StorePath, Input)>>,
+    fetched: Mutex<HashMap<String, Slot>>,
+    /// Signalled when a fetch in flight ends.
+    landed: std::sync::Condvar,
+}
+
+/// An input's fetch in this run.
+#[derive(Clone)]
+enum Slot {
+    /// A thread is fetching it.
+    InFlight,
+    /// Fetched.
+    Done(StorePath, Input),
 }
 
 /// What getting flakes needs: fetching, and the registries.
@@ -171,21 +183,46 @@ impl Fetcher {
         }
     }
 
-    /// Fetches a direct input into the store, once per run.
+    /// Fetches a direct input into the store, once per run: a fetch of the same input in
+    /// flight on another thread is waited for (and done again here if it failed, so that this
+    /// caller reports its own error).
     pub fn fetch_to_store(
         &self,
         env: &fetch::Env<'_>,
         input: &Input,
     ) -> anyhow::Result<(StorePath, Input)> {
         let key = input.to_key();
-        if let Some(hit) = self.fetched.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(hit);
+        {
+            let Ok(mut m) = self.fetched.lock() else {
+                return fetch::fetch_to_store_keyed(env, input, &key);
+            };
+            loop {
+                match m.get(&key) {
+                    Some(Slot::Done(path, locked)) => return Ok((path.clone(), locked.clone())),
+                    Some(Slot::InFlight) => match self.landed.wait(m) {
+                        Ok(guard) => m = guard,
+                        Err(_) => return fetch::fetch_to_store_keyed(env, input, &key),
+                    },
+                    None => {
+                        m.insert(key.clone(), Slot::InFlight);
+                        break;
+                    }
+                }
+            }
         }
-        let result = fetch::fetch_to_store_keyed(env, input, &key)?;
+        let result = fetch::fetch_to_store_keyed(env, input, &key);
         if let Ok(mut m) = self.fetched.lock() {
-            m.insert(key, result.clone());
+            match &result {
+                Ok((path, locked)) => {
+                    m.insert(key, Slot::Done(path.clone(), locked.clone()));
+                }
+                Err(_) => {
+                    m.remove(&key);
+                }
+            }
         }
-        Ok(result)
+        self.landed.notify_all();
+        result
     }
 
     /// Fetches several direct inputs at once (at most `jobs` at a time), so that later calls

@@ -95,3 +95,83 @@ fn json_lines_has_one_record_per_input() {
     let both = env.run(&["flake", "archive", "--json", "--print-paths", "./root"]);
     assert_eq!(both.status().code(), Some(1), "{both}");
 }
+
+#[test]
+fn print_paths_streams_while_a_slow_input_is_still_downloading() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use crate::support::{HttpServer, Response};
+
+    // A tarball input: any small archive will do.
+    let tarball = {
+        let mut b = tar::Builder::new(Vec::new());
+        let data = vec![b'x'; 20_000];
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append_data(&mut h, "slow/data", &data[..]).unwrap();
+        b.into_inner().unwrap()
+    };
+    let server = HttpServer::start();
+    server.route("/slow.tar", Response::ok(tarball.clone()));
+    let mut env = TestEnv::new();
+    env.write("work/a/flake.nix", "{ outputs = { self }: { }; }\n");
+    env.write(
+        "work/root/flake.nix",
+        format!(
+            "{{\n  inputs.a.url = \"path:{}\";\n  inputs.slow = {{ url = \"{}\"; flake = false; }};\n  \
+             outputs = {{ self, ... }}: {{ }};\n}}\n",
+            env.path("work/a").display(),
+            server.url("/slow.tar")
+        ),
+    );
+    env.set_cwd("work/root");
+    let out = env.run(&["flake", "archive", "--dry-run"]);
+    assert!(out.success(), "{out:?}");
+
+    // Into a fresh store and cache, the tarball now comes 1 KiB every 5 s (100 s in all): the
+    // first paths must come long before it is in.
+    server.route(
+        "/slow.tar",
+        Response::ok(tarball).slowly(1024, Duration::from_secs(5)),
+    );
+    env.add_env("XDG_CACHE_HOME", env.path("cache-2"));
+    let fresh = env.path("fresh").display().to_string();
+    let mut child = env
+        .command(env!("CARGO_BIN_EXE_rflake"))
+        .args(["flake", "archive", "--print-paths", "--store", &fresh])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The root's and `a`'s paths come while the tarball is still on its way (a generous bound
+    // for a busy machine, far below the download's 100 s).
+    let first = rx.recv_timeout(Duration::from_secs(40));
+    let second = rx.recv_timeout(Duration::from_secs(40));
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(
+        running,
+        "rflake had finished before printing the first paths"
+    );
+    for p in [&first, &second] {
+        assert!(p.starts_with("/nix/store/"), "{p}");
+    }
+    assert_ne!(first, second);
+}
