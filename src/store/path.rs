@@ -104,7 +104,15 @@ impl StorePath {
             // Nix reports a short base name as too short, also when it ends in the hash.
             return Err(Error::TooShort(base.to_owned()));
         }
-        let (hash, rest) = base.split_at(HASH_PART_LEN);
+        // A character straddling the end of the hash part (found by fuzzing) is not a nix32
+        // character either.
+        let Some((hash, rest)) = base.split_at_checked(HASH_PART_LEN) else {
+            let c = base.chars().find(|&c| !is_nix32_char(c)).unwrap_or('?');
+            return Err(Error::BadHashChar {
+                path: base.to_owned(),
+                c,
+            });
+        };
         if let Some(c) = hash.chars().find(|&c| !is_nix32_char(c)) {
             return Err(Error::BadHashChar {
                 path: base.to_owned(),
