@@ -146,8 +146,6 @@ impl Context {
             access_tokens: s.access_tokens.clone(),
             trust_tarballs_from_git_forges: s.trust_tarballs_from_git_forges,
             download_attempts: s.download_attempts,
-            connect_timeout: s.connect_timeout,
-            ssl_cert_file: s.ssl_cert_file.clone(),
             forge_base_url: env::forge_base_url(),
         }
     }

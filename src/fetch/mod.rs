@@ -53,10 +53,6 @@ pub struct Settings {
     pub trust_tarballs_from_git_forges: bool,
     /// `download-attempts`.
     pub download_attempts: u64,
-    /// `connect-timeout` in seconds.
-    pub connect_timeout: u64,
-    /// `ssl-cert-file`.
-    pub ssl_cert_file: Option<PathBuf>,
     /// Test-only: send the requests of github, gitlab and sourcehut inputs to
     /// `<base>/<host>/<path>` instead of `https://<host>/<path>` (the CLI reads it from
     /// `_RFLAKE_FORGE_BASE_URL`), so that tests can serve a forge's API on loopback.
@@ -73,8 +69,6 @@ impl Default for Settings {
             access_tokens: BTreeMap::new(),
             trust_tarballs_from_git_forges: true,
             download_attempts: 5,
-            connect_timeout: 15,
-            ssl_cert_file: None,
             forge_base_url: None,
         }
     }
