@@ -46,9 +46,6 @@ pub struct Request {
     pub selection: Selection,
 }
 
-/// How many paths are copied to the `--to` store at once.
-const COPY_JOBS: usize = 4;
-
 /// Runs `flake archive` (Nix's `CmdFlakeArchive`): locks the flake, lists the store paths of
 /// the flake and its inputs (fetching them unless `dry_run`), hands the listing to `listed`
 /// (which prints it, as Nix prints before it copies), then copies the paths `--to` a store.
@@ -80,7 +77,7 @@ pub fn run_streaming(
             let dst = session.open_store(Some(to))?;
             let opts = CopyOptions {
                 check_sigs: req.check_sigs,
-                jobs: COPY_JOBS,
+                jobs: super::session::COPY_JOBS,
             };
             copy_paths(
                 loader.fetch.store,

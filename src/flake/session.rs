@@ -26,6 +26,10 @@ use crate::store::open::{self, OpenConfig, StoreSettings};
 use crate::store::uri::StoreUri;
 use crate::util::http::HttpClient;
 
+/// How many paths a command copies to another store at once (`--to`, and publishing into a
+/// remote store).
+pub const COPY_JOBS: usize = 4;
+
 /// Where, under Nix's cache directory, fetchers stage trees for a remote store.
 const STAGING: &str = "rflake-staging";
 
@@ -126,7 +130,7 @@ impl<'r> Session<'r> {
         let upstream = self.open_store(None)?;
         let opts = crate::store::copy::CopyOptions {
             check_sigs: crate::store::CheckSigs::Check,
-            jobs: 4,
+            jobs: COPY_JOBS,
         };
         crate::store::copy::copy_paths(
             self.local_store()?,
