@@ -82,6 +82,8 @@
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 
 pub mod cli;
+pub mod eval;
+pub mod eval_host;
 pub mod fetch;
 pub mod flake;
 pub mod flakeref;

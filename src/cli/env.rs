@@ -226,3 +226,15 @@ pub fn auto_store_facts() -> crate::store::uri::AutoFacts {
         data_home: var(XDG_DATA_HOME).map_or_else(|| home.join(".local/share"), PathBuf::from),
     }
 }
+
+/// Every environment variable (for the evaluator's `getEnv`).
+pub fn all_vars() -> std::collections::HashMap<String, String> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect()
+}

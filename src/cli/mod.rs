@@ -10,6 +10,7 @@ mod completions;
 mod completions_zsh;
 mod env;
 mod error;
+mod eval;
 mod flake;
 mod flake_archive;
 mod flake_metadata;
@@ -67,6 +68,8 @@ pub struct Cli {
 /// The commands, mirroring `nix`'s tree.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Evaluate a Nix expression
+    Eval(eval::EvalCmd),
     /// Manage Nix flakes
     #[command(subcommand)]
     Flake(flake::FlakeCommand),
@@ -363,6 +366,7 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
         global: cli.global,
     };
     match command {
+        Command::Eval(c) => eval::run(c, &ctx),
         Command::Flake(c) => flake::run(c, &ctx),
         Command::Registry(c) => registry::run(c, &ctx),
         Command::Profile(c) => profile::run(c, &ctx),

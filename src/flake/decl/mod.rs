@@ -41,7 +41,6 @@
 //!   several. Columns count characters.
 //! - `~/…` paths fail as in Nix's pure mode, even with `--impure`.
 
-mod guard;
 mod inputs;
 mod strings;
 mod syntax;
@@ -58,13 +57,7 @@ use syntax::node;
 use value::Value;
 
 /// A position in `flake.nix`, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pos {
-    /// Line, from 1.
-    pub line: u32,
-    /// Column (in characters), from 1.
-    pub column: u32,
-}
+pub use crate::eval::parse::Pos;
 
 /// What reading needs to know about the file.
 #[derive(Debug, Clone)]
@@ -343,12 +336,6 @@ impl Reader<'_> {
             got.forced_type(),
             self.at(pos)
         ))
-    }
-}
-
-impl std::fmt::Display for Pos {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
     }
 }
 

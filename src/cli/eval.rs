@@ -1,0 +1,225 @@
+//! `rflake eval` (Nix's `src/nix/eval.cc`): evaluate an expression (`--expr`), a file
+//! (`--file`) or an installable, optionally select an attribute path and apply a function
+//! (`--apply`), and print the value as Nix does, as JSON (`--json`) or raw (`--raw`).
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use anyhow::anyhow;
+use clap::Args;
+
+use super::Context;
+use super::args::EvalArgs;
+use crate::eval::pos::Origin;
+use crate::eval::{Machine, Options, Value};
+
+/// Arguments of `eval`.
+#[derive(Args, Debug)]
+pub struct EvalCmd {
+    /// The installable (a flake reference with an attribute path, or an attribute path with
+    /// `--file`/`--expr`)
+    #[arg(value_name = "INSTALLABLE")]
+    installable: Option<String>,
+    /// Interpret installables as attribute paths relative to the Nix expression EXPR
+    #[arg(
+        long,
+        value_name = "EXPR",
+        help_heading = "Options that change the interpretation of installables"
+    )]
+    expr: Option<String>,
+    /// Interpret installables as attribute paths relative to the Nix expression stored in FILE
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        help_heading = "Options that change the interpretation of installables"
+    )]
+    file: Option<String>,
+    /// Produce output in JSON format, suitable for consumption by another program
+    #[arg(long)]
+    json: bool,
+    /// Print strings without quoting or escaping
+    #[arg(long)]
+    raw: bool,
+    /// Apply the function EXPR to each argument
+    #[arg(long, value_name = "EXPR")]
+    apply: Option<String>,
+    /// Do not instantiate each evaluated derivation
+    #[arg(long)]
+    read_only: bool,
+    #[command(flatten)]
+    eval: EvalArgs,
+}
+
+/// Runs `eval`.
+pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let session = ctx.session(true);
+    let uri = ctx.store_uri(None);
+    let store_dir = "/nix/store".to_owned();
+    let cfg = crate::store::open::OpenConfig::new(
+        &crate::store::open::StoreSettings {
+            require_sigs: ctx.settings.require_sigs,
+            trusted_public_keys: ctx.settings.trusted_public_keys.clone(),
+            secret_key_files: ctx.settings.secret_key_files.clone(),
+            daemon_socket: super::env::daemon_socket(),
+            ssh_opts: super::env::nix_sshopts(),
+        },
+        ctx.http.clone(),
+    )?;
+    let _ = session;
+    let opener: crate::eval_host::Opener =
+        Box::new(move || crate::store::open::open_local(&uri, &cfg));
+    let env: HashMap<String, String> = super::env::all_vars();
+    let now = super::env::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let sink: Box<dyn Fn(&str)> = Box::new(|line| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
+    });
+    let host = crate::eval_host::Host::new(&store_dir, opener, env.clone(), now, sink);
+    let mut nix_path: Vec<String> = a.eval.include.clone();
+    if let Some(p) = env.get("NIX_PATH") {
+        nix_path.extend(p.split(':').filter(|s| !s.is_empty()).map(str::to_owned));
+    }
+    let opts = Options {
+        pure: false,
+        read_only: a.read_only,
+        nix_path,
+        ..Options::default()
+    };
+    let mut m = Machine::new(Rc::new(host), opts);
+    let cwd = ctx.cwd.to_string_lossy().into_owned();
+    let result = evaluate(&mut m, &a, &cwd);
+    match result {
+        Ok(out) => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(anyhow!("{}", e.render(false).trim_start_matches("error: "))),
+    }
+}
+
+fn evaluate(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Vec<u8>> {
+    let (root, attr_path) = match (&a.expr, &a.file) {
+        (Some(e), _) => (
+            m.eval_source(e, Origin::String, cwd)?,
+            a.installable.clone(),
+        ),
+        (None, Some(f)) => {
+            let p = if f.starts_with('/') {
+                f.clone()
+            } else {
+                format!("{cwd}/{f}")
+            };
+            let p = crate::eval::paths::canonicalise(&p);
+            (m.import(&p)?, a.installable.clone())
+        }
+        (None, None) => {
+            return crate::eval::error::err(
+                "flake installables are not supported by 'rflake eval' yet; use --expr or --file",
+            );
+        }
+    };
+    let auto = auto_args(m, &a.eval, cwd)?;
+    let mut v = auto_call(m, root, &auto)?;
+    if let Some(path) = attr_path.filter(|p| !p.is_empty()) {
+        for part in split_attr_path(&path) {
+            v = auto_call(m, v, &auto)?;
+            let set = m.attrs_of(&v)?;
+            let sym = crate::eval::symbol::Symbol::intern(&part);
+            match set.get(sym) {
+                Some(x) => {
+                    let x = x.value.clone();
+                    v = m.force(&x)?;
+                }
+                None => {
+                    return crate::eval::error::err(format!(
+                        "attribute '{part}' in selection path '{path}' not found"
+                    ));
+                }
+            }
+        }
+        v = auto_call(m, v, &auto)?;
+    }
+    if let Some(f) = &a.apply {
+        let f = m.eval_source(f, Origin::String, cwd)?;
+        v = m.call(f, v, crate::eval::pos::PosIdx::NONE)?;
+    }
+    if a.raw {
+        let mut ctx = crate::eval::context::Context::default();
+        return m.coerce_to_string(&v, &mut ctx, false, true);
+    }
+    if a.json {
+        let mut out = crate::eval::builtins::to_json(m, &v)?;
+        out.push(b'\n');
+        return Ok(out);
+    }
+    let mut out = crate::eval::print::print(m, &v, true)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// `--arg NAME EXPR` and `--argstr NAME STRING`.
+fn auto_args(m: &mut Machine, a: &EvalArgs, cwd: &str) -> crate::eval::R<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    for pair in a.arg.chunks(2) {
+        if let [name, expr] = pair {
+            let v = m.eval_source(expr, Origin::String, cwd)?;
+            out.push((name.clone(), v));
+        }
+    }
+    for pair in a.argstr.chunks(2) {
+        if let [name, s] = pair {
+            out.push((name.clone(), Value::string(s.as_str())));
+        }
+    }
+    Ok(out)
+}
+
+/// Nix's `autoCallFunction`: a function taking a set of formals is called with the
+/// `--arg`s it names (and its defaults).
+fn auto_call(m: &mut Machine, v: Value, args: &[(String, Value)]) -> crate::eval::R<Value> {
+    let v = m.force(&v)?;
+    let Value::Lambda(c) = &v else {
+        return Ok(v);
+    };
+    let Some(formals) = &c.lambda.formals else {
+        return Ok(v);
+    };
+    let mut entries = Vec::new();
+    for (name, value) in args {
+        let sym = crate::eval::symbol::Symbol::intern(name);
+        if formals.ellipsis || formals.entries.iter().any(|f| f.name == sym) {
+            entries.push(crate::eval::value::Attr {
+                name: sym,
+                value: value.clone(),
+                pos: crate::eval::pos::PosIdx::NONE,
+            });
+        }
+    }
+    m.call(
+        v.clone(),
+        Value::attrs(entries),
+        crate::eval::pos::PosIdx::NONE,
+    )
+}
+
+/// Splits `a.b."c.d"` into its names.
+fn split_attr_path(p: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in p.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}

@@ -1,0 +1,168 @@
+//! `toJSON` and `fromJSON` (Nix's `value-to-json.cc`, `json-to-value.cc`): sets with
+//! `__toString` or `outPath` become strings, paths are copied to the store, keys sorted by
+//! name, floats printed with 17 significant digits where needed.
+
+use std::rc::Rc;
+
+use super::PrimOp;
+use crate::eval::context::Context;
+use crate::eval::error::{R, err};
+use crate::eval::machine::Machine;
+use crate::eval::pos::PosIdx;
+use crate::eval::symbol::{Symbol, known};
+use crate::eval::value::{Attr, Attrs, Value};
+
+fn escape(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    let text = String::from_utf8_lossy(s);
+    for c in text.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            c => {
+                let mut b = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// A float as nlohmann's JSON serialiser prints it (shortest round-trip form).
+fn json_float(f: f64) -> String {
+    if f.is_finite() && f == f.trunc() && f.abs() < 1e16 {
+        return format!("{f:.1}");
+    }
+    let s = format!("{f:?}");
+    s.replace("e", "e+").replace("e+-", "e-")
+}
+
+/// The JSON text of `v` (forcing it), collecting string context into `ctx`.
+pub fn to_json_ctx(m: &mut Machine, v: &Value, ctx: &mut Context, out: &mut Vec<u8>) -> R<()> {
+    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || {
+        to_json_inner(m, v, ctx, out)
+    })
+}
+
+fn to_json_inner(m: &mut Machine, v: &Value, ctx: &mut Context, out: &mut Vec<u8>) -> R<()> {
+    let v = m.force(v)?;
+    match &v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Float(f) => out.extend_from_slice(json_float(*f).as_bytes()),
+        Value::Str(s) => {
+            ctx.extend(&s.ctx);
+            escape(&s.s, out);
+        }
+        Value::Path(p) => {
+            let sp = m.copy_path_to_store(p)?;
+            ctx.insert(crate::eval::context::CtxElem::Opaque(sp.clone().into()));
+            escape(sp.as_bytes(), out);
+        }
+        Value::List(l) => {
+            out.push(b'[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                to_json_ctx(m, x, ctx, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Attrs(a) => {
+            let k = known();
+            if a.get(k.to_string).is_some() {
+                let s = m.coerce_to_string(&v, ctx, false, true)?;
+                escape(&s, out);
+                return Ok(());
+            }
+            if let Some(o) = a.get(k.out_path) {
+                let o = o.value.clone();
+                return to_json_ctx(m, &o, ctx, out);
+            }
+            out.push(b'{');
+            for (i, attr) in a.sorted_by_name().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                escape(attr.name.as_str().as_bytes(), out);
+                out.push(b':');
+                let value = attr.value.clone();
+                to_json_ctx(m, &value, ctx, out).map_err(|e| {
+                    e.frame(
+                        format!("while evaluating attribute '{}'", attr.name),
+                        attr.pos,
+                    )
+                })?;
+            }
+            out.push(b'}');
+        }
+        other => {
+            return err(format!("cannot convert {} to JSON", other.show_type()));
+        }
+    }
+    Ok(())
+}
+
+/// `toJSON` without the context (for `--json`).
+pub fn to_json(m: &mut Machine, v: &Value) -> R<Vec<u8>> {
+    let mut ctx = Context::default();
+    let mut out = Vec::new();
+    to_json_ctx(m, v, &mut ctx, &mut out)?;
+    Ok(out)
+}
+
+fn from_json_value(j: serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::string(s),
+        serde_json::Value::Array(a) => Value::list(a.into_iter().map(from_json_value).collect()),
+        serde_json::Value::Object(o) => Value::Attrs(Rc::new(Attrs::from_unsorted(
+            o.into_iter()
+                .map(|(k, v)| Attr {
+                    name: Symbol::intern(&k),
+                    value: from_json_value(v),
+                    pos: PosIdx::NONE,
+                })
+                .collect(),
+        ))),
+    }
+}
+
+pub static OPS: &[PrimOp] = &[
+    PrimOp {
+        name: "toJSON",
+        arity: 1,
+        f: |m, a, _| {
+            let mut ctx = Context::default();
+            let mut out = Vec::new();
+            to_json_ctx(m, &a[0], &mut ctx, &mut out)?;
+            Ok(Value::string_with(out, ctx))
+        },
+    },
+    PrimOp {
+        name: "fromJSON",
+        arity: 1,
+        f: |m, a, _| {
+            let s = m.str_of(&a[0])?;
+            match serde_json::from_slice::<serde_json::Value>(&s.s) {
+                Ok(j) => Ok(from_json_value(j)),
+                Err(e) => err(format!("{e}")),
+            }
+        },
+    },
+];

@@ -1,0 +1,827 @@
+//! Lowering rnix's syntax tree into [`ir::Expr`](super::ir::Expr) (Nix's parser actions in
+//! `parser.y` plus `bindVars` in `nixexpr.cc`): variables resolved to (depth, slot), globals
+//! to constants, everything else to a lookup through the enclosing `with`s; nested
+//! attribute paths merged; relative paths made absolute against the file's directory;
+//! `<p>` turned into `__findFile __nixPath "p"`; `-e` into `0 - e`.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
+use rnix::{SyntaxKind, SyntaxNode};
+
+use super::error::{EvalError, Kind, R};
+use super::ir::{AttrName, AttrsExpr, BinOp, Bind, Binds, DynAttr, Expr, Formal, Formals, Lambda};
+use super::paths::canonicalise;
+use super::pos::PosIdx;
+use super::symbol::Symbol;
+use super::value::Value;
+
+/// What lowering needs from outside the file.
+pub struct Context<'a> {
+    /// The global names (`builtins`, `true`, `map`, `__add`, …).
+    pub globals: &'a HashMap<Symbol, Value>,
+    /// The base of the file's positions ([`super::pos::add_source`]).
+    pub base: u32,
+    /// The directory relative paths are resolved against.
+    pub dir: &'a str,
+    /// Names bound around the whole file, dynamically (`scopedImport`): looked up like a
+    /// `with` at depth 0 of the file's environment.
+    pub scoped: bool,
+}
+
+enum Scope {
+    /// Variables of one environment, by slot.
+    Vars(Vec<Symbol>),
+    /// A `with`: one slot holding the set.
+    With,
+}
+
+/// Lowers the file's top expression.
+pub fn lower(root: &rnix::Root, cx: &Context<'_>) -> R<Rc<Expr>> {
+    let mut l = Lowerer {
+        cx,
+        scopes: Vec::new(),
+    };
+    if cx.scoped {
+        l.scopes.push(Scope::With);
+    }
+    match root.expr() {
+        Some(e) => l.expr(e),
+        None => Err(error(
+            "syntax error, unexpected end of file",
+            PosIdx(cx.base),
+        )),
+    }
+}
+
+struct Lowerer<'a> {
+    cx: &'a Context<'a>,
+    scopes: Vec<Scope>,
+}
+
+fn error(msg: impl Into<String>, pos: PosIdx) -> Box<EvalError> {
+    Box::new(EvalError {
+        kind: Kind::Eval,
+        msg: msg.into(),
+        pos,
+        frames: Vec::new(),
+    })
+}
+
+fn node<T: ast::AstNode>(n: &T) -> &SyntaxNode {
+    n.syntax()
+}
+
+/// One attribute while a set's entries are collected.
+enum PVal {
+    Expr(ast::Expr),
+    /// `inherit x;`.
+    Inherit(Symbol, PosIdx),
+    /// `inherit (e) x;`: the index of `e`.
+    InheritFrom(usize, Symbol, PosIdx),
+    /// A set built from attribute paths (`a.b = …; a.c = …;`).
+    Nested(PAttrs),
+}
+
+#[derive(Default)]
+struct PAttrs {
+    statics: Vec<(Symbol, PVal, PosIdx)>,
+    dynamic: Vec<(ast::Attr, PVal, PosIdx)>,
+    /// Position of the set (for nested sets, of the first path).
+    pos: PosIdx,
+}
+
+impl PAttrs {
+    fn find(&mut self, s: Symbol) -> Option<usize> {
+        self.statics.iter().position(|(n, _, _)| *n == s)
+    }
+}
+
+impl Lowerer<'_> {
+    fn pos_of(&self, n: &SyntaxNode) -> PosIdx {
+        PosIdx(self.cx.base + u32::from(n.text_range().start()))
+    }
+
+    fn expr(&mut self, e: ast::Expr) -> R<Rc<Expr>> {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.expr_inner(e))
+    }
+
+    fn expr_inner(&mut self, e: ast::Expr) -> R<Rc<Expr>> {
+        let pos = self.pos_of(node(&e));
+        Ok(Rc::new(match e {
+            ast::Expr::Paren(p) => return self.opt(p.expr(), pos),
+            ast::Expr::Root(r) => return self.opt(r.expr(), pos),
+            ast::Expr::Literal(l) => self.literal(&l, pos)?,
+            ast::Expr::Str(s) => return self.string(&s, pos),
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
+                return self.path(&e, pos);
+            }
+            ast::Expr::PathSearch(p) => {
+                let name = p.content().map(|c| c.text().to_owned()).unwrap_or_default();
+                let name = name
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned();
+                let find = self.var(Symbol::intern("__findFile"), pos)?;
+                let nix_path = self.var(Symbol::intern("__nixPath"), pos)?;
+                Expr::Call {
+                    f: find,
+                    args: vec![nix_path, Rc::new(Expr::Const(Value::string(name)))].into(),
+                    pos,
+                }
+            }
+            ast::Expr::Ident(i) => return self.var(ident(&i), pos),
+            ast::Expr::CurPos(_) => Expr::CurPos(pos),
+            ast::Expr::List(l) => {
+                let mut items = Vec::new();
+                for i in l.items() {
+                    items.push(self.expr(i)?);
+                }
+                Expr::List(items.into())
+            }
+            ast::Expr::Apply(a) => {
+                let mut args = Vec::new();
+                let mut f = ast::Expr::Apply(a);
+                while let ast::Expr::Apply(a) = f {
+                    args.push(a.argument());
+                    f = match a.lambda() {
+                        Some(f) => f,
+                        None => return Err(error("syntax error", pos)),
+                    };
+                }
+                let f = self.expr(f)?;
+                let mut lowered = Vec::new();
+                for a in args.into_iter().rev() {
+                    lowered.push(self.opt(a, pos)?);
+                }
+                Expr::Call {
+                    f,
+                    args: lowered.into(),
+                    pos,
+                }
+            }
+            ast::Expr::Select(s) => {
+                let e = self.opt(s.expr(), pos)?;
+                let path = self.attrpath(s.attrpath())?;
+                let default = match s.default_expr() {
+                    Some(d) => Some(self.expr(d)?),
+                    None => None,
+                };
+                Expr::Select {
+                    e,
+                    path,
+                    default,
+                    pos,
+                }
+            }
+            ast::Expr::HasAttr(h) => {
+                let e = self.opt(h.expr(), pos)?;
+                let path = self.attrpath(h.attrpath())?;
+                Expr::HasAttr { e, path }
+            }
+            ast::Expr::IfElse(i) => Expr::If {
+                cond: self.opt(i.condition(), pos)?,
+                then: self.opt(i.body(), pos)?,
+                else_: self.opt(i.else_body(), pos)?,
+                pos,
+            },
+            ast::Expr::Assert(a) => Expr::Assert {
+                cond: self.opt(a.condition(), pos)?,
+                body: self.opt(a.body(), pos)?,
+                pos,
+            },
+            ast::Expr::With(w) => {
+                let attrs = self.opt(w.namespace(), pos)?;
+                self.scopes.push(Scope::With);
+                let body = self.opt(w.body(), pos);
+                self.scopes.pop();
+                Expr::With { attrs, body: body? }
+            }
+            ast::Expr::UnaryOp(u) => {
+                let e = self.opt(u.expr(), pos)?;
+                match u.operator() {
+                    Some(ast::UnaryOpKind::Invert) => Expr::Not { e, pos },
+                    _ => Expr::Bin {
+                        op: BinOp::Sub,
+                        l: Rc::new(Expr::Const(Value::Int(0))),
+                        r: e,
+                        pos,
+                    },
+                }
+            }
+            ast::Expr::BinOp(b) => {
+                let l = self.opt(b.lhs(), pos)?;
+                let r = self.opt(b.rhs(), pos)?;
+                use ast::BinOpKind as K;
+                let op = match b.operator() {
+                    Some(K::Concat) => BinOp::Concat,
+                    Some(K::Update) => BinOp::Update,
+                    Some(K::Add) => BinOp::Add,
+                    Some(K::Sub) => BinOp::Sub,
+                    Some(K::Mul) => BinOp::Mul,
+                    Some(K::Div) => BinOp::Div,
+                    Some(K::And) => BinOp::And,
+                    Some(K::Equal) => BinOp::Eq,
+                    Some(K::Implication) => BinOp::Impl,
+                    Some(K::Less) => BinOp::Less,
+                    Some(K::LessOrEq) => BinOp::LessEq,
+                    Some(K::More) => BinOp::More,
+                    Some(K::MoreOrEq) => BinOp::MoreEq,
+                    Some(K::NotEqual) => BinOp::NotEq,
+                    Some(K::Or) => BinOp::Or,
+                    Some(K::PipeRight) => BinOp::PipeRight,
+                    Some(K::PipeLeft) => BinOp::PipeLeft,
+                    None => return Err(error("syntax error", pos)),
+                };
+                let opos = node(&b)
+                    .children_with_tokens()
+                    .filter_map(|c| c.into_token())
+                    .find(|t| ast::BinOpKind::from_kind(t.kind()).is_some())
+                    .map_or(pos, |t| {
+                        PosIdx(self.cx.base + u32::from(t.text_range().start()))
+                    });
+                Expr::Bin {
+                    op,
+                    l,
+                    r,
+                    pos: opos,
+                }
+            }
+            ast::Expr::Lambda(l) => return self.lambda(&l, None, pos),
+            ast::Expr::LetIn(l) => {
+                let attrs = self.collect(&l, true)?;
+                let body = l.body();
+                return self.let_(attrs, |me| me.opt(body, pos));
+            }
+            ast::Expr::LegacyLet(l) => {
+                let attrs = self.collect(&l, true)?;
+                let body = Symbol::intern("body");
+                let set = self.attrs(attrs, true, pos)?;
+                Expr::Select {
+                    e: set,
+                    path: vec![AttrName::Static(body)].into(),
+                    default: None,
+                    pos,
+                }
+            }
+            ast::Expr::AttrSet(a) => {
+                let rec = a.rec_token().is_some();
+                let attrs = self.collect(&a, rec)?;
+                return self.attrs(attrs, rec, pos);
+            }
+            ast::Expr::Error(_) => return Err(error("syntax error", pos)),
+        }))
+    }
+
+    fn opt(&mut self, e: Option<ast::Expr>, pos: PosIdx) -> R<Rc<Expr>> {
+        match e {
+            Some(e) => self.expr(e),
+            None => Err(error("syntax error, unexpected end of file", pos)),
+        }
+    }
+
+    fn literal(&self, l: &ast::Literal, pos: PosIdx) -> R<Expr> {
+        Ok(match l.kind() {
+            ast::LiteralKind::Integer(i) => match i.value() {
+                Ok(n) => Expr::Const(Value::Int(n)),
+                Err(_) => {
+                    return Err(error(
+                        format!("invalid integer '{}'", i.syntax().text()),
+                        pos,
+                    ));
+                }
+            },
+            ast::LiteralKind::Float(f) => {
+                let text = f.syntax().text();
+                let v = text.parse::<f64>().or_else(|_| {
+                    // `.5` and `1.` forms.
+                    format!("0{text}").parse::<f64>()
+                });
+                match v {
+                    Ok(v) => Expr::Const(Value::Float(v)),
+                    Err(_) => {
+                        return Err(error(format!("invalid float '{text}'"), pos));
+                    }
+                }
+            }
+            ast::LiteralKind::Uri(u) => Expr::Const(Value::string(u.syntax().text().to_owned())),
+        })
+    }
+
+    fn string(&mut self, s: &ast::Str, pos: PosIdx) -> R<Rc<Expr>> {
+        let mut parts: Vec<Rc<Expr>> = Vec::new();
+        let mut all_literal = true;
+        let mut text = String::new();
+        for p in s.normalized_parts() {
+            match p {
+                InterpolPart::Literal(l) => {
+                    text.push_str(&l);
+                    parts.push(Rc::new(Expr::Const(Value::string(l))));
+                }
+                InterpolPart::Interpolation(i) => {
+                    all_literal = false;
+                    let ipos = self.pos_of(node(&i));
+                    parts.push(self.opt(i.expr(), ipos)?);
+                }
+            }
+        }
+        if all_literal {
+            return Ok(Rc::new(Expr::Const(Value::string(text))));
+        }
+        Ok(Rc::new(Expr::Interp {
+            parts: parts.into(),
+            path: false,
+            pos,
+        }))
+    }
+
+    fn path(&mut self, e: &ast::Expr, pos: PosIdx) -> R<Rc<Expr>> {
+        let parts = match e {
+            ast::Expr::PathAbs(p) => p.parts(),
+            ast::Expr::PathRel(p) => p.parts(),
+            ast::Expr::PathHome(p) => p.parts(),
+            _ => Vec::new(),
+        };
+        let home = matches!(e, ast::Expr::PathHome(_));
+        let mut out: Vec<Rc<Expr>> = Vec::new();
+        for (i, p) in parts.into_iter().enumerate() {
+            match p {
+                InterpolPart::Literal(l) => {
+                    let mut t = l.text().to_owned();
+                    if i == 0 && !home && !t.starts_with('/') {
+                        t = format!("{}/{t}", self.cx.dir.trim_end_matches('/'));
+                        if self.cx.dir == "/" {
+                            t = format!("/{}", l.text());
+                        }
+                    }
+                    out.push(Rc::new(Expr::Const(Value::string(t))));
+                }
+                InterpolPart::Interpolation(x) => {
+                    let ipos = self.pos_of(node(&x));
+                    out.push(self.opt(x.expr(), ipos)?);
+                }
+            }
+        }
+        if home {
+            let first = match out.first().map(|e| &**e) {
+                Some(Expr::Const(Value::Str(s))) => s.text().trim_start_matches('~').to_owned(),
+                _ => String::new(),
+            };
+            if out.len() == 1 {
+                return Ok(Rc::new(Expr::HomePath {
+                    rest: first.into(),
+                    pos,
+                }));
+            }
+            out[0] = Rc::new(Expr::HomePath {
+                rest: first.into(),
+                pos,
+            });
+        }
+        if out.len() == 1
+            && let Expr::Const(Value::Str(s)) = &*out[0]
+        {
+            return Ok(Rc::new(Expr::Const(Value::Path(
+                canonicalise(&s.text()).into(),
+            ))));
+        }
+        Ok(Rc::new(Expr::Interp {
+            parts: out.into(),
+            path: true,
+            pos,
+        }))
+    }
+
+    /// A variable: lexical, global, or through the `with`s.
+    fn var(&mut self, name: Symbol, pos: PosIdx) -> R<Rc<Expr>> {
+        let mut withs = Vec::new();
+        for (depth, scope) in self.scopes.iter().rev().enumerate() {
+            let depth = depth as u32;
+            match scope {
+                Scope::With => withs.push(depth),
+                Scope::Vars(v) => {
+                    if let Some(slot) = v.iter().position(|s| *s == name) {
+                        return Ok(Rc::new(Expr::Var {
+                            depth,
+                            slot: slot as u32,
+                        }));
+                    }
+                }
+            }
+        }
+        if let Some(v) = self.cx.globals.get(&name) {
+            // A file imported with `scopedImport` sees its set before the globals.
+            if !self.cx.scoped || withs.is_empty() {
+                return Ok(Rc::new(Expr::Const(v.clone())));
+            }
+        }
+        if withs.is_empty() {
+            return Err(error(format!("undefined variable '{name}'"), pos));
+        }
+        Ok(Rc::new(Expr::WithVar {
+            name,
+            withs: withs.into(),
+            pos,
+        }))
+    }
+
+    fn attrpath(&mut self, p: Option<ast::Attrpath>) -> R<Box<[AttrName]>> {
+        let mut out = Vec::new();
+        if let Some(p) = p {
+            for a in p.attrs() {
+                out.push(self.attr_name(a)?);
+            }
+        }
+        Ok(out.into())
+    }
+
+    fn attr_name(&mut self, a: ast::Attr) -> R<AttrName> {
+        let pos = self.pos_of(node(&a));
+        Ok(match static_name(&a) {
+            Some(s) => AttrName::Static(s),
+            None => AttrName::Dynamic(match a {
+                ast::Attr::Dynamic(d) => self.opt(d.expr(), pos)?,
+                ast::Attr::Str(s) => self.string(&s, pos)?,
+                ast::Attr::Ident(i) => Rc::new(Expr::Const(Value::string(ident(&i).as_str()))),
+            }),
+        })
+    }
+
+    fn lambda(&mut self, l: &ast::Lambda, name: Option<Symbol>, pos: PosIdx) -> R<Rc<Expr>> {
+        let (arg, formals) = match l.param() {
+            Some(ast::Param::IdentParam(i)) => (i.ident().map(|i| ident(&i)), None),
+            Some(ast::Param::Pattern(p)) => {
+                let arg = p.pat_bind().and_then(|b| b.ident()).map(|i| ident(&i));
+                let mut entries: Vec<(Symbol, Option<ast::Expr>, PosIdx)> = Vec::new();
+                for e in p.pat_entries() {
+                    let Some(i) = e.ident() else { continue };
+                    let s = ident(&i);
+                    let epos = self.pos_of(node(&i));
+                    if entries.iter().any(|(n, _, _)| *n == s) || arg == Some(s) {
+                        return Err(error(
+                            format!("duplicate formal function argument '{s}'"),
+                            epos,
+                        ));
+                    }
+                    entries.push((s, e.default(), epos));
+                }
+                entries.sort_by_key(|(s, _, _)| *s);
+                (arg, Some((entries, p.ellipsis_token().is_some())))
+            }
+            None => return Err(error("syntax error", pos)),
+        };
+        let mut vars: Vec<Symbol> = formals
+            .as_ref()
+            .map(|(e, _)| e.iter().map(|(s, _, _)| *s).collect())
+            .unwrap_or_default();
+        if let Some(a) = arg {
+            vars.push(a);
+        }
+        self.scopes.push(Scope::Vars(vars));
+        let result = (|| {
+            let formals = match formals {
+                Some((entries, ellipsis)) => {
+                    let mut out = Vec::new();
+                    for (name, default, pos) in entries {
+                        let default = match default {
+                            Some(d) => Some(self.expr(d)?),
+                            None => None,
+                        };
+                        out.push(Formal { name, default, pos });
+                    }
+                    Some(Formals {
+                        entries: out.into(),
+                        ellipsis,
+                    })
+                }
+                None => None,
+            };
+            let body = self.opt(l.body(), pos)?;
+            Ok(Rc::new(Expr::Lambda(Rc::new(Lambda {
+                name,
+                arg,
+                formals,
+                body,
+                pos,
+            }))))
+        })();
+        self.scopes.pop();
+        result
+    }
+
+    /// Collects a set's (or `let`'s) entries, merging attribute paths.
+    fn collect(&mut self, n: &impl HasEntry, is_let: bool) -> R<(PAttrs, Vec<ast::Expr>)> {
+        let mut attrs = PAttrs {
+            pos: self.pos_of(n.syntax()),
+            ..Default::default()
+        };
+        let mut froms: Vec<ast::Expr> = Vec::new();
+        for entry in n.entries() {
+            match entry {
+                ast::Entry::Inherit(i) => {
+                    let from = match i.from() {
+                        Some(f) => {
+                            let fpos = self.pos_of(node(&f));
+                            let Some(e) = f.expr() else {
+                                return Err(error("syntax error", fpos));
+                            };
+                            froms.push(e);
+                            Some(froms.len() - 1)
+                        }
+                        None => None,
+                    };
+                    for a in i.attrs() {
+                        let apos = self.pos_of(node(&a));
+                        let Some(s) = static_name(&a) else {
+                            return Err(error("dynamic attributes not allowed in inherit", apos));
+                        };
+                        let v = match from {
+                            Some(f) => PVal::InheritFrom(f, s, apos),
+                            None => PVal::Inherit(s, apos),
+                        };
+                        if let Some(i) = attrs.find(s) {
+                            return Err(already(s.as_str(), attrs.statics[i].2, apos));
+                        }
+                        attrs.statics.push((s, v, apos));
+                    }
+                }
+                ast::Entry::AttrpathValue(av) => {
+                    let path: Vec<ast::Attr> = av
+                        .attrpath()
+                        .map(|p| p.attrs().collect())
+                        .unwrap_or_default();
+                    let Some(value) = av.value() else {
+                        return Err(error("syntax error", self.pos_of(node(&av))));
+                    };
+                    self.add_attr(&mut attrs, &path, value, is_let, String::new())?;
+                }
+            }
+        }
+        Ok((attrs, froms))
+    }
+
+    fn add_attr(
+        &mut self,
+        attrs: &mut PAttrs,
+        path: &[ast::Attr],
+        value: ast::Expr,
+        is_let: bool,
+        prefix: String,
+    ) -> R<()> {
+        let Some((first, rest)) = path.split_first() else {
+            return Ok(());
+        };
+        let apos = self.pos_of(node(first));
+        let shown = |s: &str| {
+            if prefix.is_empty() {
+                s.to_owned()
+            } else {
+                format!("{prefix}.{s}")
+            }
+        };
+        match static_name(first) {
+            Some(s) => {
+                let here = shown(s.as_str());
+                if rest.is_empty() {
+                    if let Some(i) = attrs.find(s) {
+                        // `a = { … }; a.b = …;` style merges of two set literals.
+                        if let (PVal::Nested(_), ast::Expr::AttrSet(set)) =
+                            (&attrs.statics[i].1, &value)
+                            && set.rec_token().is_none()
+                        {
+                            let (sub, froms) = self.collect(set, false)?;
+                            if froms.is_empty()
+                                && let PVal::Nested(existing) = &mut attrs.statics[i].1
+                            {
+                                return merge(existing, sub, &here);
+                            }
+                        }
+                        return Err(already(&here, attrs.statics[i].2, apos));
+                    }
+                    attrs.statics.push((s, PVal::Expr(value), apos));
+                    return Ok(());
+                }
+                let i = match attrs.find(s) {
+                    Some(i) => {
+                        match &attrs.statics[i].1 {
+                            PVal::Nested(_) => {}
+                            PVal::Expr(ast::Expr::AttrSet(set)) if set.rec_token().is_none() => {
+                                let set = set.clone();
+                                let (sub, froms) = self.collect(&set, false)?;
+                                if !froms.is_empty() {
+                                    return Err(already(&here, attrs.statics[i].2, apos));
+                                }
+                                attrs.statics[i].1 = PVal::Nested(sub);
+                            }
+                            _ => return Err(already(&here, attrs.statics[i].2, apos)),
+                        }
+                        i
+                    }
+                    None => {
+                        attrs.statics.push((
+                            s,
+                            PVal::Nested(PAttrs {
+                                pos: apos,
+                                ..Default::default()
+                            }),
+                            apos,
+                        ));
+                        attrs.statics.len() - 1
+                    }
+                };
+                let PVal::Nested(sub) = &mut attrs.statics[i].1 else {
+                    return Ok(());
+                };
+                self.add_attr(sub, rest, value, false, here)
+            }
+            None => {
+                if is_let {
+                    return Err(error("dynamic attributes not allowed in let", apos));
+                }
+                if rest.is_empty() {
+                    attrs.dynamic.push((first.clone(), PVal::Expr(value), apos));
+                } else {
+                    let mut sub = PAttrs {
+                        pos: apos,
+                        ..Default::default()
+                    };
+                    self.add_attr(&mut sub, rest, value, false, shown("${…}"))?;
+                    attrs.dynamic.push((first.clone(), PVal::Nested(sub), apos));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Lowers collected entries as a set.
+    fn attrs(
+        &mut self,
+        (mut attrs, froms): (PAttrs, Vec<ast::Expr>),
+        rec: bool,
+        pos: PosIdx,
+    ) -> R<Rc<Expr>> {
+        attrs.statics.sort_by_key(|(s, _, _)| *s);
+        let names: Vec<Symbol> = attrs.statics.iter().map(|(s, _, _)| *s).collect();
+        if rec {
+            self.scopes.push(Scope::Vars(names));
+        }
+        let result = (|| {
+            let froms = self.froms(froms)?;
+            let binds = self.binds(std::mem::take(&mut attrs.statics), &froms, rec)?;
+            let mut dynamic = Vec::new();
+            for (name, value, dpos) in std::mem::take(&mut attrs.dynamic) {
+                let name = match self.attr_name(name)? {
+                    AttrName::Static(s) => Rc::new(Expr::Const(Value::string(s.as_str()))),
+                    AttrName::Dynamic(e) => e,
+                };
+                let value = self.pval(value, &froms, None)?;
+                dynamic.push(DynAttr {
+                    name,
+                    value,
+                    pos: dpos,
+                });
+            }
+            Ok(Rc::new(Expr::Attrs(Rc::new(AttrsExpr {
+                rec,
+                binds,
+                dynamic: dynamic.into(),
+                pos,
+            }))))
+        })();
+        if rec {
+            self.scopes.pop();
+        }
+        result
+    }
+
+    /// Lowers a `let`: its bindings in a new scope, then the body.
+    fn let_(
+        &mut self,
+        (mut attrs, froms): (PAttrs, Vec<ast::Expr>),
+        body: impl FnOnce(&mut Self) -> R<Rc<Expr>>,
+    ) -> R<Rc<Expr>> {
+        attrs.statics.sort_by_key(|(s, _, _)| *s);
+        let names: Vec<Symbol> = attrs.statics.iter().map(|(s, _, _)| *s).collect();
+        self.scopes.push(Scope::Vars(names));
+        let result = (|| {
+            let froms = self.froms(froms)?;
+            let binds = self.binds(attrs.statics, &froms, true)?;
+            let body = body(self)?;
+            Ok(Rc::new(Expr::Let {
+                binds: Rc::new(binds),
+                body,
+            }))
+        })();
+        self.scopes.pop();
+        result
+    }
+
+    fn froms(&mut self, froms: Vec<ast::Expr>) -> R<Vec<Rc<Expr>>> {
+        froms.into_iter().map(|e| self.expr(e)).collect()
+    }
+
+    fn binds(
+        &mut self,
+        statics: Vec<(Symbol, PVal, PosIdx)>,
+        froms: &[Rc<Expr>],
+        inner_scope: bool,
+    ) -> R<Binds> {
+        let mut out = Vec::with_capacity(statics.len());
+        for (name, value, pos) in statics {
+            let outer = matches!(value, PVal::Inherit(..)) && inner_scope;
+            let value = if outer {
+                // `inherit x;` reads `x` around the `let`/`rec`.
+                let saved = self.scopes.pop();
+                let v = self.pval(value, froms, Some(name));
+                if let Some(s) = saved {
+                    self.scopes.push(s);
+                }
+                v?
+            } else {
+                self.pval(value, froms, Some(name))?
+            };
+            out.push(Bind {
+                name,
+                value,
+                outer,
+                pos,
+            });
+        }
+        Ok(Binds { binds: out.into() })
+    }
+
+    fn pval(&mut self, v: PVal, froms: &[Rc<Expr>], name: Option<Symbol>) -> R<Rc<Expr>> {
+        match v {
+            PVal::Expr(ast::Expr::Lambda(l)) => {
+                let pos = self.pos_of(node(&l));
+                self.lambda(&l, name, pos)
+            }
+            PVal::Expr(e) => self.expr(e),
+            PVal::Inherit(s, pos) => self.var(s, pos),
+            PVal::InheritFrom(i, s, pos) => Ok(Rc::new(Expr::Select {
+                e: froms[i].clone(),
+                path: vec![AttrName::Static(s)].into(),
+                default: None,
+                pos,
+            })),
+            PVal::Nested(p) => {
+                let pos = p.pos;
+                self.attrs((p, Vec::new()), false, pos)
+            }
+        }
+    }
+}
+
+/// Merges `b` into `a` (`a.x = …; a = { y = …; };`).
+fn merge(a: &mut PAttrs, b: PAttrs, prefix: &str) -> R<()> {
+    for (s, v, p) in b.statics {
+        if let Some(i) = a.find(s) {
+            return Err(already(&format!("{prefix}.{s}"), a.statics[i].2, p));
+        }
+        a.statics.push((s, v, p));
+    }
+    a.dynamic.extend(b.dynamic);
+    Ok(())
+}
+
+fn already(name: &str, first: PosIdx, pos: PosIdx) -> Box<EvalError> {
+    let at = super::pos::resolve(first)
+        .map(|r| r.location())
+        .unwrap_or_default();
+    error(format!("attribute '{name}' already defined at {at}"), pos)
+}
+
+fn ident(i: &ast::Ident) -> Symbol {
+    Symbol::intern(&node(i).text().to_string())
+}
+
+/// The name of an attribute known without evaluating: an identifier or a string without
+/// interpolation.
+fn static_name(a: &ast::Attr) -> Option<Symbol> {
+    match a {
+        ast::Attr::Ident(i) => Some(ident(i)),
+        ast::Attr::Str(s) => {
+            let mut text = String::new();
+            for p in s.normalized_parts() {
+                match p {
+                    InterpolPart::Literal(l) => text.push_str(&l),
+                    InterpolPart::Interpolation(_) => return None,
+                }
+            }
+            Some(Symbol::intern(&text))
+        }
+        ast::Attr::Dynamic(d) => {
+            // `${"a"}` is static.
+            match d.expr() {
+                Some(ast::Expr::Str(s)) => static_name(&ast::Attr::Str(s)),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn kind(n: &SyntaxNode) -> SyntaxKind {
+    n.kind()
+}

@@ -1,0 +1,1316 @@
+//! The evaluator (Nix's `EvalState`, `eval.cc`): evaluating lowered expressions to weak head
+//! normal form, forcing thunks (with blackholing), calling functions and primops, and the
+//! value checks every builtin uses. Recursion grows the stack on the heap (`stacker`) and
+//! function calls count against `max-call-depth`, so no input reaches a native overflow.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::builtins;
+use super::context::Context;
+use super::env::Env;
+use super::error::{EvalError, Kind, R, err, err_kind};
+use super::io::Io;
+use super::ir::{AttrName, AttrsExpr, BinOp, Binds, Expr, Lambda};
+use super::pos::PosIdx;
+use super::symbol::{Symbol, known};
+use super::value::{Attr, Attrs, Closure, NixStr, PrimOpApp, Thunk, ThunkState, Value};
+
+/// How the evaluator behaves (settings and flags).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Pure evaluation: no `currentTime`, `getEnv`, … (flakes, unless `--impure`).
+    pub pure: bool,
+    /// `max-call-depth`.
+    pub max_call_depth: usize,
+    /// The search path (`-I`, `NIX_PATH`, `nix-path`), in order: `prefix=path` or `path`.
+    pub nix_path: Vec<String>,
+    /// `builtins.currentSystem`.
+    pub system: String,
+    /// `--read-only`: compute store paths, write nothing.
+    pub read_only: bool,
+    /// Experimental features enabled.
+    pub features: Vec<String>,
+    /// Warnings go here (and are printed by the caller).
+    pub show_trace: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            pure: false,
+            max_call_depth: 10000,
+            nix_path: Vec::new(),
+            system: "x86_64-linux".into(),
+            read_only: false,
+            features: Vec::new(),
+            show_trace: false,
+        }
+    }
+}
+
+/// The evaluator's state.
+pub struct Machine {
+    /// The world.
+    pub io: Rc<dyn Io>,
+    /// Settings and flags.
+    pub opts: Options,
+    /// The names every file sees (builtins, `true`, …).
+    pub globals: Rc<HashMap<Symbol, Value>>,
+    /// The `builtins` set.
+    pub builtins: Value,
+    depth: usize,
+    /// Files imported so far, by path.
+    pub imports: HashMap<Rc<str>, Value>,
+    /// Derivations instantiated so far: `.drv` path → its hash for dependants.
+    pub drv_hashes: RefCell<HashMap<String, [u8; 32]>>,
+    /// Messages of `trace`/`warn`, for the caller to show (in order).
+    pub messages: Vec<String>,
+}
+
+/// What a `with` lookup finds out.
+enum Found {
+    Value(Value),
+    Missing,
+}
+
+impl Machine {
+    /// An evaluator over `io`.
+    pub fn new(io: Rc<dyn Io>, opts: Options) -> Machine {
+        let (globals, builtins) = builtins::globals(&opts, io.store_dir());
+        let mut m = Machine {
+            io,
+            opts,
+            globals: Rc::new(globals),
+            builtins,
+            depth: 0,
+            imports: HashMap::new(),
+            drv_hashes: RefCell::new(HashMap::new()),
+            messages: Vec::new(),
+        };
+        builtins::prelude::install(&mut m);
+        m
+    }
+
+    /// Evaluates `e` in `env` to weak head normal form.
+    pub fn eval(&mut self, e: &Rc<Expr>, env: &Rc<Env>) -> R<Value> {
+        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.eval_inner(e, env))
+    }
+
+    /// A value for `e` in `env` that is evaluated only when needed.
+    pub fn delay(&self, e: &Rc<Expr>, env: &Rc<Env>) -> Value {
+        match &**e {
+            Expr::Const(v) => v.clone(),
+            Expr::Var { depth, slot } => env.at(*depth).slots[*slot as usize].clone(),
+            Expr::Lambda(l) => Value::Lambda(Rc::new(Closure {
+                lambda: l.clone(),
+                env: env.clone(),
+            })),
+            _ => Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Pending(
+                e.clone(),
+                env.clone(),
+            ))))),
+        }
+    }
+
+    fn eval_inner(&mut self, e: &Rc<Expr>, env: &Rc<Env>) -> R<Value> {
+        match &**e {
+            Expr::Const(v) => self.force(v),
+            Expr::Var { depth, slot } => {
+                let v = env.at(*depth).slots[*slot as usize].clone();
+                self.force(&v)
+            }
+            Expr::WithVar { name, withs, pos } => match self.with_lookup(*name, withs, env)? {
+                Found::Value(v) => self.force(&v),
+                Found::Missing => Err(at(err::<()>(format!("undefined variable '{name}'")), *pos)),
+            },
+            Expr::Select {
+                e,
+                path,
+                default,
+                pos,
+            } => self.select(e, path, default.as_ref(), *pos, env),
+            Expr::HasAttr { e, path } => {
+                let mut v = self.eval(e, env)?;
+                for name in path.iter() {
+                    let name = match self.attr_name(name, env)? {
+                        Some(n) => n,
+                        None => return Ok(Value::Bool(false)),
+                    };
+                    let Value::Attrs(a) = &v else {
+                        return Ok(Value::Bool(false));
+                    };
+                    match a.get(name) {
+                        Some(attr) => {
+                            let next = attr.value.clone();
+                            v = self.force(&next)?;
+                        }
+                        None => return Ok(Value::Bool(false)),
+                    }
+                }
+                Ok(Value::Bool(true))
+            }
+            Expr::Attrs(a) => self.attrs(a, env),
+            Expr::List(items) => Ok(Value::list(
+                items.iter().map(|i| self.delay(i, env)).collect(),
+            )),
+            Expr::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure {
+                lambda: l.clone(),
+                env: env.clone(),
+            }))),
+            Expr::Call { f, args, pos } => {
+                let mut fv = self.eval(f, env)?;
+                for a in args.iter() {
+                    let av = self.delay(a, env);
+                    fv = self.call(fv, av, *pos)?;
+                }
+                Ok(fv)
+            }
+            Expr::Let { binds, body } => {
+                let env2 = self.bind_env(binds, env);
+                self.eval(body, &env2)
+            }
+            Expr::With { attrs, body } => {
+                let env2 = Env::new(Some(env.clone()), vec![self.delay(attrs, env)]);
+                self.eval(body, &env2)
+            }
+            Expr::If {
+                cond,
+                then,
+                else_,
+                pos,
+            } => {
+                let c = self.eval(cond, env)?;
+                match c {
+                    Value::Bool(true) => self.eval(then, env),
+                    Value::Bool(false) => self.eval(else_, env),
+                    other => Err(at(
+                        err::<()>(format!(
+                            "expected a Boolean but found {}: {}",
+                            other.show_type(),
+                            super::print::brief(&other)
+                        )),
+                        *pos,
+                    )
+                    .frame("while evaluating a branch condition", *pos)),
+                }
+            }
+            Expr::Assert { cond, body, pos } => {
+                let c = self.eval(cond, env)?;
+                match c {
+                    Value::Bool(true) => self.eval(body, env),
+                    Value::Bool(false) => {
+                        let text = super::pos::resolve(*pos)
+                            .map(|r| assertion_text(&r.text, r.pos))
+                            .unwrap_or_default();
+                        Err(at(
+                            err_kind::<()>(Kind::Assert, format!("assertion '{text}' failed")),
+                            *pos,
+                        ))
+                    }
+                    other => Err(at(
+                        err::<()>(format!(
+                            "expected a Boolean but found {}: {}",
+                            other.show_type(),
+                            super::print::brief(&other)
+                        )),
+                        *pos,
+                    )),
+                }
+            }
+            Expr::Bin { op, l, r, pos } => self.bin(*op, l, r, *pos, env),
+            Expr::Not { e, pos } => match self.eval(e, env)? {
+                Value::Bool(b) => Ok(Value::Bool(!b)),
+                other => Err(at(self.type_error::<()>("a Boolean", &other), *pos)),
+            },
+            Expr::Interp { parts, path, pos } => self.interp(parts, *path, *pos, env),
+            Expr::HomePath { rest, pos } => {
+                if self.opts.pure {
+                    return Err(at(
+                        err::<()>(format!(
+                            "the path '~{rest}' can not be resolved in pure mode"
+                        )),
+                        *pos,
+                    ));
+                }
+                let home = self.io.home().unwrap_or_default();
+                Ok(Value::Path(
+                    super::paths::canonicalise(&format!("{home}/{rest}")).into(),
+                ))
+            }
+            Expr::CurPos(pos) => Ok(self.pos_attrs(*pos)),
+        }
+    }
+
+    /// `{ file; line; column; }` of a position (null when there is none).
+    pub fn pos_attrs(&self, pos: PosIdx) -> Value {
+        let Some(r) = super::pos::resolve(pos) else {
+            return Value::Null;
+        };
+        let k = known();
+        let file = match &r.origin {
+            super::pos::Origin::File(p) => Value::string(&**p),
+            super::pos::Origin::String => Value::string("«string»"),
+            super::pos::Origin::Internal(n) => Value::string(format!("«{n}»")),
+        };
+        Value::attrs(vec![
+            Attr {
+                name: k.file,
+                value: file,
+                pos: PosIdx::NONE,
+            },
+            Attr {
+                name: k.line,
+                value: Value::Int(i64::from(r.pos.line)),
+                pos: PosIdx::NONE,
+            },
+            Attr {
+                name: k.column,
+                value: Value::Int(i64::from(r.pos.column)),
+                pos: PosIdx::NONE,
+            },
+        ])
+    }
+
+    fn with_lookup(&mut self, name: Symbol, withs: &[u32], env: &Rc<Env>) -> R<Found> {
+        for d in withs {
+            let slot = env.at(*d).slots[0].clone();
+            let set = self.force(&slot)?;
+            let Value::Attrs(a) = &set else {
+                return self.type_error("a set", &set);
+            };
+            if let Some(attr) = a.get(name) {
+                return Ok(Found::Value(attr.value.clone()));
+            }
+        }
+        Ok(Found::Missing)
+    }
+
+    fn attr_name(&mut self, n: &AttrName, env: &Rc<Env>) -> R<Option<Symbol>> {
+        match n {
+            AttrName::Static(s) => Ok(Some(*s)),
+            AttrName::Dynamic(e) => {
+                let v = self.eval(e, env)?;
+                match v {
+                    Value::Str(s) => Ok(Some(Symbol::intern(&s.text()))),
+                    Value::Null => Ok(None),
+                    other => self.type_error("a string", &other),
+                }
+            }
+        }
+    }
+
+    fn select(
+        &mut self,
+        e: &Rc<Expr>,
+        path: &[AttrName],
+        default: Option<&Rc<Expr>>,
+        pos: PosIdx,
+        env: &Rc<Env>,
+    ) -> R<Value> {
+        let mut v = self.eval(e, env)?;
+        for name in path {
+            let name = match self.attr_name(name, env)? {
+                Some(n) => n,
+                None => {
+                    return Err(at(
+                        err::<()>("value is null while a string was expected"),
+                        pos,
+                    ));
+                }
+            };
+            let found = match &v {
+                Value::Attrs(a) => a.get(name).map(|a| a.value.clone()),
+                other => {
+                    if let Some(d) = default {
+                        return self.eval(d, env);
+                    }
+                    return Err(at(
+                        err::<()>(format!(
+                            "expected a set but found {}: {}",
+                            other.show_type(),
+                            super::print::brief(other)
+                        )),
+                        pos,
+                    )
+                    .frame(format!("while selecting attribute '{name}'"), pos));
+                }
+            };
+            match found {
+                Some(next) => v = self.force(&next)?,
+                None => {
+                    if let Some(d) = default {
+                        return self.eval(d, env);
+                    }
+                    let Value::Attrs(a) = &v else {
+                        return Err(unreachable_set().unwrap_err());
+                    };
+                    return Err(at(err::<()>(missing_attr(name, a)), pos));
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    fn bind_env(&mut self, binds: &Binds, env: &Rc<Env>) -> Rc<Env> {
+        let mut slots = Vec::with_capacity(binds.binds.len());
+        let mut pending = Vec::new();
+        for (i, b) in binds.binds.iter().enumerate() {
+            if b.outer {
+                slots.push(self.delay(&b.value, env));
+            } else {
+                match &*b.value {
+                    Expr::Const(v) => slots.push(v.clone()),
+                    _ => {
+                        let t = Rc::new(Thunk(RefCell::new(ThunkState::Blank)));
+                        slots.push(Value::Thunk(t.clone()));
+                        pending.push((i, t));
+                    }
+                }
+            }
+        }
+        let env2 = Env::new(Some(env.clone()), slots);
+        for (i, t) in pending {
+            let e = &binds.binds[i].value;
+            let v = match &**e {
+                Expr::Lambda(l) => ThunkState::Done(Value::Lambda(Rc::new(Closure {
+                    lambda: l.clone(),
+                    env: env2.clone(),
+                }))),
+                _ => ThunkState::Pending(e.clone(), env2.clone()),
+            };
+            *t.0.borrow_mut() = v;
+        }
+        env2
+    }
+
+    fn attrs(&mut self, a: &AttrsExpr, env: &Rc<Env>) -> R<Value> {
+        let (inner, mut entries) = if a.rec {
+            let env2 = self.bind_env(&a.binds, env);
+            let entries: Vec<Attr> = a
+                .binds
+                .binds
+                .iter()
+                .zip(env2.slots.iter())
+                .map(|(b, v)| Attr {
+                    name: b.name,
+                    value: v.clone(),
+                    pos: b.pos,
+                })
+                .collect();
+            (env2, entries)
+        } else {
+            let entries = a
+                .binds
+                .binds
+                .iter()
+                .map(|b| Attr {
+                    name: b.name,
+                    value: self.delay(&b.value, env),
+                    pos: b.pos,
+                })
+                .collect();
+            (env.clone(), entries)
+        };
+        if a.rec
+            && let Some(i) = entries.iter().position(|e| e.name == known().overrides)
+        {
+            let ov = entries[i].value.clone();
+            let ov = self.force(&ov)?;
+            let Value::Attrs(ov) = ov else {
+                return self.type_error("a set", &ov);
+            };
+            for o in &ov.entries {
+                if let Ok(j) = entries.binary_search_by_key(&o.name, |e| e.name) {
+                    if let Value::Thunk(t) = &inner.slots[j] {
+                        *t.0.borrow_mut() =
+                            ThunkState::Apply(Value::PrimOp(builtins::identity()), o.value.clone());
+                    }
+                    entries[j].value = o.value.clone();
+                } else {
+                    entries.push(o.clone());
+                    entries.sort_by_key(|e| e.name);
+                }
+            }
+        }
+        if a.dynamic.is_empty() {
+            return Ok(Value::Attrs(Rc::new(Attrs { entries })));
+        }
+        for d in a.dynamic.iter() {
+            let name = self.eval(&d.name, &inner)?;
+            let name = match name {
+                Value::Null => continue,
+                Value::Str(s) => Symbol::intern(&s.text()),
+                other => {
+                    return Err(at(self.type_error::<()>("a string", &other), d.pos));
+                }
+            };
+            if let Some(existing) = entries.iter().find(|e| e.name == name) {
+                let first = super::pos::resolve(existing.pos)
+                    .map(|r| r.location())
+                    .unwrap_or_default();
+                return Err(at(
+                    err::<()>(format!(
+                        "dynamic attribute '{name}' already defined at {first}"
+                    )),
+                    d.pos,
+                ));
+            }
+            let value = self.delay(&d.value, &inner);
+            let i = entries.partition_point(|e| e.name < name);
+            entries.insert(
+                i,
+                Attr {
+                    name,
+                    value,
+                    pos: d.pos,
+                },
+            );
+        }
+        Ok(Value::Attrs(Rc::new(Attrs { entries })))
+    }
+
+    /// Forces `v` to weak head normal form.
+    pub fn force(&mut self, v: &Value) -> R<Value> {
+        match v {
+            Value::Thunk(t) => self.force_thunk(t),
+            v => Ok(v.clone()),
+        }
+    }
+
+    fn force_thunk(&mut self, t: &Rc<Thunk>) -> R<Value> {
+        if let ThunkState::Done(v) = &*t.0.borrow() {
+            return Ok(v.clone());
+        }
+        let state = std::mem::replace(&mut *t.0.borrow_mut(), ThunkState::Blackhole);
+        let result = match &state {
+            ThunkState::Pending(e, env) => self.eval(e, env),
+            ThunkState::Apply(f, a) => self.call(f.clone(), a.clone(), PosIdx::NONE),
+            ThunkState::Native(f) => {
+                let f = f.clone();
+                stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || f(self))
+            }
+            ThunkState::Blackhole => {
+                return err_kind(Kind::InfiniteRecursion, "infinite recursion encountered");
+            }
+            ThunkState::Blank => return err("internal error: a variable read before it was bound"),
+            ThunkState::Done(_) => unreachable_done(),
+        };
+        match result {
+            Ok(v) => {
+                // A thunk whose value is another thunk's value: keep the value itself.
+                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                *t.0.borrow_mut() = state;
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies `f` to `arg`.
+    pub fn call(&mut self, f: Value, arg: Value, pos: PosIdx) -> R<Value> {
+        let f = self.force(&f)?;
+        match f {
+            Value::Lambda(c) => self.call_lambda(&c, arg, pos),
+            Value::PrimOp(op) => {
+                if op.arity == 1 {
+                    self.call_primop(op, &[arg], pos)
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp {
+                        op,
+                        args: vec![arg],
+                    })))
+                }
+            }
+            Value::PrimOpApp(app) => {
+                let mut args = Vec::with_capacity(app.args.len() + 1);
+                args.extend(app.args.iter().cloned());
+                args.push(arg);
+                if args.len() == app.op.arity {
+                    self.call_primop(app.op, &args, pos)
+                } else {
+                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
+                }
+            }
+            Value::Attrs(a) if a.get(known().functor).is_some() => {
+                let functor = a
+                    .get(known().functor)
+                    .map(|x| x.value.clone())
+                    .unwrap_or(Value::Null);
+                let g = self.call(functor, Value::Attrs(a.clone()), pos)?;
+                self.call(g, arg, pos)
+            }
+            other => Err(at(
+                err::<()>(format!(
+                    "attempt to call something which is not a function but {}: {}",
+                    other.show_type(),
+                    super::print::brief(&other)
+                )),
+                pos,
+            )),
+        }
+    }
+
+    fn call_primop(
+        &mut self,
+        op: &'static builtins::PrimOp,
+        args: &[Value],
+        pos: PosIdx,
+    ) -> R<Value> {
+        match (op.f)(self, args, pos) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(e
+                .at(pos)
+                .frame(format!("while calling the '{}' builtin", op.name), pos)),
+        }
+    }
+
+    fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, pos: PosIdx) -> R<Value> {
+        self.depth += 1;
+        if self.depth > self.opts.max_call_depth {
+            self.depth -= 1;
+            return Err(at(
+                err_kind::<()>(
+                    Kind::StackOverflow,
+                    "stack overflow; max-call-depth exceeded",
+                ),
+                pos,
+            ));
+        }
+        let r = self.call_lambda_inner(c, arg, pos);
+        self.depth -= 1;
+        r
+    }
+
+    fn call_lambda_inner(&mut self, c: &Rc<Closure>, arg: Value, pos: PosIdx) -> R<Value> {
+        let l: &Lambda = &c.lambda;
+        let Some(formals) = &l.formals else {
+            let env2 = Env::new(Some(c.env.clone()), vec![arg]);
+            return self.eval(&l.body, &env2);
+        };
+        let set = self.force(&arg)?;
+        let Value::Attrs(attrs) = &set else {
+            return Err(at(
+                err::<()>(format!(
+                    "expected a set but found {}: {}",
+                    set.show_type(),
+                    super::print::brief(&set)
+                )),
+                pos,
+            ));
+        };
+        let mut slots = Vec::with_capacity(l.slots());
+        let mut pending = Vec::new();
+        let mut used = 0;
+        for (i, f) in formals.entries.iter().enumerate() {
+            match attrs.get(f.name) {
+                Some(a) => {
+                    used += 1;
+                    slots.push(a.value.clone());
+                }
+                None => match &f.default {
+                    Some(_) => {
+                        let t = Rc::new(Thunk(RefCell::new(ThunkState::Blank)));
+                        slots.push(Value::Thunk(t.clone()));
+                        pending.push((i, t));
+                    }
+                    None => {
+                        return Err(at(
+                            err::<()>(format!(
+                                "function '{}' called without required argument '{}'",
+                                lambda_name(l),
+                                f.name
+                            )),
+                            pos,
+                        ));
+                    }
+                },
+            }
+        }
+        if !formals.ellipsis && used < attrs.len() {
+            for a in attrs.sorted_by_name() {
+                if !formals.entries.iter().any(|f| f.name == a.name) {
+                    return Err(at(
+                        err::<()>(format!(
+                            "function '{}' called with unexpected argument '{}'",
+                            lambda_name(l),
+                            a.name
+                        )),
+                        pos,
+                    ));
+                }
+            }
+        }
+        if l.arg.is_some() {
+            slots.push(set.clone());
+        }
+        let env2 = Env::new(Some(c.env.clone()), slots);
+        for (i, t) in pending {
+            if let Some(d) = &formals.entries[i].default {
+                *t.0.borrow_mut() = ThunkState::Pending(d.clone(), env2.clone());
+            }
+        }
+        self.eval(&l.body, &env2)
+    }
+
+    fn interp(&mut self, parts: &[Rc<Expr>], path: bool, pos: PosIdx, env: &Rc<Env>) -> R<Value> {
+        let mut out: Vec<u8> = Vec::new();
+        let mut ctx = Context::default();
+        for (i, p) in parts.iter().enumerate() {
+            let v = self.eval(p, env)?;
+            if path && i > 0 {
+                // Appending to a path: strings without store references, or paths.
+                match &v {
+                    Value::Str(s) if !s.ctx.is_empty() => {
+                        return Err(at(
+                            err::<()>(
+                                "a string that refers to a store path cannot be appended to a path",
+                            ),
+                            pos,
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            let copy = !path;
+            let s = self
+                .coerce_to_string(&v, &mut ctx, false, copy)
+                .map_err(|e| e.at(pos))?;
+            out.extend_from_slice(&s);
+        }
+        if path {
+            let text = String::from_utf8_lossy(&out);
+            return Ok(Value::Path(super::paths::canonicalise(&text).into()));
+        }
+        Ok(Value::string_with(out, ctx))
+    }
+
+    /// Nix's `coerceToString`: strings as they are; paths copied to the store (or kept,
+    /// when `copy` is false); sets through `__toString` or `outPath`; with `more`, also
+    /// numbers, Booleans, null and lists.
+    pub fn coerce_to_string(
+        &mut self,
+        v: &Value,
+        ctx: &mut Context,
+        more: bool,
+        copy: bool,
+    ) -> R<Vec<u8>> {
+        let v = self.force(v)?;
+        match &v {
+            Value::Str(s) => {
+                ctx.extend(&s.ctx);
+                Ok(s.s.to_vec())
+            }
+            Value::Path(p) => {
+                if copy {
+                    let store_path = self.copy_path_to_store(p)?;
+                    ctx.insert(super::context::CtxElem::Opaque(store_path.clone().into()));
+                    Ok(store_path.into_bytes())
+                } else {
+                    Ok(p.as_bytes().to_vec())
+                }
+            }
+            Value::Attrs(a) => {
+                let k = known();
+                if let Some(f) = a.get(k.to_string) {
+                    let f = f.value.clone();
+                    let r = self.call(f, v.clone(), PosIdx::NONE)?;
+                    return self.coerce_to_string(&r, ctx, more, copy);
+                }
+                if let Some(o) = a.get(k.out_path) {
+                    let o = o.value.clone();
+                    return self.coerce_to_string(&o, ctx, more, copy);
+                }
+                err(format!(
+                    "cannot coerce {} to a string: {}",
+                    v.show_type(),
+                    super::print::brief(&v)
+                ))
+            }
+            Value::Int(n) if more => Ok(n.to_string().into_bytes()),
+            Value::Float(f) if more => Ok(format!("{f:.6}").into_bytes()),
+            Value::Bool(true) if more => Ok(b"1".to_vec()),
+            Value::Bool(false) | Value::Null if more => Ok(Vec::new()),
+            Value::List(l) if more => {
+                let mut out = Vec::new();
+                let n = l.len();
+                for (i, item) in l.iter().enumerate() {
+                    let item = self.force(item)?;
+                    let s = self.coerce_to_string(&item, ctx, more, copy)?;
+                    out.extend_from_slice(&s);
+                    let empty_list = matches!(&item, Value::List(x) if x.is_empty());
+                    if i + 1 < n && !empty_list {
+                        out.push(b' ');
+                    }
+                }
+                Ok(out)
+            }
+            _ => err(format!(
+                "cannot coerce {} to a string: {}",
+                v.show_type(),
+                super::print::brief(&v)
+            )),
+        }
+    }
+
+    /// Copies a path to the store (once per path per evaluation), as a `source` NAR.
+    pub fn copy_path_to_store(&mut self, p: &str) -> R<String> {
+        let name = super::paths::base_name(p).to_owned();
+        self.io
+            .add_path(p, &name, self.opts.read_only)
+            .map_err(|e| {
+                Box::new(EvalError {
+                    kind: Kind::Io,
+                    msg: e,
+                    pos: PosIdx::NONE,
+                    frames: Vec::new(),
+                })
+            })
+    }
+
+    fn bin(
+        &mut self,
+        op: BinOp,
+        l: &Rc<Expr>,
+        r: &Rc<Expr>,
+        pos: PosIdx,
+        env: &Rc<Env>,
+    ) -> R<Value> {
+        match op {
+            BinOp::And => {
+                let a = self.eval(l, env)?;
+                if !self.bool_of(&a).map_err(|e| {
+                    e.at(pos)
+                        .frame("in the left operand of the AND (&&) operator", pos)
+                })? {
+                    return Ok(Value::Bool(false));
+                }
+                let b = self.eval(r, env)?;
+                Ok(Value::Bool(self.bool_of(&b).map_err(|e| {
+                    e.at(pos)
+                        .frame("in the right operand of the AND (&&) operator", pos)
+                })?))
+            }
+            BinOp::Or => {
+                let a = self.eval(l, env)?;
+                if self.bool_of(&a).map_err(|e| {
+                    e.at(pos)
+                        .frame("in the left operand of the OR (||) operator", pos)
+                })? {
+                    return Ok(Value::Bool(true));
+                }
+                let b = self.eval(r, env)?;
+                Ok(Value::Bool(self.bool_of(&b).map_err(|e| {
+                    e.at(pos)
+                        .frame("in the right operand of the OR (||) operator", pos)
+                })?))
+            }
+            BinOp::Impl => {
+                let a = self.eval(l, env)?;
+                if !self.bool_of(&a).map_err(|e| {
+                    e.at(pos)
+                        .frame("in the left operand of the IMPL (->) operator", pos)
+                })? {
+                    return Ok(Value::Bool(true));
+                }
+                let b = self.eval(r, env)?;
+                Ok(Value::Bool(self.bool_of(&b).map_err(|e| {
+                    e.at(pos)
+                        .frame("in the right operand of the IMPL (->) operator", pos)
+                })?))
+            }
+            BinOp::PipeRight => {
+                let a = self.delay(l, env);
+                let f = self.eval(r, env)?;
+                self.call(f, a, pos)
+            }
+            BinOp::PipeLeft => {
+                let a = self.delay(r, env);
+                let f = self.eval(l, env)?;
+                self.call(f, a, pos)
+            }
+            _ => {
+                let a = self.eval(l, env)?;
+                let b = self.eval(r, env)?;
+                self.binary(op, &a, &b).map_err(|e| e.at(pos))
+            }
+        }
+    }
+
+    /// A strict binary operator on two forced values.
+    pub fn binary(&mut self, op: BinOp, a: &Value, b: &Value) -> R<Value> {
+        Ok(match op {
+            BinOp::Eq => Value::Bool(self.equal(a, b)?),
+            BinOp::NotEq => Value::Bool(!self.equal(a, b)?),
+            BinOp::Less => Value::Bool(self.less(a, b)?),
+            BinOp::LessEq => Value::Bool(!self.less(b, a)?),
+            BinOp::More => Value::Bool(self.less(b, a)?),
+            BinOp::MoreEq => Value::Bool(!self.less(a, b)?),
+            BinOp::Update => {
+                let (Value::Attrs(x), Value::Attrs(y)) = (a, b) else {
+                    let bad = if matches!(a, Value::Attrs(_)) { b } else { a };
+                    return self.type_error("a set", bad);
+                };
+                Value::Attrs(Rc::new(x.update(y)))
+            }
+            BinOp::Concat => {
+                let (Value::List(x), Value::List(y)) = (a, b) else {
+                    let bad = if matches!(a, Value::List(_)) { b } else { a };
+                    return self.type_error("a list", bad);
+                };
+                if x.is_empty() {
+                    return Ok(b.clone());
+                }
+                if y.is_empty() {
+                    return Ok(a.clone());
+                }
+                let mut v = Vec::with_capacity(x.len() + y.len());
+                v.extend(x.iter().cloned());
+                v.extend(y.iter().cloned());
+                Value::list(v)
+            }
+            BinOp::Add => return self.add(a, b),
+            BinOp::Sub | BinOp::Mul | BinOp::Div => return arith(op, a, b),
+            _ => return err("internal error: lazy operator evaluated strictly"),
+        })
+    }
+
+    fn add(&mut self, a: &Value, b: &Value) -> R<Value> {
+        match (a, b) {
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                arith(BinOp::Add, a, b)
+            }
+            (Value::Path(p), _) => {
+                let mut ctx = Context::default();
+                let s = self.coerce_to_string(b, &mut ctx, false, false)?;
+                if !ctx.is_empty() {
+                    return err(
+                        "a string that refers to a store path cannot be appended to a path",
+                    );
+                }
+                let joined = format!("{p}{}", String::from_utf8_lossy(&s));
+                Ok(Value::Path(super::paths::canonicalise(&joined).into()))
+            }
+            (Value::Str(_) | Value::Attrs(_), _) => {
+                let mut ctx = Context::default();
+                let mut s = self.coerce_to_string(a, &mut ctx, false, true)?;
+                s.extend(self.coerce_to_string(b, &mut ctx, false, true)?);
+                Ok(Value::string_with(s, ctx))
+            }
+            (Value::Int(_) | Value::Float(_), _) => {
+                err(format!("cannot add {} to {}", b.show_type(), a.show_type()))
+            }
+            _ => err(format!(
+                "cannot coerce {} to a string: {}",
+                a.show_type(),
+                super::print::brief(a)
+            )),
+        }
+    }
+
+    fn bool_of(&self, v: &Value) -> R<bool> {
+        match v {
+            Value::Bool(b) => Ok(*b),
+            other => self.type_error("a Boolean", other),
+        }
+    }
+
+    /// `expected <what> but found <type>: <value>`.
+    pub fn type_error<T>(&self, what: &str, v: &Value) -> R<T> {
+        err(format!(
+            "expected {what} but found {}: {}",
+            v.show_type(),
+            super::print::brief(v)
+        ))
+    }
+
+    /// Deep equality (`==`): numbers across int and float, strings ignoring context, sets
+    /// and lists element by element, derivations by `outPath`, functions never.
+    pub fn equal(&mut self, a: &Value, b: &Value) -> R<bool> {
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        Ok(match (&a, &b) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Float(x), Value::Float(y)) => x == y,
+            (Value::Int(x), Value::Float(y)) => (*x as f64) == *y,
+            (Value::Float(x), Value::Int(y)) => *x == (*y as f64),
+            (Value::Str(x), Value::Str(y)) => x.s == y.s,
+            (Value::Path(x), Value::Path(y)) => x == y,
+            (Value::List(x), Value::List(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if !stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.equal(p, q))? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                let k = known();
+                if self.is_derivation(x)?
+                    && self.is_derivation(y)?
+                    && let (Some(p), Some(q)) = (x.get(k.out_path), y.get(k.out_path))
+                {
+                    let (p, q) = (p.value.clone(), q.value.clone());
+                    return self.equal(&p, &q);
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                    if p.name != q.name {
+                        return Ok(false);
+                    }
+                    let (pv, qv) = (p.value.clone(), q.value.clone());
+                    if !stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.equal(&pv, &qv))? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a set is a derivation (`type == "derivation"`).
+    pub fn is_derivation(&mut self, a: &Attrs) -> R<bool> {
+        match a.get(known().type_) {
+            Some(t) => {
+                let t = t.value.clone();
+                let t = self.force(&t)?;
+                Ok(matches!(&t, Value::Str(s) if &*s.s == b"derivation"))
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// `<`: numbers, strings, paths, and lists lexicographically.
+    pub fn less(&mut self, a: &Value, b: &Value) -> R<bool> {
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(x < y),
+            (Value::Float(x), Value::Float(y)) => Ok(x < y),
+            (Value::Int(x), Value::Float(y)) => Ok((*x as f64) < *y),
+            (Value::Float(x), Value::Int(y)) => Ok(*x < (*y as f64)),
+            (Value::Str(x), Value::Str(y)) => Ok(x.s < y.s),
+            (Value::Path(x), Value::Path(y)) => Ok(x < y),
+            (Value::List(x), Value::List(y)) => {
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if !self.equal(p, q)? {
+                        return self.less(p, q);
+                    }
+                }
+                Ok(x.len() < y.len())
+            }
+            _ => err(format!(
+                "cannot compare {} with {}",
+                a.show_type(),
+                b.show_type()
+            )),
+        }
+    }
+
+    /// Forces `v` and everything in it (`deepSeq`, `--strict`), without native recursion.
+    pub fn force_deep(&mut self, v: &Value) -> R<()> {
+        let mut stack = vec![v.clone()];
+        let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        while let Some(v) = stack.pop() {
+            let v = self.force(&v)?;
+            match &v {
+                Value::Attrs(a) => {
+                    if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
+                        continue;
+                    }
+                    for e in a.entries.iter().rev() {
+                        stack.push(e.value.clone());
+                    }
+                }
+                Value::List(l) => {
+                    if !seen.insert(Rc::as_ptr(l) as *const u8 as usize) {
+                        continue;
+                    }
+                    for e in l.iter().rev() {
+                        stack.push(e.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    // --- typed access for builtins ---
+
+    /// Forces to a set.
+    pub fn attrs_of(&mut self, v: &Value) -> R<Rc<Attrs>> {
+        match self.force(v)? {
+            Value::Attrs(a) => Ok(a),
+            other => self.type_error("a set", &other),
+        }
+    }
+
+    /// Forces to a list.
+    pub fn list_of(&mut self, v: &Value) -> R<Rc<Vec<Value>>> {
+        match self.force(v)? {
+            Value::List(l) => Ok(l),
+            other => self.type_error("a list", &other),
+        }
+    }
+
+    /// Forces to an integer.
+    pub fn int_of(&mut self, v: &Value) -> R<i64> {
+        match self.force(v)? {
+            Value::Int(n) => Ok(n),
+            other => self.type_error("an integer", &other),
+        }
+    }
+
+    /// Forces to a Boolean.
+    pub fn bool_value(&mut self, v: &Value) -> R<bool> {
+        match self.force(v)? {
+            Value::Bool(b) => Ok(b),
+            other => self.type_error("a Boolean", &other),
+        }
+    }
+
+    /// Forces to a string (no coercion), with its context.
+    pub fn str_of(&mut self, v: &Value) -> R<Rc<NixStr>> {
+        match self.force(v)? {
+            Value::Str(s) => Ok(s),
+            other => self.type_error("a string", &other),
+        }
+    }
+
+    /// Forces to a function (lambda, primop, functor set).
+    pub fn is_function(&mut self, v: &Value) -> R<bool> {
+        Ok(matches!(
+            self.force(v)?,
+            Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_)
+        ))
+    }
+
+    /// Evaluates a whole file (no cache).
+    pub fn eval_source(&mut self, text: &str, origin: super::pos::Origin, dir: &str) -> R<Value> {
+        let expr = self.parse(text, origin, dir, false)?;
+        let env = Env::new(None, Vec::new());
+        self.eval(&expr, &env)
+    }
+
+    /// Parses and lowers a text.
+    pub fn parse(
+        &mut self,
+        text: &str,
+        origin: super::pos::Origin,
+        dir: &str,
+        scoped: bool,
+    ) -> R<Rc<Expr>> {
+        let text: Rc<str> = text.into();
+        let base = super::pos::add_source(origin, text.clone());
+        let root = super::parse::parse(&text).map_err(|e| {
+            Box::new(EvalError {
+                kind: Kind::Eval,
+                msg: e.msg,
+                pos: PosIdx(base + e.offset.unwrap_or(0) as u32),
+                frames: Vec::new(),
+            })
+        })?;
+        let cx = super::lower::Context {
+            globals: &self.globals,
+            base,
+            dir,
+            scoped,
+        };
+        super::lower::lower(&root, &cx)
+    }
+
+    /// `import path`: the file's value (cached per path); a directory means its
+    /// `default.nix`.
+    pub fn import(&mut self, path: &str) -> R<Value> {
+        let path = self.resolve_import(path)?;
+        if let Some(v) = self.imports.get(&*path) {
+            return Ok(v.clone());
+        }
+        let text = self.read_text(&path)?;
+        let dir = super::paths::dir_of(&path).to_owned();
+        let expr = self.parse(&text, super::pos::Origin::File(path.clone()), &dir, false)?;
+        let env = Env::new(None, Vec::new());
+        let v = Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Pending(expr, env)))));
+        self.imports.insert(path, v.clone());
+        self.force(&v)
+    }
+
+    /// `scopedImport attrs path`: not cached; the file sees `attrs` around it.
+    pub fn scoped_import(&mut self, scope: Value, path: &str) -> R<Value> {
+        let path = self.resolve_import(path)?;
+        let text = self.read_text(&path)?;
+        let dir = super::paths::dir_of(&path).to_owned();
+        let expr = self.parse(&text, super::pos::Origin::File(path.clone()), &dir, true)?;
+        let env = Env::new(None, vec![scope]);
+        self.eval(&expr, &env)
+    }
+
+    fn resolve_import(&mut self, path: &str) -> R<Rc<str>> {
+        match self.io.file_type(path) {
+            Ok(Some(super::io::FileType::Directory)) => {
+                Ok(format!("{}/default.nix", path.trim_end_matches('/')).into())
+            }
+            _ => Ok(path.into()),
+        }
+    }
+
+    /// Reads a file as text.
+    pub fn read_text(&mut self, path: &str) -> R<String> {
+        let bytes = self.io.read_file(path).map_err(io_error)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// An error of the world.
+pub fn io_error(msg: String) -> Box<EvalError> {
+    Box::new(EvalError {
+        kind: Kind::Io,
+        msg,
+        pos: PosIdx::NONE,
+        frames: Vec::new(),
+    })
+}
+
+fn at<T>(r: R<T>, pos: PosIdx) -> Box<EvalError> {
+    match r {
+        Err(e) => e.at(pos),
+        Ok(_) => Box::new(EvalError {
+            kind: Kind::Eval,
+            msg: "internal error".into(),
+            pos,
+            frames: Vec::new(),
+        }),
+    }
+}
+
+fn unreachable_set() -> R<std::convert::Infallible> {
+    err("internal error: selecting from a value that is not a set")
+}
+
+fn unreachable_done() -> R<Value> {
+    err("internal error: a forced thunk forced again")
+}
+
+fn lambda_name(l: &Lambda) -> String {
+    match l.name {
+        Some(n) => n.as_str().to_owned(),
+        None => "anonymous lambda".to_owned(),
+    }
+}
+
+/// `attribute 'x' missing`, with Nix's suggestion of a near name.
+fn missing_attr(name: Symbol, a: &Attrs) -> String {
+    let mut msg = format!("attribute '{name}' missing");
+    let target = name.as_str();
+    let mut best: Vec<(usize, &str)> = a
+        .entries
+        .iter()
+        .map(|e| (levenshtein(target, e.name.as_str()), e.name.as_str()))
+        .filter(|(d, _)| *d <= 2)
+        .collect();
+    best.sort();
+    if let Some((_, s)) = best.first() {
+        msg.push_str(&format!("\n       Did you mean {s}?"));
+    }
+    msg
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The text of an `assert` condition, as Nix shows it in `assertion '…' failed`.
+fn assertion_text(text: &str, pos: super::parse::Pos) -> String {
+    let line = text
+        .lines()
+        .nth(pos.line.saturating_sub(1) as usize)
+        .unwrap_or("");
+    let start: String = line
+        .chars()
+        .skip(pos.column.saturating_sub(1) as usize)
+        .collect();
+    let rest = start.strip_prefix("assert").unwrap_or(&start).trim_start();
+    rest.split(';').next().unwrap_or("").trim().to_owned()
+}
+
+/// Integer and float arithmetic with Nix's overflow and division errors.
+pub fn arith(op: BinOp, a: &Value, b: &Value) -> R<Value> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => {
+            let (r, verb) = match op {
+                BinOp::Add => (x.checked_add(*y), "adding"),
+                BinOp::Sub => (x.checked_sub(*y), "subtracting"),
+                BinOp::Mul => (x.checked_mul(*y), "multiplying"),
+                _ => {
+                    if *y == 0 {
+                        return err("division by zero");
+                    }
+                    (x.checked_div(*y), "dividing")
+                }
+            };
+            let sign = match op {
+                BinOp::Add => "+",
+                BinOp::Sub => "-",
+                BinOp::Mul => "*",
+                _ => "/",
+            };
+            match r {
+                Some(r) => Ok(Value::Int(r)),
+                None => err(format!("integer overflow in {verb} {x} {sign} {y}")),
+            }
+        }
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let f = |v: &Value| match v {
+                Value::Int(n) => *n as f64,
+                Value::Float(f) => *f,
+                _ => 0.0,
+            };
+            let (x, y) = (f(a), f(b));
+            Ok(Value::Float(match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                _ => {
+                    if y == 0.0 {
+                        return err("division by zero");
+                    }
+                    x / y
+                }
+            }))
+        }
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => err(format!(
+            "expected an integer but found {}: {}",
+            other.show_type(),
+            super::print::brief(other)
+        )),
+    }
+}
