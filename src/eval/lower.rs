@@ -255,7 +255,7 @@ impl Lowerer<'_> {
                 return self.let_(attrs, |me| me.opt(body, pos));
             }
             ast::Expr::LegacyLet(l) => {
-                let attrs = self.collect(&l, true)?;
+                let attrs = self.collect(&l, false)?;
                 let body = Symbol::intern("body");
                 let set = self.attrs(attrs, true, pos)?;
                 Expr::Select {
@@ -267,7 +267,7 @@ impl Lowerer<'_> {
             }
             ast::Expr::AttrSet(a) => {
                 let rec = a.rec_token().is_some();
-                let attrs = self.collect(&a, rec)?;
+                let attrs = self.collect(&a, false)?;
                 return self.attrs(attrs, rec, pos);
             }
             ast::Expr::Error(_) => return Err(error("syntax error", pos)),
