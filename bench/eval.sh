@@ -244,6 +244,7 @@ once() {
   value=$("${isolated[@]}" /usr/bin/time -f %M -o "$root/peak" "${cmd[@]}" 2>"$root/err") || ok=0
   peak=$(tail -n 1 "$root/peak")
   if [ $ok = 0 ]; then
+    peak=""
     echo "warning: $1 failed on $2:" >&2
     sed 's/^/  /' "$root/err" >&2
   fi

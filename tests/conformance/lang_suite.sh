@@ -163,7 +163,7 @@ classify() {
     if grep -qE "^(unrecogni[sz]ed (flag|option|subcommand|command)|unexpected argument|'[^']*' is not a recogni[sz]ed command|the following required arguments were not provided|flag '[^']*' requires|invalid value '[^']*' for '-)" <<<"$msg"; then
       kind=usage
     elif [ "$rc" = 1 ] && grep -qE '^[[:space:]]*error:' "$err"; then
-      kind=eval
+      kind="eval"
     else
       kind=other
     fi
