@@ -42,7 +42,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 here="$repo/tests/conformance"
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
   exit 1
 fi
 suite=$1

@@ -27,7 +27,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
   exit 1
 fi
 lib=$1
