@@ -87,6 +87,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         pure: false,
         read_only: a.read_only,
         nix_path,
+        features: ctx.settings.experimental_features.clone(),
         ..Options::default()
     };
     let mut m = Machine::new(Rc::new(host), opts);

@@ -67,6 +67,8 @@ pub struct Machine {
     pub drv_hashes: RefCell<HashMap<String, [u8; 32]>>,
     /// Messages of `trace`/`warn`, for the caller to show (in order).
     pub messages: Vec<String>,
+    /// Compiled regular expressions of `match` and `split`, by pattern.
+    pub regexes: builtins::RegexCache,
 }
 
 /// What a `with` lookup finds out.
@@ -88,6 +90,7 @@ impl Machine {
             imports: HashMap::new(),
             drv_hashes: RefCell::new(HashMap::new()),
             messages: Vec::new(),
+            regexes: Default::default(),
         };
         builtins::prelude::install(&mut m);
         m
@@ -1016,10 +1019,19 @@ impl Machine {
                 }
                 Ok(x.len() < y.len())
             }
-            _ => err(format!(
-                "cannot compare {} with {}",
+            _ if a.type_of() == b.type_of() => err(format!(
+                "cannot compare {} with {}; values of that type are incomparable (values are {} and {})",
                 a.show_type(),
-                b.show_type()
+                b.show_type(),
+                super::print::brief(&a),
+                super::print::brief(&b)
+            )),
+            _ => err(format!(
+                "cannot compare {} with {}; values are {} and {}",
+                a.show_type(),
+                b.show_type(),
+                super::print::brief(&a),
+                super::print::brief(&b)
             )),
         }
     }

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use super::PrimOp;
+use super::args::{arg, function, str_no_ctx};
 use crate::eval::error::{R, err};
 use crate::eval::machine::Machine;
 use crate::eval::pos::PosIdx;
@@ -12,7 +13,10 @@ use crate::eval::symbol::{Symbol, known};
 use crate::eval::value::{Attr, Attrs, Value};
 
 fn head(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[0])?;
+    let l = arg(
+        m.list_of(&a[0]),
+        "while evaluating the first argument passed to 'builtins.head'",
+    )?;
     match l.first() {
         Some(v) => m.force(v),
         None => err("'builtins.head' called on an empty list"),
@@ -20,7 +24,10 @@ fn head(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn tail(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[0])?;
+    let l = arg(
+        m.list_of(&a[0]),
+        "while evaluating the first argument passed to 'builtins.tail'",
+    )?;
     if l.is_empty() {
         return err("'builtins.tail' called on an empty list");
     }
@@ -28,8 +35,14 @@ fn tail(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn elem_at(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[0])?;
-    let n = m.int_of(&a[1])?;
+    let n = arg(
+        m.int_of(&a[1]),
+        "while evaluating the second argument passed to 'builtins.elemAt'",
+    )?;
+    let l = arg(
+        m.list_of(&a[0]),
+        "while evaluating the first argument passed to 'builtins.elemAt'",
+    )?;
     match usize::try_from(n).ok().and_then(|i| l.get(i)) {
         Some(v) => m.force(v),
         None => err(format!(
@@ -40,8 +53,18 @@ fn elem_at(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn map(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
-    let f = &a[0];
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.map",
+    )?;
+    if l.is_empty() {
+        return Ok(Value::List(l));
+    }
+    let f = &function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.map",
+    )?;
     Ok(Value::list(
         l.iter()
             .map(|x| Value::apply_lazily(f.clone(), x.clone()))
@@ -50,11 +73,25 @@ fn map(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn filter(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.filter",
+    )?;
+    if l.is_empty() {
+        return Ok(Value::List(l));
+    }
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.filter",
+    )?;
     let mut out = Vec::new();
     for x in l.iter() {
-        let keep = m.call(a[0].clone(), x.clone(), pos)?;
-        if m.bool_value(&keep)? {
+        let keep = m.call(f.clone(), x.clone(), pos)?;
+        if arg(
+            m.bool_value(&keep),
+            "while evaluating the return value of the filtering function passed to builtins.filter",
+        )? {
             out.push(x.clone());
         }
     }
@@ -65,21 +102,36 @@ fn filter(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
 }
 
 fn foldl(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[2])?;
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.foldlStrict",
+    )?;
+    let l = arg(
+        m.list_of(&a[2]),
+        "while evaluating the third argument passed to builtins.foldlStrict",
+    )?;
     let mut acc = a[1].clone();
     for x in l.iter() {
-        let g = m.call(a[0].clone(), acc, pos)?;
+        let g = m.call(f.clone(), acc, pos)?;
         acc = m.call(g, x.clone(), pos)?;
     }
     m.force(&acc)
 }
 
 fn gen_list(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let n = m.int_of(&a[1])?;
+    let n = arg(
+        m.int_of(&a[1]),
+        "while evaluating the second argument passed to builtins.genList",
+    )?;
     if n < 0 {
         return err(format!("cannot create list of size {n}"));
     }
-    let f = a[0].clone();
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.genList",
+    )?;
     Ok(Value::list(
         (0..n)
             .map(|i| Value::apply_lazily(f.clone(), Value::Int(i)))
@@ -88,28 +140,48 @@ fn gen_list(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn concat_lists(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[0])?;
+    let l = arg(
+        m.list_of(&a[0]),
+        "while evaluating the first argument passed to builtins.concatLists",
+    )?;
     let mut out = Vec::new();
     for x in l.iter() {
-        let inner = m.list_of(x)?;
+        let inner = arg(
+            m.list_of(x),
+            "while evaluating a value of the list passed to builtins.concatLists",
+        )?;
         out.extend(inner.iter().cloned());
     }
     Ok(Value::list(out))
 }
 
 fn concat_map(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.concatMap",
+    )?;
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.concatMap",
+    )?;
     let mut out = Vec::new();
     for x in l.iter() {
-        let r = m.call(a[0].clone(), x.clone(), pos)?;
-        let inner = m.list_of(&r)?;
+        let r = m.call(f.clone(), x.clone(), pos)?;
+        let inner = arg(
+            m.list_of(&r),
+            "while evaluating the return value of the function passed to builtins.concatMap",
+        )?;
         out.extend(inner.iter().cloned());
     }
     Ok(Value::list(out))
 }
 
 fn elem(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.elem",
+    )?;
     for x in l.iter() {
         if m.equal(&a[0], x)? {
             return Ok(Value::Bool(true));
@@ -119,10 +191,23 @@ fn elem(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn any_all(m: &mut Machine, a: &[Value], pos: PosIdx, want: bool) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let name = if want { "any" } else { "all" };
+    let f = function(
+        m,
+        &a[0],
+        &format!("while evaluating the first argument passed to builtins.{name}"),
+    )?;
+    let l = arg(
+        m.list_of(&a[1]),
+        &format!("while evaluating the second argument passed to builtins.{name}"),
+    )?;
     for x in l.iter() {
-        let r = m.call(a[0].clone(), x.clone(), pos)?;
-        if m.bool_value(&r)? == want {
+        let r = m.call(f.clone(), x.clone(), pos)?;
+        if arg(
+            m.bool_value(&r),
+            &format!("while evaluating the return value of the function passed to builtins.{name}"),
+        )? == want
+        {
             return Ok(Value::Bool(want));
         }
     }
@@ -130,22 +215,45 @@ fn any_all(m: &mut Machine, a: &[Value], pos: PosIdx, want: bool) -> R<Value> {
 }
 
 fn sort(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.sort",
+    )?;
+    if l.is_empty() {
+        return Ok(Value::List(l));
+    }
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.sort",
+    )?;
     let mut items: Vec<Value> = l.iter().cloned().collect();
     for x in items.iter_mut() {
         *x = m.force(x)?;
     }
+    // `lessThan` as the comparator is compared directly, as Nix does.
+    let direct = matches!(&f, Value::PrimOp(op) if op.name == "lessThan");
     // A stable merge sort that calls the comparator (which may fail) at most n log n times.
-    let f = a[0].clone();
     let mut failed = None;
     let mut less = |m: &mut Machine, x: &Value, y: &Value| -> bool {
         if failed.is_some() {
             return false;
         }
-        let r = m
-            .call(f.clone(), x.clone(), pos)
-            .and_then(|g| m.call(g, y.clone(), pos))
-            .and_then(|r| m.bool_value(&r));
+        let r = if direct {
+            arg(
+                m.less(x, y),
+                "while evaluating the ordering function passed to builtins.sort",
+            )
+        } else {
+            m.call(f.clone(), x.clone(), pos)
+                .and_then(|g| m.call(g, y.clone(), pos))
+                .and_then(|r| {
+                    arg(
+                        m.bool_value(&r),
+                        "while evaluating the return value of the sorting function passed to builtins.sort",
+                    )
+                })
+        };
         match r {
             Ok(b) => b,
             Err(e) => {
@@ -200,11 +308,23 @@ fn merge_sort(
 }
 
 fn partition(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.partition",
+    )?;
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.partition",
+    )?;
     let (mut yes, mut no) = (Vec::new(), Vec::new());
     for x in l.iter() {
-        let r = m.call(a[0].clone(), x.clone(), pos)?;
-        if m.bool_value(&r)? {
+        m.force(x)?;
+        let r = m.call(f.clone(), x.clone(), pos)?;
+        if arg(
+            m.bool_value(&r),
+            "while evaluating the return value of the partition function passed to builtins.partition",
+        )? {
             yes.push(x.clone());
         } else {
             no.push(x.clone());
@@ -226,13 +346,25 @@ fn partition(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
 }
 
 fn group_by(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
-    let l = m.list_of(&a[1])?;
+    let f = function(
+        m,
+        &a[0],
+        "while evaluating the first argument passed to builtins.groupBy",
+    )?;
+    let l = arg(
+        m.list_of(&a[1]),
+        "while evaluating the second argument passed to builtins.groupBy",
+    )?;
     let mut groups: Vec<(Symbol, Vec<Value>)> = Vec::new();
     let mut index: std::collections::HashMap<Symbol, usize> = Default::default();
     for x in l.iter() {
-        let k = m.call(a[0].clone(), x.clone(), pos)?;
-        let k = m.str_of(&k)?;
-        let s = Symbol::intern(&k.text());
+        let k = m.call(f.clone(), x.clone(), pos)?;
+        let k = str_no_ctx(
+            m,
+            &k,
+            "while evaluating the return value of the grouping function passed to builtins.groupBy",
+        )?;
+        let s = Symbol::intern(&String::from_utf8_lossy(&k));
         match index.get(&s) {
             Some(i) => groups[*i].1.push(x.clone()),
             None => {
@@ -257,7 +389,13 @@ pub static OPS: &[PrimOp] = &[
     PrimOp {
         name: "length",
         arity: 1,
-        f: |m, a, _| Ok(Value::Int(m.list_of(&a[0])?.len() as i64)),
+        f: |m, a, _| {
+            let l = arg(
+                m.list_of(&a[0]),
+                "while evaluating the first argument passed to builtins.length",
+            )?;
+            Ok(Value::Int(l.len() as i64))
+        },
     },
     PrimOp {
         name: "head",

@@ -11,15 +11,23 @@ use super::pos::PosIdx;
 use super::symbol::Symbol;
 use super::value::{Attr, Value};
 
+mod args;
 mod attrs;
+mod closure;
 mod control;
+mod from_toml;
+mod hashing;
 mod json;
 mod lists;
 pub mod prelude;
+mod regex;
 
 pub use json::to_json;
+pub use regex::Cache as RegexCache;
+mod string_context;
 mod strings;
 mod types;
+mod xml;
 
 /// A builtin function.
 pub struct PrimOp {
@@ -61,6 +69,12 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(regex::OPS)
+        .chain(hashing::OPS)
+        .chain(closure::OPS)
+        .chain(string_context::OPS)
+        .chain(from_toml::OPS)
+        .chain(xml::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {

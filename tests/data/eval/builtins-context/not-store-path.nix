@@ -1,0 +1,1 @@
+builtins.appendContext "" { "/tmp/x" = { path = true; }; }

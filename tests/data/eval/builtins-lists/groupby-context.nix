@@ -1,0 +1,1 @@
+builtins.groupBy (x: builtins.toFile "k" "v") [ 1 ]

@@ -1,0 +1,28 @@
+# Whole-string matches, groups (null when a group took no part), POSIX bracket expressions.
+with builtins;
+[
+  (match "ab" "abc")
+  (match "abc" "abc")
+  (match "a(b)(c)" "abc")
+  (match "(a)|(b)" "b")
+  (match "[[:space:]]+([[:upper:]]+)[[:space:]]+" "  FOO   ")
+  (match "[]a]+" "]a]")
+  (match "[^]a]+" "bcd")
+  (match "[a-]+" "a-a")
+  (match "[\\n]+" "\\n")
+  (match "[[:d:]]+" "123")
+  (match "[[.a.]-c]+" "abc")
+  (match "a{2,3}" "aaa")
+  (match "a**" "aaa")
+  (match "a*?" "aaa")
+  (match "((a)|b)*" "ab")
+  (match "\\.\\*\\\\" ".*\\")
+  (match "x{2}" "x{2}")
+  (match "a]}" "a]}")
+  (match "." "é")
+  (match ".*" "a\nb")
+  (match "()" "")
+  (match "^a$" "a")
+  (match "a^" "a")
+  (match "(.*)\\.nix" "default.nix")
+]
