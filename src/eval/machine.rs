@@ -510,6 +510,18 @@ impl Machine {
         }
     }
 
+    /// Applies `f` to `a` and the result to `b`, without building the partial application
+    /// when `f` is a two-argument primop.
+    pub fn call2(&mut self, f: &Value, a: Value, b: Value, pos: PosIdx) -> R<Value> {
+        if let Value::PrimOp(op) = f
+            && op.arity == 2
+        {
+            return self.call_primop(op, &[a, b], pos);
+        }
+        let g = self.call(f.clone(), a, pos)?;
+        self.call(g, b, pos)
+    }
+
     /// Applies `f` to `arg`.
     pub fn call(&mut self, f: Value, arg: Value, pos: PosIdx) -> R<Value> {
         let f = self.force(&f)?;
