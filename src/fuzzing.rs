@@ -120,6 +120,23 @@ pub fn daemon_frames(data: &[u8]) {
     }
 }
 
+/// A `.drv` file (ATerm). What parses writes back to text that parses to the same
+/// derivation, and writing is then stable.
+pub fn derivation(data: &[u8]) {
+    use crate::store::derivation::Derivation;
+    let dir = crate::store::StoreDir::default();
+    let Ok(drv) = Derivation::parse(&dir, data, "fuzz") else {
+        return;
+    };
+    let text = drv.to_aterm(&dir);
+    let again = Derivation::parse(&dir, &text, "fuzz");
+    assert_eq!(again.as_ref(), Ok(&drv), "a written derivation reads back");
+    let _ = drv.drv_path(&dir);
+    let _ = crate::store::derivation::hash_input(&drv, &dir, &mut |_: &crate::store::StorePath| {
+        Ok(crate::store::derivation::HashInput::Deferred)
+    });
+}
+
 /// A fuzz target: bytes in, nothing out; it must never panic.
 pub type Target = fn(&[u8]);
 
@@ -135,4 +152,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("flake_nix", flake_nix),
     ("archive", archive),
     ("daemon_frames", daemon_frames),
+    ("derivation", derivation),
 ];

@@ -4,6 +4,7 @@ mod binary_cache;
 mod completions;
 mod completions_zsh;
 mod daemon_store;
+mod derivation_oracle;
 mod differential;
 mod docs_agree;
 mod fetch_git;
