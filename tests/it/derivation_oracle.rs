@@ -22,7 +22,7 @@ use rflake::store::derivation::{
 use crate::support::{TestEnv, require_nix};
 
 /// The derivation shapes, as one Nix file whose top-level attributes are derivations.
-fn shapes() -> String {
+pub fn shapes() -> String {
     let h = |algo| Hash::digest(algo, b"hi");
     let sha1_hex = h(Algo::Sha1).to_base16();
     let sha256_nix32 = h(Algo::Sha256).to_nix32();
@@ -170,7 +170,7 @@ fn check_store(real: &Path, dir: &StoreDir) -> usize {
 }
 
 /// Runs `nix-instantiate` on the shapes in `store` and returns the printed `.drv` paths.
-fn nix_instantiate(env: &TestEnv, store: &str) -> Vec<String> {
+pub fn nix_instantiate(env: &TestEnv, store: &str) -> Vec<String> {
     let mut cmd = env.command("nix-instantiate");
     cmd.args(["--store", store, "shapes.nix"]);
     let out = env.run_command(&mut cmd);
@@ -178,7 +178,7 @@ fn nix_instantiate(env: &TestEnv, store: &str) -> Vec<String> {
     out.stdout().lines().map(str::to_owned).collect()
 }
 
-fn write_shapes(env: &TestEnv) {
+pub fn write_shapes(env: &TestEnv) {
     env.write("work/shapes.nix", shapes());
     env.write("work/data.txt", "some data\n");
 }

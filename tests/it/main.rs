@@ -7,6 +7,7 @@ mod daemon_store;
 mod derivation_oracle;
 mod differential;
 mod docs_agree;
+mod eval_derivations;
 mod fetch_git;
 mod fetch_hg;
 mod fetch_path;

@@ -13,6 +13,7 @@ use super::value::{Attr, Value};
 
 mod attrs;
 mod control;
+mod derivation;
 mod json;
 mod lists;
 pub mod prelude;
@@ -61,6 +62,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(derivation::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {
