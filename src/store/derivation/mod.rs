@@ -13,10 +13,12 @@
 //! - [`outputs`]: [`instantiate`] (what `derivationStrict` does after gathering the
 //!   attributes), [`fill_in_output_paths`], [`check_output_paths`].
 //! - [`name`]: [`check_name`] with Nix's messages.
+//! - [`json`]: [`Derivation::to_json`], `nix derivation show`'s format version 4.
 
 pub mod aterm_parse;
 pub mod aterm_write;
 pub mod hash_modulo;
+pub mod json;
 pub mod model;
 pub mod name;
 pub mod outputs;
