@@ -827,3 +827,66 @@ fn json_format_4() {
     assert!(printed.starts_with(r#"{"derivations":{"#), "{printed}");
     assert!(printed.ends_with(r#""version":4}"#), "{printed}");
 }
+
+#[test]
+fn output_hash_attributes() {
+    for (mode, m) in [
+        ("flat", Method::Flat),
+        ("recursive", Method::Recursive),
+        ("nar", Method::Recursive),
+        ("text", Method::Text),
+        ("git", Method::Git),
+    ] {
+        assert_eq!(parse_hash_mode(mode).unwrap(), m);
+    }
+    assert_eq!(
+        parse_hash_mode("Flat").unwrap_err().to_string(),
+        "invalid value 'Flat' for 'outputHashMode' attribute"
+    );
+    let h = Hash::parse_bare(FOD_HEX, Algo::Sha256).unwrap();
+    for written in [
+        FOD_HEX.to_owned(),
+        h.to_nix32(),
+        h.to_base64(),
+        h.to_sri(),
+        format!("sha256:{}", h.to_nix32()),
+    ] {
+        assert_eq!(
+            parse_output_hash(&written, Some(Algo::Sha256)).unwrap(),
+            (h.clone(), None),
+            "{written}"
+        );
+    }
+    assert_eq!(parse_output_hash(&h.to_sri(), None).unwrap().0, h);
+    let (zero, warning) = parse_output_hash("", Some(Algo::Sha256)).unwrap();
+    assert_eq!(zero, Hash::zero(Algo::Sha256));
+    assert_eq!(
+        warning.unwrap(),
+        "found empty hash, assuming 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='"
+    );
+    let errors = [
+        (
+            "",
+            None,
+            "empty hash requires explicit hash algorithm".to_owned(),
+        ),
+        (
+            FOD_HEX,
+            None,
+            format!(
+                "hash '{FOD_HEX}' does not include a type, nor is the type otherwise known from context"
+            ),
+        ),
+        (
+            "sha1-aGk=",
+            Some(Algo::Sha256),
+            "hash 'sha1-aGk=' should have type 'sha256'".to_owned(),
+        ),
+    ];
+    for (written, algo, msg) in errors {
+        assert_eq!(
+            parse_output_hash(written, algo).unwrap_err().to_string(),
+            msg
+        );
+    }
+}
