@@ -13,10 +13,12 @@
 //! - [`outputs`]: [`instantiate`] (what `derivationStrict` does after gathering the
 //!   attributes), [`fill_in_output_paths`], [`check_output_paths`].
 //! - [`name`]: [`check_name`] with Nix's messages.
+//! - [`json`]: [`Derivation::to_json`], `nix derivation show`'s format version 4.
 
 pub mod aterm_parse;
 pub mod aterm_write;
 pub mod hash_modulo;
+pub mod json;
 pub mod model;
 pub mod name;
 pub mod outputs;
@@ -32,7 +34,7 @@ pub use model::{
 pub use name::{NameError, check_name};
 pub use outputs::{
     Instantiated, OutputsSpec, check_drv_suffix, check_output_paths, fill_in_output_paths,
-    instantiate,
+    instantiate, parse_hash_mode, parse_output_hash,
 };
 
 use crate::hash::Algo;
@@ -55,6 +57,26 @@ pub enum Error {
         /// The algorithm.
         algo: Algo,
     },
+    /// An `outputHashMode` Nix does not know.
+    #[error("invalid value '{0}' for 'outputHashMode' attribute")]
+    BadHashMode(String),
+    /// An empty `outputHash` without `outputHashAlgo`.
+    #[error("empty hash requires explicit hash algorithm")]
+    EmptyHashNoAlgo,
+    /// An `outputHash` without algorithm, and no `outputHashAlgo`.
+    #[error("hash '{0}' does not include a type, nor is the type otherwise known from context")]
+    HashWithoutAlgo(String),
+    /// An `outputHash` whose algorithm is not `outputHashAlgo`.
+    #[error("hash '{hash}' should have type '{algo}'")]
+    HashAlgoMismatch {
+        /// The hash as written.
+        hash: String,
+        /// The algorithm of `outputHashAlgo`.
+        algo: Algo,
+    },
+    /// An `outputHash` that does not parse.
+    #[error(transparent)]
+    BadHash(crate::hash::Error),
     /// A fixed-output derivation with other outputs than `out`.
     #[error("multiple outputs are not supported in fixed-output derivations")]
     FixedMultipleOutputs,

@@ -62,6 +62,59 @@ pub struct Instantiated {
     pub hash_input: HashInput,
 }
 
+/// Parses `outputHashMode`: `flat`, `recursive` (the old name of `nar`), `nar`, `text`, `git`
+/// (`derivationStrict`'s `handleHashMode`).
+pub fn parse_hash_mode(mode: &str) -> Result<Method, Error> {
+    match mode {
+        "flat" => Ok(Method::Flat),
+        "recursive" | "nar" => Ok(Method::Recursive),
+        "text" => Ok(Method::Text),
+        "git" => Ok(Method::Git),
+        _ => Err(Error::BadHashMode(mode.to_owned())),
+    }
+}
+
+/// The hash of `outputHash` (Nix's `newHashAllowEmpty`), with `algo` from `outputHashAlgo`
+/// (an unknown name counts as none, as in Nix): any of Nix's hash syntaxes; an empty hash with
+/// an algorithm is the all-zero hash, returned with the warning Nix prints.
+pub fn parse_output_hash(hash: &str, algo: Option<Algo>) -> Result<(Hash, Option<String>), Error> {
+    if hash.is_empty() {
+        let algo = algo.ok_or(Error::EmptyHashNoAlgo)?;
+        let zero = Hash::zero(algo);
+        let warning = format!("found empty hash, assuming '{}'", zero.to_sri());
+        return Ok((zero, Some(warning)));
+    }
+    let bad = |e: crate::hash::Error| Error::BadHash(e);
+    // As Nix, the algorithms must agree before the digest is decoded.
+    let prefix = hash.split_once(':').or_else(|| hash.split_once('-'));
+    if let (Some((name, _)), Some(a)) = (prefix, algo)
+        && Algo::from_name(name).is_some_and(|p| p != a)
+    {
+        return Err(Error::HashAlgoMismatch {
+            hash: hash.to_owned(),
+            algo: a,
+        });
+    }
+    let parsed = match Hash::parse_prefixed(hash).map_err(bad)? {
+        Some(h) => {
+            if let Some(a) = algo
+                && a != h.algo()
+            {
+                return Err(Error::HashAlgoMismatch {
+                    hash: hash.to_owned(),
+                    algo: a,
+                });
+            }
+            h
+        }
+        None => {
+            let algo = algo.ok_or_else(|| Error::HashWithoutAlgo(hash.to_owned()))?;
+            Hash::parse_bare(hash, algo).map_err(bad)?
+        }
+    };
+    Ok((parsed, None))
+}
+
 /// Rejects a derivation name ending in `.drv` unless it makes one text-hashed output `out`
 /// (`derivationStrict`; `method` is the `outputHashMode` given, if any).
 pub fn check_drv_suffix(

@@ -666,3 +666,227 @@ fn hash_cache_rejects_cycles() {
     });
     assert!(matches!(h, Ok(HashInput::Drv(_))));
 }
+
+#[test]
+fn equal_input_hashes_merge() {
+    // Two fetches of the same content differ in their `.drv` but not as inputs, and neither
+    // do derivations that differ only in which of them they use: a derivation using one
+    // output of each such derivation lists the shared hash once, with both outputs.
+    let dir = StoreDir::default();
+    let mut e = Eval::default();
+    let hash = Hash::digest(Algo::Sha256, b"hi");
+    let mut mids = Vec::new();
+    for how in ["curl", "wget"] {
+        let fod = e.inst(
+            &dir,
+            assembled("src", &["-c", how], &[]),
+            &["out"],
+            OutputsSpec::Fixed {
+                method: Method::Flat,
+                hash: hash.clone(),
+            },
+        );
+        let src_out = dir.print(fod.drv.outputs["out"].path().unwrap());
+        let mut mid = assembled("mid", &["-c", "true"], &[("src", &src_out)]);
+        mid.input_drvs.insert(fod.drv_path.clone(), outs(&["out"]));
+        mids.push(e.inst(&dir, mid, &["out", "dev"], OutputsSpec::InputAddressed));
+    }
+    assert_ne!(mids[0].drv_path, mids[1].drv_path);
+    assert_eq!(mids[0].drv.outputs, mids[1].drv.outputs);
+    assert_eq!(mids[0].hash_input, mids[1].hash_input);
+    let HashInput::Drv(h) = &mids[0].hash_input else {
+        panic!("input-addressed")
+    };
+    let mut top = assembled("top", &[], &[]);
+    top.input_drvs
+        .insert(mids[0].drv_path.clone(), outs(&["out"]));
+    top.input_drvs
+        .insert(mids[1].drv_path.clone(), outs(&["dev"]));
+    let cache = &e.cache;
+    let mut top_masked = top.clone();
+    top_masked.outputs.insert("out".into(), Output::Deferred);
+    let masked = masked_aterm(&top_masked, &dir, &mut |p: &StorePath| {
+        Ok(cache.get(p).cloned().unwrap())
+    })
+    .unwrap()
+    .unwrap();
+    let expected = format!(
+        r#"Derive([("out","","","")],[("{}",["dev","out"])],[],"#,
+        h.to_base16()
+    );
+    assert!(text(&masked).starts_with(&expected), "{}", text(&masked));
+}
+
+#[test]
+fn json_format_4() {
+    let dir = StoreDir::default();
+    let mut e = Eval::default();
+    let (dep, fod) = w4_inputs(&dir, &mut e);
+    let ca = e.inst(
+        &dir,
+        assembled("ca", &[], &[]),
+        &["out", "lib"],
+        OutputsSpec::Floating {
+            method: Method::Recursive,
+            algo: Algo::Sha256,
+        },
+    );
+    let mut structured = assembled(
+        "s",
+        &["-c", "true"],
+        &[("__json", r#"{"a":[1,"x"],"b":{"c":null}}"#)],
+    );
+    structured
+        .input_drvs
+        .insert(dep.drv_path.clone(), outs(&["out"]));
+    structured.input_srcs.insert(
+        dir.parse("/nix/store/qs1kynlcnsgkh0hrwgiwv09lgp9lmynr-build.sh")
+            .unwrap(),
+    );
+    let structured = e.inst(&dir, structured, &["out"], OutputsSpec::InputAddressed);
+    let shown = json::show([
+        (fod.drv_path.base_name(), &fod.drv),
+        (ca.drv_path.base_name(), &ca.drv),
+        (structured.drv_path.base_name(), &structured.drv),
+    ]);
+    let s_out = structured.drv.outputs["out"].path().unwrap().base_name();
+    let expected = serde_json::json!({
+        "version": 4,
+        "derivations": {
+            "jnf0irfbi42ms5m1dkpja9iwg372ss7b-fixed.txt.drv": {
+                "args": ["-c", "printf hi > $out"],
+                "builder": "/bin/sh",
+                "env": {
+                    "builder": "/bin/sh",
+                    "name": "fixed.txt",
+                    "out": "/nix/store/gn9iqvw0n573b1isk9aw9dm4815zzhfg-fixed.txt",
+                    "outputHash": FOD_HEX,
+                    "outputHashAlgo": "sha256",
+                    "outputHashMode": "flat",
+                    "system": "x86_64-linux"
+                },
+                "inputs": { "drvs": {}, "srcs": [] },
+                "name": "fixed.txt",
+                "outputs": {
+                    "out": {
+                        "hash": "sha256-j0NDRmSPa5bfid2pAcUXaxCm2Dlh3TwayItZstwyeqQ=",
+                        "method": "flat"
+                    }
+                },
+                "system": "x86_64-linux",
+                "version": 4
+            },
+            ca.drv_path.base_name(): {
+                "args": [],
+                "builder": "/bin/sh",
+                "env": {
+                    "builder": "/bin/sh",
+                    "lib": placeholder("lib"),
+                    "name": "ca",
+                    "out": placeholder("out"),
+                    "system": "x86_64-linux"
+                },
+                "inputs": { "drvs": {}, "srcs": [] },
+                "name": "ca",
+                "outputs": {
+                    "lib": { "hashAlgo": "sha256", "method": "nar" },
+                    "out": { "hashAlgo": "sha256", "method": "nar" }
+                },
+                "system": "x86_64-linux",
+                "version": 4
+            },
+            structured.drv_path.base_name(): {
+                "args": ["-c", "true"],
+                "builder": "/bin/sh",
+                "env": {
+                    "builder": "/bin/sh",
+                    "name": "s",
+                    "out": format!("/nix/store/{s_out}"),
+                    "system": "x86_64-linux"
+                },
+                "inputs": {
+                    "drvs": {
+                        "p2qkh6lklg7zljx468xsl3gwif574nq4-dep.drv": {
+                            "dynamicOutputs": {},
+                            "outputs": ["out"]
+                        }
+                    },
+                    "srcs": ["qs1kynlcnsgkh0hrwgiwv09lgp9lmynr-build.sh"]
+                },
+                "name": "s",
+                "outputs": { "out": { "path": s_out } },
+                "structuredAttrs": { "a": [1, "x"], "b": { "c": null } },
+                "system": "x86_64-linux",
+                "version": 4
+            }
+        }
+    });
+    assert_eq!(shown, expected);
+    // Keys are sorted, as in Nix's output.
+    let printed = serde_json::to_string(&shown).unwrap();
+    assert!(printed.starts_with(r#"{"derivations":{"#), "{printed}");
+    assert!(printed.ends_with(r#""version":4}"#), "{printed}");
+}
+
+#[test]
+fn output_hash_attributes() {
+    for (mode, m) in [
+        ("flat", Method::Flat),
+        ("recursive", Method::Recursive),
+        ("nar", Method::Recursive),
+        ("text", Method::Text),
+        ("git", Method::Git),
+    ] {
+        assert_eq!(parse_hash_mode(mode).unwrap(), m);
+    }
+    assert_eq!(
+        parse_hash_mode("Flat").unwrap_err().to_string(),
+        "invalid value 'Flat' for 'outputHashMode' attribute"
+    );
+    let h = Hash::parse_bare(FOD_HEX, Algo::Sha256).unwrap();
+    for written in [
+        FOD_HEX.to_owned(),
+        h.to_nix32(),
+        h.to_base64(),
+        h.to_sri(),
+        format!("sha256:{}", h.to_nix32()),
+    ] {
+        assert_eq!(
+            parse_output_hash(&written, Some(Algo::Sha256)).unwrap(),
+            (h.clone(), None),
+            "{written}"
+        );
+    }
+    assert_eq!(parse_output_hash(&h.to_sri(), None).unwrap().0, h);
+    let (zero, warning) = parse_output_hash("", Some(Algo::Sha256)).unwrap();
+    assert_eq!(zero, Hash::zero(Algo::Sha256));
+    assert_eq!(
+        warning.unwrap(),
+        "found empty hash, assuming 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='"
+    );
+    let errors = [
+        (
+            "",
+            None,
+            "empty hash requires explicit hash algorithm".to_owned(),
+        ),
+        (
+            FOD_HEX,
+            None,
+            format!(
+                "hash '{FOD_HEX}' does not include a type, nor is the type otherwise known from context"
+            ),
+        ),
+        (
+            "sha1-aGk=",
+            Some(Algo::Sha256),
+            "hash 'sha1-aGk=' should have type 'sha256'".to_owned(),
+        ),
+    ];
+    for (written, algo, msg) in errors {
+        assert_eq!(
+            parse_output_hash(written, algo).unwrap_err().to_string(),
+            msg
+        );
+    }
+}
