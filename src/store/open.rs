@@ -64,6 +64,8 @@ pub struct StoreSettings {
     pub daemon_socket: Option<PathBuf>,
     /// `NIX_SSHOPTS`: options for `ssh` (shell words).
     pub ssh_opts: Option<String>,
+    /// What a daemon store sends with `setOptions` (the verbosity is the reporter's).
+    pub daemon_client: ClientOptions,
 }
 
 impl OpenConfig {
@@ -87,7 +89,7 @@ impl OpenConfig {
             trusted_keys,
             http,
             temp_dir: None,
-            daemon_client: ClientOptions::default(),
+            daemon_client: settings.daemon_client.clone(),
             daemon_socket: settings.daemon_socket.clone(),
             ssh_opts: settings.ssh_opts.clone(),
         })
@@ -312,6 +314,7 @@ mod tests {
             secret_key_files: settings.secret_key_files.clone(),
             daemon_socket: None,
             ssh_opts: None,
+            daemon_client: ClientOptions::default(),
         };
         let cfg = OpenConfig::new(&store_settings, Arc::default()).unwrap();
         assert!(cfg.trusted_keys.get("demo-1").is_some());

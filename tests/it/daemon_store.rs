@@ -445,6 +445,57 @@ fn untrusted_clients_add_sources_and_see_the_daemons_warnings() {
     assert!(!store.is_valid_path(&p2).unwrap());
 }
 
+/// The user's overridden store settings reach the daemon with `setOptions`, as Nix sends them:
+/// an untrusted client sees the daemon refuse each restricted one (its debug message) and
+/// filter the substituters (its warning); settings of other layers stay with the client.
+#[test]
+fn overridden_settings_are_forwarded_to_the_daemon() {
+    if !require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let daemon = NixDaemon::start_with(env.root(), "trusted-users = nobody\n");
+    env.add_nix_config("keep-outputs = yes");
+    env.add_nix_config("extra-substituters = http://127.0.0.1:1");
+    env.add_nix_config("tarball-ttl = 5");
+    env.add_nix_config("show-trace = true");
+    let out = env.run(&[
+        "--debug",
+        "--option",
+        "connect-timeout",
+        "7",
+        "flake",
+        "archive",
+        "--to",
+        &daemon.uri(),
+    ]);
+    assert!(out.success(), "{out:?}");
+    let refused = |name: &str| {
+        format!(
+            "ignoring the client-specified setting '{name}', because it is a restricted \
+             setting and you are not a trusted user"
+        )
+    };
+    let lines: Vec<&str> = out.stderr().lines().collect();
+    for name in ["keep-outputs", "store", "build-users-group"] {
+        assert!(lines.contains(&refused(name).as_str()), "{name}: {out:?}");
+    }
+    // `connect-timeout` is one an untrusted client may set: no complaint.
+    for name in [
+        "connect-timeout",
+        "tarball-ttl",
+        "show-trace",
+        "flake-registry",
+    ] {
+        assert!(!lines.contains(&refused(name).as_str()), "{name}: {out:?}");
+    }
+    assert!(
+        lines.contains(&"warning: ignoring untrusted substituter 'http://127.0.0.1:1'"),
+        "{out:?}"
+    );
+}
+
 /// One direction of a recorded exchange: bytes the client sent (`C`) or the daemon sent
 /// (`D`), in the order they crossed the socket.
 type Transcript = Vec<(char, Vec<u8>)>;

@@ -29,8 +29,8 @@
 //! - Fetchers add to a local store only: a daemon store is a `--to` destination, not yet a
 //!   `--store` to fetch into.
 //! - `max-connections` is 4, not 1, and not read from the URI: copies to the daemon overlap.
-//! - `setOptions` sends the `nix` command's defaults and the verbosity, not yet the user's
-//!   overridden settings.
+//! - `setOptions` forwards the user's overridden settings as Nix does, except the few of
+//!   `crate::settings::forward` (see its deviations).
 //! - The daemon's messages lose their terminal colours even on a terminal.
 //! - Only the operations rflake needs are implemented (see [`ops`]); `buildPathsWithResults`,
 //!   `buildDerivation`, `queryDerivationOutputMap`, `addPermRoot`/`addIndirectRoot` and the
