@@ -119,12 +119,13 @@ pub fn open(
                 reporter,
             )?))
         }
-        StoreUri::Daemon { socket } => {
+        StoreUri::Daemon { socket, params } => {
             let mut client = cfg.daemon_client.clone();
             client.verbosity = reporter.verbosity().into();
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
+                max_connections: max_connections(params, daemon::DEFAULT_MAX_CONNECTIONS)?,
                 ..daemon::Options::new(socket.clone().or_else(|| cfg.daemon_socket.clone()))
             };
             Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
@@ -155,6 +156,7 @@ pub fn open(
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
+                max_connections: max_connections(params, daemon::DEFAULT_MAX_CONNECTIONS)?,
                 ssh: Some(ssh),
                 ..daemon::Options::new(None)
             };
@@ -162,6 +164,20 @@ pub fn open(
         }
         StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
         other => anyhow::bail!("don't know how to open Nix store '{other}'"),
+    }
+}
+
+/// The `max-connections` parameter (how many connections a daemon store may open at once; at
+/// least 1, as Nix's pool), or `default`.
+fn max_connections(params: &super::uri::Params, default: usize) -> anyhow::Result<usize> {
+    match params.get("max-connections") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(|n| usize::try_from(n).unwrap_or(0).max(1))
+            .ok_or_else(|| anyhow::anyhow!("setting 'max-connections' has invalid value '{v}'")),
     }
 }
 

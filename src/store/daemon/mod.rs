@@ -303,6 +303,10 @@ impl Store for DaemonStore {
         })
     }
 
+    fn parallel_requests(&self) -> usize {
+        self.opts.max_connections.max(1)
+    }
+
     /// One `addMultipleToStore` request (protocol 1.32 on) streaming every NAR in turn.
     fn add_multiple(
         &self,
