@@ -3,9 +3,10 @@
 //! the public halves of `secret-key-files`, which Nix trusts too), and the HTTP client for
 //! binary caches (`ssl-cert-file`, `connect-timeout`).
 //!
-//! `daemon` and `unix://<socket>` open a [`DaemonStore`], which connects on first use. Stores
-//! rflake cannot use (SSH, S3, unknown schemes) open as a stand-in that fails on first use, so
-//! commands that never touch the store (a locked `--dry-run`) work.
+//! `daemon`, `unix://<socket>` and `ssh-ng://` open a [`DaemonStore`], `ssh://` a
+//! [`super::serve::ServeStore`]; both connect on first use (`max-connections` bounds a daemon
+//! store's connections). Stores rflake cannot use (S3, unknown schemes) open as a stand-in that
+//! fails on first use, so commands that never touch the store (a locked `--dry-run`) work.
 //!
 //! # Deviations
 //!

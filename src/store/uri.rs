@@ -12,7 +12,7 @@
 //!
 //! - `auto` prefers the daemon socket when it exists, even when `/nix/var/nix` is writable
 //!   (Nix then opens the store directly): rflake never writes into a daemon-managed store.
-//! - S3 and SSH stores are not implemented; opening one fails with an error naming `--store`.
+//! - S3 stores are not implemented; opening one fails with an error naming `--store`.
 
 use std::collections::BTreeMap;
 use std::fmt;
