@@ -157,7 +157,9 @@ pub fn open(
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
-                max_connections: max_connections(params, daemon::DEFAULT_MAX_CONNECTIONS)?,
+                // Nix's default: each connection is an SSH session of its own, whose setup
+                // costs more than what a second import process saves (docs/performance.md).
+                max_connections: max_connections(params, 1)?,
                 ssh: Some(ssh),
                 ..daemon::Options::new(None)
             };

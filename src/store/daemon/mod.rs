@@ -316,6 +316,28 @@ impl Store for DaemonStore {
     ) -> anyhow::Result<bool> {
         let dir = self.opts.store_dir.clone();
         self.with_connection(|c, r| {
+            if c.negotiated.at_least(Version::v1(25)) && infos.iter().all(by_content) {
+                for info in infos {
+                    let method = format!("fixed:r:{}", info.nar_hash.algo().name());
+                    let added = c.add_ca_to_store(
+                        info.path.name(),
+                        &method,
+                        &info.references,
+                        false,
+                        &mut |w| write_nar(info, w),
+                        r,
+                    )?;
+                    if added.path != info.path || added.nar_hash != info.nar_hash {
+                        anyhow::bail!(
+                            "the Nix daemon added '{}' as '{}' with NAR hash '{}'",
+                            dir.print(&info.path),
+                            dir.print(&added.path),
+                            added.nar_hash.to_sri()
+                        );
+                    }
+                }
+                return Ok(true);
+            }
             if !c.negotiated.at_least(Version::v1(32)) {
                 return Ok(false);
             }
@@ -333,6 +355,18 @@ impl Store for DaemonStore {
             Ok(true)
         })
     }
+}
+
+/// Whether `info` can be added as its content (`addToStore`) with nothing lost: a NAR-hashed
+/// (`fixed:r:sha256`) path whose address is its NAR hash, with no deriver, signatures or
+/// self-reference (every flake source).
+fn by_content(info: &PathInfo) -> bool {
+    info.ca
+        .as_ref()
+        .is_some_and(|ca| ca.method == super::ca::Method::Recursive && ca.hash == info.nar_hash)
+        && info.deriver.is_none()
+        && info.sigs.is_empty()
+        && !info.references.contains(&info.path)
 }
 
 #[cfg(test)]
