@@ -355,12 +355,16 @@ mod tests {
     #[test]
     fn a_server_that_is_not_nix_store_serve_is_refused() {
         assert_eq!(
-            valid_err(&local("cat >/dev/null & printf 'garbage!'")),
+            // The server reads what the client sends in the foreground: a background `cat` of a
+            // non-interactive shell reads /dev/null, and the client's handshake would then race
+            // the shell's exit (a broken pipe instead of the answer).
+            valid_err(&local("printf 'garbage!'; cat >/dev/null")),
             "cannot open connection to remote store 'ssh://localhost': \
              'nix-store --serve' protocol mismatch from 'localhost'"
         );
         // MAGIC_2, then version 2.4: too old for `AddToStoreNar`.
-        let old = "cat >/dev/null & printf '\\313\\356\\122\\124\\0\\0\\0\\0\\004\\002\\0\\0\\0\\0\\0\\0'";
+        let old =
+            "printf '\\313\\356\\122\\124\\0\\0\\0\\0\\004\\002\\0\\0\\0\\0\\0\\0'; cat >/dev/null";
         assert_eq!(
             valid_err(&local(old)),
             "cannot open connection to remote store 'ssh://localhost': \

@@ -16,9 +16,11 @@
 //! on the other end. A connection is dropped when an exchange fails half-way (I/O or protocol
 //! error), and kept when the daemon reports an error (it then waits for the next request).
 //!
-//! Copying into the daemon ([`crate::store::copy`]) sends every missing path in one
-//! `addMultipleToStore` stream (protocol 1.32 on; older daemons get one `addToStoreNar` per
-//! path, several at once). NARs are streamed, never held whole; while a NAR is sent, what the
+//! Copying into the daemon ([`crate::store::copy`]) sends flake sources (paths whose address
+//! is their NAR hash) with `addToStore` (protocol 1.25 on), so that the daemon hashes each tree
+//! once as it restores it; other paths go in one `addMultipleToStore` stream (protocol 1.32 on;
+//! older daemons get one `addToStoreNar` per path, several at once). A level of many paths is
+//! split over up to `max-connections` connections. NARs are streamed, never held whole; while a NAR is sent, what the
 //! daemon says meanwhile is read without blocking, so a failing daemon stops the stream early
 //! and a chatty one cannot deadlock it.
 //!
@@ -28,13 +30,14 @@
 //!
 //! - Fetchers add to a local store only: a daemon store is a `--to` destination, not yet a
 //!   `--store` to fetch into.
-//! - `max-connections` is 4, not 1, and not read from the URI: copies to the daemon overlap.
+//! - `max-connections` defaults to 4 for a socket, not 1: copies to the daemon overlap.
+//! - Flake sources are copied with `addToStore`, not `addMultipleToStore` (see above).
 //! - `setOptions` forwards the user's overridden settings as Nix does, except the few of
 //!   `crate::settings::forward` (see its deviations).
 //! - The daemon's messages lose their terminal colours even on a terminal.
 //! - Only the operations rflake needs are implemented (see [`ops`]); `buildPathsWithResults`,
-//!   `buildDerivation`, `queryDerivationOutputMap`, `addPermRoot`/`addIndirectRoot` and the
-//!   `ssh-ng://` transport are not yet.
+//!   `buildDerivation`, `queryDerivationOutputMap` and `addPermRoot`/`addIndirectRoot` are not
+//!   yet.
 
 pub mod conn;
 pub mod error;
