@@ -28,7 +28,7 @@
 #   RUNS       measured runs per command (default 10)
 #   KINDS      which remotes to time (default "ssh-ng ssh daemon store")
 #   STORE_FS   the directory all stores live under (default $TMPDIR or /tmp; e.g. /dev/shm)
-#   ROUNDS     how many times each comparison is repeated, alternating the tools (default 1)
+#   ROUNDS     how many times each comparison is repeated, rotating the order (default 1)
 #   RFLAKE_PARAMS  store URI parameters for rflake's runs only (e.g. max-connections=1, to
 #              compare rflake with itself via RFLAKE_B)
 #   RFLAKE_B   a second rflake binary (or the same) timed as `rflake-b`, with RFLAKE_B_PARAMS
@@ -189,10 +189,15 @@ for kind in $KINDS; do
       exit 1
     fi
   done
-  # Alternate which tool goes first from round to round.
-  cmds=(-n nix "$nix_cmd" -n rflake "$rflake_cmd")
-  if ((round % 2 == 0)); then cmds=(-n rflake "$rflake_cmd" -n nix "$nix_cmd"); fi
-  [ -z "$b_cmd" ] || cmds+=(-n rflake-b "$b_cmd")
+  # Rotate which command goes first from round to round.
+  all=(nix "$nix_cmd" rflake "$rflake_cmd")
+  [ -z "$b_cmd" ] || all+=(rflake-b "$b_cmd")
+  n=$((${#all[@]} / 2))
+  cmds=()
+  for i in $(seq 0 $((n - 1))); do
+    j=$(((i + round - 1) % n))
+    cmds+=(-n "${all[2 * j]}" "${all[2 * j + 1]}")
+  done
   json="$BENCH_OUT/flake_archive_remote_${kind}_$round.json"
   hyperfine -w 1 -r "$RUNS" --prepare "$prepare" --export-json "$json" "${cmds[@]}" >&2
   python3 - "$json" "$kind" "$round" <<'PY'
