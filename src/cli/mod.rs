@@ -43,6 +43,7 @@ use crate::registry::layers::Locations;
 use crate::registry::{Entry, Registry};
 use crate::report::Reporter as _;
 use crate::settings::{self, Settings};
+use crate::store::daemon::ClientOptions;
 use crate::store::open::StoreSettings;
 use crate::store::uri::StoreUri;
 use crate::util::fs::RealFs;
@@ -174,6 +175,7 @@ impl Context {
                 secret_key_files: s.secret_key_files.clone(),
                 daemon_socket: env::daemon_socket(),
                 ssh_opts: env::nix_sshopts(),
+                daemon_client: daemon_client(&s.daemon),
             },
             jobs: usize::try_from(s.http_connections)
                 .unwrap_or(usize::MAX)
@@ -216,6 +218,22 @@ impl Context {
             });
         }
         Ok(reg)
+    }
+}
+
+/// What a daemon store sends with `setOptions`, from the settings (the verbosity is set when
+/// the store is opened).
+fn daemon_client(d: &settings::forward::DaemonOptions) -> ClientOptions {
+    ClientOptions {
+        keep_failed: d.keep_failed,
+        keep_going: d.keep_going,
+        try_fallback: d.fallback,
+        max_build_jobs: d.max_jobs,
+        max_silent_time: d.max_silent_time,
+        build_cores: d.cores,
+        use_substitutes: d.substitute,
+        overrides: d.overrides.clone(),
+        ..ClientOptions::default()
     }
 }
 

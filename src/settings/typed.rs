@@ -71,6 +71,9 @@ pub struct Settings {
     /// file, `NIX_CONFIG` or the command line, but not by the system
     /// `nix.conf` (Nix's `overridden` flag, reset after the system file).
     pub explicitly_set: BTreeSet<String>,
+    /// What a daemon client tells the daemon (`setOptions`): the fixed fields and the
+    /// overridden store settings with their values.
+    pub daemon: super::forward::DaemonOptions,
 }
 
 impl Default for Settings {
@@ -100,6 +103,7 @@ impl Default for Settings {
             commit_lock_file_summary: String::new(),
             download_attempts: 5,
             explicitly_set: BTreeSet::new(),
+            daemon: super::forward::DaemonOptions::default(),
         }
     }
 }
