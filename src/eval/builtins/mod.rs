@@ -16,6 +16,7 @@ mod control;
 mod json;
 mod lists;
 pub mod prelude;
+pub mod search_path;
 
 pub use json::to_json;
 mod strings;
@@ -61,6 +62,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(search_path::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {
