@@ -13,6 +13,7 @@ use super::value::{Attr, Value};
 
 mod attrs;
 mod control;
+mod derivation;
 mod json;
 mod lists;
 pub mod prelude;
@@ -63,6 +64,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(types::OPS)
         .chain(json::OPS)
         .chain(search_path::OPS)
+        .chain(derivation::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {
