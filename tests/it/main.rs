@@ -8,6 +8,7 @@ mod derivation_oracle;
 mod differential;
 mod docs_agree;
 mod eval_derivations;
+mod eval_golden;
 mod fetch_git;
 mod fetch_hg;
 mod fetch_path;

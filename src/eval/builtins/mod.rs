@@ -17,6 +17,7 @@ mod derivation;
 mod json;
 mod lists;
 pub mod prelude;
+pub mod search_path;
 
 pub use json::to_json;
 mod strings;
@@ -62,6 +63,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(search_path::OPS)
         .chain(derivation::OPS)
 }
 
