@@ -56,16 +56,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     let session = ctx.session(true);
     let uri = ctx.store_uri(None);
     let store_dir = "/nix/store".to_owned();
-    let cfg = crate::store::open::OpenConfig::new(
-        &crate::store::open::StoreSettings {
-            require_sigs: ctx.settings.require_sigs,
-            trusted_public_keys: ctx.settings.trusted_public_keys.clone(),
-            secret_key_files: ctx.settings.secret_key_files.clone(),
-            daemon_socket: super::env::daemon_socket(),
-            ssh_opts: super::env::nix_sshopts(),
-        },
-        ctx.http.clone(),
-    )?;
+    let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
     let _ = session;
     let opener: crate::eval_host::Opener =
         Box::new(move || crate::store::open::open_local(&uri, &cfg));

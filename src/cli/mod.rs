@@ -154,6 +154,19 @@ impl Context {
         }
     }
 
+    /// What opening a store needs from the settings and the environment.
+    pub fn store_settings(&self) -> StoreSettings {
+        let s = &self.settings;
+        StoreSettings {
+            require_sigs: s.require_sigs,
+            trusted_public_keys: s.trusted_public_keys.clone(),
+            secret_key_files: s.secret_key_files.clone(),
+            daemon_socket: env::daemon_socket(),
+            ssh_opts: env::nix_sshopts(),
+            daemon_client: daemon_client(&s.daemon),
+        }
+    }
+
     /// Gathers this run's settings, flags and paths into a session; `use_registries` is the
     /// setting as the command's flags left it. Nothing is opened yet.
     pub fn session(&self, use_registries: bool) -> Session<'_> {
@@ -169,14 +182,7 @@ impl Context {
             registries: self.registry_locations(),
             use_registries,
             store: self.store_uri(None),
-            store_settings: StoreSettings {
-                require_sigs: s.require_sigs,
-                trusted_public_keys: s.trusted_public_keys.clone(),
-                secret_key_files: s.secret_key_files.clone(),
-                daemon_socket: env::daemon_socket(),
-                ssh_opts: env::nix_sshopts(),
-                daemon_client: daemon_client(&s.daemon),
-            },
+            store_settings: self.store_settings(),
             jobs: usize::try_from(s.http_connections)
                 .unwrap_or(usize::MAX)
                 .clamp(1, 64),
