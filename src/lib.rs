@@ -20,14 +20,18 @@
 //!    │          flake::load      getting a flake: resolve, fetch, read flake.nix
 //!    │          flake::archive   flake archive        flake::metadata   flake metadata
 //!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
-//!    │          (coming) eval    the Nix language     build   realising derivations
+//!    │          eval_host       the evaluator's world (files, store) (coming) build
 //!    │          (coming) profile profiles and profile upgrade
+//!    │
+//!   language    eval: parse, lower, machine, builtins, print; the world only through
+//!    │          eval::io::Io (implemented above it by eval_host); uses formats, not effects
 //!    │
 //!   effects     settings (nix.conf)   registry (layers, global download, edit)
 //!    │          fetch (path, git, tarball/file, github/gitlab/sourcehut, hg)
 //!    │          store (local, binary caches, the Nix daemon, ssh/serve, copy, open)   report
 //!    │
 //!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo,
+//!    │          store derivations (ATerm, hash modulo),
 //!    │          flake::decl (flake.nix inputs), flake::lockfile (flake.lock); no I/O, no clock
 //!    │
 //!   util        fs (errors naming the path, atomic writes, FsProbe), http (the one HTTP
@@ -77,7 +81,13 @@
 //! | warnings, notices, progress (`Logger`), activities, `--log-format` | [`report`], [`report::activity`]; rendered by `cli/output.rs`, `cli/log_json.rs` (`internal-json`) |
 //! | the `nix` command line, shell completions | [`cli`] (`completions.rs`, `completions_zsh.rs`) |
 //! | setting flags in `--help`, `hint:` lines, usage lines of usage errors (`convertToArgs`, `args.cc`) | `cli/settings_help.rs`, `cli/hints.rs`, `cli/usage.rs` |
-//! | the Nix language, derivations (`libexpr`, `derivations.cc`) | coming: `eval`, ATerm in [`store`] |
+//! | store derivations: the `.drv` ATerm, `DerivationOutput` kinds, `hashDerivationModulo`, output paths and placeholders, `derivationStrict`'s outputs, derivation names (`libstore/derivations.cc`, `libstore/derivation/*.cc`) | [`store::derivation`] |
+//! | the Nix language: parsing, `bindVars`, `EvalState` (`libexpr/parser.y`, `nixexpr.cc`, `eval.cc`) | [`eval::parse`], [`eval::lower`], [`eval::machine`] |
+//! | values, string context, printing (`value.hh`, `value/context.cc`, `print.cc`) | [`eval::value`], [`eval::context`], [`eval::print`](mod@eval::print) |
+//! | **a new builtin** (`primops.cc`, `primops/*.cc`) | a `PrimOp` in the family's file under [`eval::builtins`], chained in `builtins/mod.rs` |
+//! | `derivation`, `derivationStrict` (`derivation.nix`, `primops.cc`) | [`eval::builtins::prelude`], `eval/builtins/derivation.rs` |
+//! | what the evaluator needs from the world (files, store, environment) | [`eval::io::Io`], implemented by [`eval_host`] |
+//! | `nix eval` (`src/nix/eval.cc`) | `cli/eval.rs` |
 //! | building and substituting (`libstore/build`) | coming: `build` |
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 

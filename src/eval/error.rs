@@ -69,6 +69,16 @@ pub fn err_kind<T>(kind: Kind, msg: impl Into<String>) -> R<T> {
 }
 
 impl EvalError {
+    /// An uncatchable error with a message, boxed.
+    pub fn boxed(msg: impl Into<String>) -> Box<EvalError> {
+        Box::new(EvalError {
+            kind: Kind::Eval,
+            msg: msg.into(),
+            pos: PosIdx::NONE,
+            frames: Vec::new(),
+        })
+    }
+
     /// Whether `builtins.tryEval` catches it.
     pub fn catchable(&self) -> bool {
         matches!(self.kind, Kind::Throw | Kind::Assert)
@@ -113,6 +123,13 @@ impl EvalError {
         push_pos(&mut out, self.pos, indent);
         out
     }
+}
+
+/// A warning at a position, as Nix logs one (`warning:` and the code frame under it).
+pub fn render_warning(msg: &str, p: PosIdx) -> String {
+    let mut out = format!("warning: {msg}");
+    push_pos(&mut out, p, "         ");
+    out
 }
 
 fn push_pos(out: &mut String, p: PosIdx, indent: &str) {

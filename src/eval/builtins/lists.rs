@@ -113,8 +113,7 @@ fn foldl(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
     )?;
     let mut acc = a[1].clone();
     for x in l.iter() {
-        let g = m.call(f.clone(), acc, pos)?;
-        acc = m.call(g, x.clone(), pos)?;
+        acc = m.call2(&f, acc, x.clone(), pos)?;
     }
     m.force(&acc)
 }
@@ -245,9 +244,7 @@ fn sort(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
                 "while evaluating the ordering function passed to builtins.sort",
             )
         } else {
-            m.call(f.clone(), x.clone(), pos)
-                .and_then(|g| m.call(g, y.clone(), pos))
-                .and_then(|r| {
+            m.call2(&f, x.clone(), y.clone(), pos).and_then(|r| {
                     arg(
                         m.bool_value(&r),
                         "while evaluating the return value of the sorting function passed to builtins.sort",

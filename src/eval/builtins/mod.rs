@@ -15,12 +15,14 @@ mod args;
 mod attrs;
 mod closure;
 mod control;
+mod derivation;
 mod from_toml;
 mod hashing;
 mod json;
 mod lists;
 pub mod prelude;
 mod regex;
+pub mod search_path;
 
 pub use json::to_json;
 pub use regex::Cache as RegexCache;
@@ -75,6 +77,8 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(string_context::OPS)
         .chain(from_toml::OPS)
         .chain(xml::OPS)
+        .chain(search_path::OPS)
+        .chain(derivation::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {
