@@ -4,6 +4,9 @@
 //! must exit 1 and its last `error:` line must carry that message (the test's directory shown
 //! as `@DIR@`).
 
+// Helpers outside `#[test]` functions unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
