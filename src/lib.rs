@@ -77,7 +77,11 @@
 //! | warnings, notices, progress (`Logger`), activities, `--log-format` | [`report`], [`report::activity`]; rendered by `cli/output.rs`, `cli/log_json.rs` (`internal-json`) |
 //! | the `nix` command line, shell completions | [`cli`] (`completions.rs`, `completions_zsh.rs`) |
 //! | setting flags in `--help`, `hint:` lines, usage lines of usage errors (`convertToArgs`, `args.cc`) | `cli/settings_help.rs`, `cli/hints.rs`, `cli/usage.rs` |
-//! | the Nix language, derivations (`libexpr`, `derivations.cc`) | coming: `eval`, ATerm in [`store`] |
+//! | the Nix language, derivations (`libexpr`, `derivations.cc`) | [`eval`], ATerm in [`store`] |
+//! | calling a locked flake's `outputs` (`callFlake`, `call-flake.nix`) | [`flake::call`] |
+//! | the fetch builtins and `getFlake` (`primops/fetchTree.cc`, `flake-primops.cc`) | checks in `eval/builtins/fetch.rs`, fetching in [`flake::builtins`], reached through [`eval_host`] |
+//! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |
+//! | flake installables of `eval` (`InstallableFlake`, default attribute paths) | `cli/eval_flake.rs` |
 //! | building and substituting (`libstore/build`) | coming: `build` |
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 

@@ -6,6 +6,7 @@ mod completions_zsh;
 mod daemon_store;
 mod differential;
 mod docs_agree;
+mod eval_golden;
 mod fetch_git;
 mod fetch_hg;
 mod fetch_path;

@@ -13,10 +13,13 @@ use super::value::{Attr, Value};
 
 mod attrs;
 mod control;
+pub mod fetch;
+mod flakeref;
 mod json;
 mod lists;
 pub mod prelude;
 
+pub use fetch::tree_attrs;
 pub use json::to_json;
 mod strings;
 mod types;
@@ -61,6 +64,8 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(fetch::OPS)
+        .chain(flakeref::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {
