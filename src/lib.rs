@@ -28,6 +28,7 @@
 //!    │          store (local, binary caches, the Nix daemon, ssh/serve, copy, open)   report
 //!    │
 //!   formats     hash, flakeref, registry model (registry.json), store paths, ca, NAR, narinfo,
+//!    │          store derivations (ATerm, hash modulo),
 //!    │          flake::decl (flake.nix inputs), flake::lockfile (flake.lock); no I/O, no clock
 //!    │
 //!   util        fs (errors naming the path, atomic writes, FsProbe), http (the one HTTP
@@ -77,7 +78,8 @@
 //! | warnings, notices, progress (`Logger`), activities, `--log-format` | [`report`], [`report::activity`]; rendered by `cli/output.rs`, `cli/log_json.rs` (`internal-json`) |
 //! | the `nix` command line, shell completions | [`cli`] (`completions.rs`, `completions_zsh.rs`) |
 //! | setting flags in `--help`, `hint:` lines, usage lines of usage errors (`convertToArgs`, `args.cc`) | `cli/settings_help.rs`, `cli/hints.rs`, `cli/usage.rs` |
-//! | the Nix language, derivations (`libexpr`, `derivations.cc`) | [`eval`], ATerm in [`store`] |
+//! | store derivations: the `.drv` ATerm, `DerivationOutput` kinds, `hashDerivationModulo`, output paths and placeholders, `derivationStrict`'s outputs, derivation names (`libstore/derivations.cc`, `libstore/derivation/*.cc`) | [`store::derivation`] |
+//! | the Nix language (`libexpr`) | [`eval`] |
 //! | calling a locked flake's `outputs` (`callFlake`, `call-flake.nix`) | [`flake::call`] |
 //! | the fetch builtins and `getFlake` (`primops/fetchTree.cc`, `flake-primops.cc`) | checks in `eval/builtins/fetch.rs`, fetching in [`flake::builtins`], reached through [`eval_host`] |
 //! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |

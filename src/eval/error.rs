@@ -69,6 +69,16 @@ pub fn err_kind<T>(kind: Kind, msg: impl Into<String>) -> R<T> {
 }
 
 impl EvalError {
+    /// An uncatchable error with a message, boxed.
+    pub fn boxed(msg: impl Into<String>) -> Box<EvalError> {
+        Box::new(EvalError {
+            kind: Kind::Eval,
+            msg: msg.into(),
+            pos: PosIdx::NONE,
+            frames: Vec::new(),
+        })
+    }
+
     /// Whether `builtins.tryEval` catches it.
     pub fn catchable(&self) -> bool {
         matches!(self.kind, Kind::Throw | Kind::Assert)

@@ -63,8 +63,10 @@ pub struct Machine {
     depth: usize,
     /// Files imported so far, by path.
     pub imports: HashMap<Rc<str>, Value>,
-    /// Derivations instantiated so far: `.drv` path → its hash for dependants.
-    pub drv_hashes: RefCell<HashMap<String, [u8; 32]>>,
+    /// Derivations instantiated so far: their hashes as inputs of others.
+    pub drv_hashes: crate::store::derivation::HashCache,
+    /// Derivations instantiated so far, by `.drv` path (for `drvPath` contexts).
+    pub drvs: HashMap<String, Rc<crate::store::derivation::Derivation>>,
     /// Messages of `trace`/`warn`, for the caller to show (in order).
     pub messages: Vec<String>,
 }
@@ -86,7 +88,8 @@ impl Machine {
             builtins,
             depth: 0,
             imports: HashMap::new(),
-            drv_hashes: RefCell::new(HashMap::new()),
+            drv_hashes: crate::store::derivation::HashCache::new(),
+            drvs: HashMap::new(),
             messages: Vec::new(),
         };
         builtins::prelude::install(&mut m);
@@ -508,6 +511,18 @@ impl Machine {
                 Err(e)
             }
         }
+    }
+
+    /// Applies `f` to `a` and the result to `b`, without building the partial application
+    /// when `f` is a two-argument primop.
+    pub fn call2(&mut self, f: &Value, a: Value, b: Value, pos: PosIdx) -> R<Value> {
+        if let Value::PrimOp(op) = f
+            && op.arity == 2
+        {
+            return self.call_primop(op, &[a, b], pos);
+        }
+        let g = self.call(f.clone(), a, pos)?;
+        self.call(g, b, pos)
     }
 
     /// Applies `f` to `arg`.

@@ -7,7 +7,9 @@
 //!
 //! # Deviations
 //!
-//! Git hashing (`fixed:git:`) is not supported: rflake never creates such paths.
+//! Git hashing (`fixed:git:`) is not parsed from `ca` strings: rflake never creates such
+//! paths. [`Method::Git`] exists for fixed-output derivations (`outputHashMode = "git"`), whose
+//! output paths it computes.
 
 use std::fmt;
 
@@ -23,6 +25,43 @@ pub enum Method {
     Flat,
     /// A text file (`text:`), which may have references.
     Text,
+    /// The git object hash of the file or tree (`git:`, experimental feature `git-hashing`).
+    Git,
+}
+
+impl Method {
+    /// Returns Nix's name of the method, as in `outputHashMode` (`flat`, `nar`, `text`,
+    /// `git`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Flat => "flat",
+            Method::Recursive => "nar",
+            Method::Text => "text",
+            Method::Git => "git",
+        }
+    }
+
+    /// Returns the prefix of the method in a derivation output's hash algorithm field
+    /// (Nix's `ContentAddressMethod::renderPrefix`): `""`, `r:`, `text:` or `git:`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Method::Flat => "",
+            Method::Recursive => "r:",
+            Method::Text => "text:",
+            Method::Git => "git:",
+        }
+    }
+
+    /// Splits a method prefix off a derivation output's hash algorithm field (Nix's
+    /// `ContentAddressMethod::parsePrefix`): no known prefix means [`Method::Flat`].
+    pub fn split_prefix(s: &str) -> (Method, &str) {
+        for m in [Method::Recursive, Method::Git, Method::Text] {
+            if let Some(rest) = s.strip_prefix(m.prefix()) {
+                return (m, rest);
+            }
+        }
+        (Method::Flat, s)
+    }
 }
 
 /// A content address: method plus hash.
@@ -78,6 +117,13 @@ impl ContentAddress {
             Method::Text => dir.make_text_path(&self.hash, name, &refs.others),
             Method::Recursive => dir.make_fixed_output_path(true, &self.hash, name, refs),
             Method::Flat => dir.make_fixed_output_path(false, &self.hash, name, refs),
+            Method::Git => {
+                // Nix's `makeFixedOutputPath` for `FileIngestionMethod::Git`: never a source
+                // path, whatever the algorithm.
+                let inner = format!("fixed:out:git:{}:", self.hash.to_prefixed_base16());
+                let inner = Hash::digest(Algo::Sha256, inner.as_bytes());
+                dir.make_path("output:out", &inner, name)
+            }
         }
     }
 }
@@ -88,6 +134,7 @@ impl fmt::Display for ContentAddress {
             Method::Text => "text:",
             Method::Recursive => "fixed:r:",
             Method::Flat => "fixed:",
+            Method::Git => "fixed:git:",
         };
         write!(f, "{prefix}{}", self.hash.to_prefixed_nix32())
     }

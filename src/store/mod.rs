@@ -1,7 +1,7 @@
 //! The Nix store: hashes of NARs, store paths, the local store in Nix's on-disk format, and
 //! binary caches (`file://`, `http(s)://`).
 //!
-//! Formats (no I/O): [`path`], [`ca`], [`path_info`], [`nar`] (the parser and writer work on
+//! Formats (no I/O): [`path`], [`ca`], [`path_info`], [`derivation`], [`nar`] (the parser and writer work on
 //! any reader/writer). Effects: the local store ([`local`]), binary caches ([`binary_cache`])
 //! and stores behind a Nix daemon ([`daemon`]), all behind the [`Store`] trait, and [`copy`]
 //! between any two stores.
@@ -14,6 +14,7 @@ pub mod ca;
 pub mod compression;
 pub mod copy;
 pub mod daemon;
+pub mod derivation;
 pub mod local;
 pub mod meter;
 pub mod nar;

@@ -67,9 +67,9 @@ fn filter(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
 fn foldl(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
     let l = m.list_of(&a[2])?;
     let mut acc = a[1].clone();
+    let f = m.force(&a[0])?;
     for x in l.iter() {
-        let g = m.call(a[0].clone(), acc, pos)?;
-        acc = m.call(g, x.clone(), pos)?;
+        acc = m.call2(&f, acc, x.clone(), pos)?;
     }
     m.force(&acc)
 }
@@ -136,15 +136,14 @@ fn sort(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
         *x = m.force(x)?;
     }
     // A stable merge sort that calls the comparator (which may fail) at most n log n times.
-    let f = a[0].clone();
+    let f = m.force(&a[0])?;
     let mut failed = None;
     let mut less = |m: &mut Machine, x: &Value, y: &Value| -> bool {
         if failed.is_some() {
             return false;
         }
         let r = m
-            .call(f.clone(), x.clone(), pos)
-            .and_then(|g| m.call(g, y.clone(), pos))
+            .call2(&f, x.clone(), y.clone(), pos)
             .and_then(|r| m.bool_value(&r));
         match r {
             Ok(b) => b,

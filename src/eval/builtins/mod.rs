@@ -13,6 +13,7 @@ use super::value::{Attr, Value};
 
 mod attrs;
 mod control;
+mod derivation;
 pub mod fetch;
 mod flakeref;
 mod json;
@@ -64,6 +65,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(derivation::OPS)
         .chain(fetch::OPS)
         .chain(flakeref::OPS)
 }

@@ -358,6 +358,12 @@ impl LocalStore {
         let actual = match ca.method {
             // Hashing modulo the path's own hash part is not implemented (module docs).
             Method::Recursive if info.references.contains(&info.path) => return Ok(()),
+            // `ContentAddress::parse` never yields git hashing (see `store::ca`).
+            Method::Git => {
+                return Err(Error::NotContentAddressed(
+                    self.opts.store_dir.print(&info.path),
+                ));
+            }
             Method::Recursive if algo == Algo::Sha256 => nar_hash.clone(),
             Method::Recursive => {
                 let mut h = Hasher::new(algo);
