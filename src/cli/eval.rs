@@ -63,9 +63,9 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
         anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
     }
-    // As Nix: evaluation is pure unless `--impure`, except for `--file` (a compatibility
-    // exception Nix keeps).
-    let pure = !a.eval.impure && a.file.is_none();
+    // Flakes are evaluated purely unless `--impure`. (Nix makes `--expr` pure too; rflake
+    // keeps it impure for now, see docs/deviations.md.)
+    let pure = flake_mode && !a.eval.impure;
     let uri = ctx.store_uri(None);
     let store_root = match &uri {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),

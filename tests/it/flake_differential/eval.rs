@@ -198,7 +198,8 @@ fn get_flake_fetch_tree_and_fetch_git() {
     let tree = format!("builtins.fetchTree {{ type = \"path\"; path = \"{dir}/data\"; }}");
     same(&g, &["--impure", "--expr", &tree]);
     // Pure evaluation fetches only locked inputs.
-    let (nix, rflake) = both(&g, &["--expr", &tree]);
+    let apply = format!("_: {tree}");
+    let (nix, rflake) = both(&g, &[".#hello", "--apply", &apply]);
     assert!(!nix.success() && !rflake.success(), "{rflake}");
 }
 
