@@ -2,6 +2,9 @@
 //! `rflake eval --file`; `eval-okay-*` must print `NAME.exp` exactly, `eval-fail-*` must fail
 //! with the last `error:` line equal to `NAME.err`.
 
+// Helpers unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use crate::support::TestEnv;
@@ -42,8 +45,7 @@ fn golden_files() {
             let last = out
                 .stderr()
                 .lines()
-                .filter(|l| l.starts_with("error:"))
-                .last()
+                .rfind(|l| l.starts_with("error:"))
                 .unwrap_or("")
                 .to_owned();
             if out.success() || last != exp.trim_end() {

@@ -45,8 +45,7 @@ fn same(g: &Graph, args: &[&str]) -> String {
 fn final_error(out: &CommandOutput) -> String {
     out.stderr()
         .lines()
-        .filter(|l| l.trim_start().starts_with("error:"))
-        .last()
+        .rfind(|l| l.trim_start().starts_with("error:"))
         .unwrap_or("")
         .trim()
         .to_owned()
