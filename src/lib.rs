@@ -20,8 +20,11 @@
 //!    │          flake::load      getting a flake: resolve, fetch, read flake.nix
 //!    │          flake::archive   flake archive        flake::metadata   flake metadata
 //!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
-//!    │          (coming) eval    the Nix language     build   realising derivations
+//!    │          eval_host       the evaluator's world (files, store) (coming) build
 //!    │          (coming) profile profiles and profile upgrade
+//!    │
+//!   language    eval: parse, lower, machine, builtins, print; the world only through
+//!    │          eval::io::Io (implemented above it by eval_host); uses formats, not effects
 //!    │
 //!   effects     settings (nix.conf)   registry (layers, global download, edit)
 //!    │          fetch (path, git, tarball/file, github/gitlab/sourcehut, hg)
@@ -79,7 +82,12 @@
 //! | the `nix` command line, shell completions | [`cli`] (`completions.rs`, `completions_zsh.rs`) |
 //! | setting flags in `--help`, `hint:` lines, usage lines of usage errors (`convertToArgs`, `args.cc`) | `cli/settings_help.rs`, `cli/hints.rs`, `cli/usage.rs` |
 //! | store derivations: the `.drv` ATerm, `DerivationOutput` kinds, `hashDerivationModulo`, output paths and placeholders, `derivationStrict`'s outputs, derivation names (`libstore/derivations.cc`, `libstore/derivation/*.cc`) | [`store::derivation`] |
-//! | the Nix language (`libexpr`) | [`eval`] |
+//! | the Nix language: parsing, `bindVars`, `EvalState` (`libexpr/parser.y`, `nixexpr.cc`, `eval.cc`) | [`eval::parse`], [`eval::lower`], [`eval::machine`] |
+//! | values, string context, printing (`value.hh`, `value/context.cc`, `print.cc`) | [`eval::value`], [`eval::context`], [`eval::print`](mod@eval::print) |
+//! | **a new builtin** (`primops.cc`, `primops/*.cc`) | a `PrimOp` in the family's file under [`eval::builtins`], chained in `builtins/mod.rs` |
+//! | `derivation`, `derivationStrict` (`derivation.nix`, `primops.cc`) | [`eval::builtins::prelude`], `eval/builtins/derivation.rs` |
+//! | what the evaluator needs from the world (files, store, environment) | [`eval::io::Io`], implemented by [`eval_host`] |
+//! | `nix eval` (`src/nix/eval.cc`) | `cli/eval.rs` |
 //! | calling a locked flake's `outputs` (`callFlake`, `call-flake.nix`) | [`flake::call`] |
 //! | the fetch builtins and `getFlake` (`primops/fetchTree.cc`, `flake-primops.cc`) | checks in `eval/builtins/fetch.rs`, fetching in [`flake::builtins`], reached through [`eval_host`] |
 //! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs rflake's whole test suite. Installs what the tests need first (Nix 2.8 as the
 # differential oracle, git, Mercurial, zsh and fish for the completion checks, OpenSSH for the
-# ssh-ng:// store tests), only if missing.
+# ssh-ng:// store tests, jq for the fault campaign), only if missing. Ends with a short run of
+# the fault campaign (tests/faults/run.sh: 10 kill trials per writer, 2 concurrency rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v fish >/dev/null 2>&1 || need+=(fish)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
@@ -24,3 +26,4 @@ fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+tests/faults/run.sh --trials 10 --rounds 2

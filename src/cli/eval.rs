@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use anyhow::anyhow;
 use clap::Args;
 
 use super::Context;
@@ -72,16 +71,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let store_dir = "/nix/store".to_owned();
-    let cfg = crate::store::open::OpenConfig::new(
-        &crate::store::open::StoreSettings {
-            require_sigs: ctx.settings.require_sigs,
-            trusted_public_keys: ctx.settings.trusted_public_keys.clone(),
-            secret_key_files: ctx.settings.secret_key_files.clone(),
-            daemon_socket: super::env::daemon_socket(),
-            ssh_opts: super::env::nix_sshopts(),
-        },
-        ctx.http.clone(),
-    )?;
+    let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
     let opener: crate::eval_host::Opener =
         Box::new(move || crate::store::open::open_local(&uri, &cfg));
     let env: HashMap<String, String> = super::env::all_vars();
@@ -105,14 +95,46 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_purity(pure)
         .with_flakes(flakes);
     let host = Rc::new(host);
+    // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting).
     let mut nix_path: Vec<String> = a.eval.include.clone();
-    if let Some(p) = env.get("NIX_PATH") {
-        nix_path.extend(p.split(':').filter(|s| !s.is_empty()).map(str::to_owned));
+    match env.get("NIX_PATH") {
+        Some(p) => nix_path.extend(split_nix_path(p)),
+        None => nix_path.extend(ctx.settings.nix_path.iter().cloned()),
     }
+    // Relative entries are relative to the working directory.
+    let cwd_text = ctx.cwd.to_string_lossy().into_owned();
+    let nix_path: Vec<String> = nix_path
+        .into_iter()
+        .map(|e| {
+            let (prefix, path) = match e.split_once('=') {
+                Some((p, v)) => (Some(p.to_owned()), v.to_owned()),
+                None => (None, e.clone()),
+            };
+            let path = if path.starts_with('/') || path.contains(':') {
+                path
+            } else {
+                crate::eval::paths::canonicalise(&format!("{cwd_text}/{path}"))
+            };
+            match prefix {
+                Some(p) => format!("{p}={path}"),
+                None => path,
+            }
+        })
+        .collect();
+    let lint = |s: &str| crate::eval::lower::Diagnose::parse(s).unwrap_or_default();
+    let s = &ctx.settings;
     let opts = Options {
         pure,
         read_only: a.read_only,
         nix_path,
+        max_call_depth: usize::try_from(s.max_call_depth).unwrap_or(usize::MAX),
+        show_trace: s.show_trace,
+        lints: crate::eval::lower::Lints {
+            absolute_paths: lint(&s.lint_absolute_path_literals),
+            short_paths: lint(&s.lint_short_path_literals),
+            urls: lint(&s.lint_url_literals),
+        },
+        features: s.experimental_features.clone(),
         ..Options::default()
     };
     let mut m = Machine::new(host.clone(), opts);
@@ -136,8 +158,40 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             stdout.write_all(&out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Err(anyhow!("{}", e.render(false).trim_start_matches("error: "))),
+        Err(e) => {
+            // Evaluation errors are rendered here, frames and code included, as Nix does.
+            ctx.printer
+                .error(&e.render(m.opts.show_trace), &e.msg, None);
+            Ok(ExitCode::FAILURE)
+        }
     }
+}
+
+/// The entries of `NIX_PATH`: separated by `:`, except the `:` of a URL scheme
+/// (`nixpkgs=https://…`, `flake:nixpkgs`) when what follows is `//`.
+fn split_nix_path(p: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut rest = p;
+    while let Some(i) = rest.find(':') {
+        let (head, tail) = rest.split_at(i);
+        cur.push_str(head);
+        let after = &tail[1..];
+        let scheme = cur.rsplit('=').next().unwrap_or("");
+        let is_scheme = after.starts_with("//")
+            || (matches!(scheme, "flake" | "channel") && !cur.contains('/'));
+        if is_scheme {
+            cur.push(':');
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        rest = after;
+    }
+    cur.push_str(rest);
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 fn evaluate(

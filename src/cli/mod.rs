@@ -44,6 +44,7 @@ use crate::registry::layers::Locations;
 use crate::registry::{Entry, Registry};
 use crate::report::Reporter as _;
 use crate::settings::{self, Settings};
+use crate::store::daemon::ClientOptions;
 use crate::store::open::StoreSettings;
 use crate::store::uri::StoreUri;
 use crate::util::fs::RealFs;
@@ -154,6 +155,19 @@ impl Context {
         }
     }
 
+    /// What opening a store needs from the settings and the environment.
+    pub fn store_settings(&self) -> StoreSettings {
+        let s = &self.settings;
+        StoreSettings {
+            require_sigs: s.require_sigs,
+            trusted_public_keys: s.trusted_public_keys.clone(),
+            secret_key_files: s.secret_key_files.clone(),
+            daemon_socket: env::daemon_socket(),
+            ssh_opts: env::nix_sshopts(),
+            daemon_client: daemon_client(&s.daemon),
+        }
+    }
+
     /// Gathers this run's settings, flags and paths into a session; `use_registries` is the
     /// setting as the command's flags left it. Nothing is opened yet.
     pub fn session(&self, use_registries: bool) -> Session<'_> {
@@ -174,13 +188,7 @@ impl Context {
             registries: self.registry_locations(),
             use_registries,
             store: self.store_uri(None),
-            store_settings: StoreSettings {
-                require_sigs: s.require_sigs,
-                trusted_public_keys: s.trusted_public_keys.clone(),
-                secret_key_files: s.secret_key_files.clone(),
-                daemon_socket: env::daemon_socket(),
-                ssh_opts: env::nix_sshopts(),
-            },
+            store_settings: self.store_settings(),
             jobs: usize::try_from(s.http_connections)
                 .unwrap_or(usize::MAX)
                 .clamp(1, 64),
@@ -221,6 +229,22 @@ impl Context {
             });
         }
         Ok(reg)
+    }
+}
+
+/// What a daemon store sends with `setOptions`, from the settings (the verbosity is set when
+/// the store is opened).
+fn daemon_client(d: &settings::forward::DaemonOptions) -> ClientOptions {
+    ClientOptions {
+        keep_failed: d.keep_failed,
+        keep_going: d.keep_going,
+        try_fallback: d.fallback,
+        max_build_jobs: d.max_jobs,
+        max_silent_time: d.max_silent_time,
+        build_cores: d.cores,
+        use_substitutes: d.substitute,
+        overrides: d.overrides.clone(),
+        ..ClientOptions::default()
     }
 }
 

@@ -125,6 +125,13 @@ impl EvalError {
     }
 }
 
+/// A warning at a position, as Nix logs one (`warning:` and the code frame under it).
+pub fn render_warning(msg: &str, p: PosIdx) -> String {
+    let mut out = format!("warning: {msg}");
+    push_pos(&mut out, p, "         ");
+    out
+}
+
 fn push_pos(out: &mut String, p: PosIdx, indent: &str) {
     let Some(r) = pos::resolve(p) else {
         return;

@@ -56,10 +56,11 @@ pub enum Expr {
         else_: Rc<Expr>,
         pos: PosIdx,
     },
-    /// `assert c; body`.
+    /// `assert c; body`; `text` is the condition as Nix shows it.
     Assert {
         cond: Rc<Expr>,
         body: Rc<Expr>,
+        text: Rc<str>,
         pos: PosIdx,
     },
     /// A binary operator.

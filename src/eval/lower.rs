@@ -28,6 +28,48 @@ pub struct Context<'a> {
     /// Names bound around the whole file, dynamically (`scopedImport`): looked up like a
     /// `with` at depth 0 of the file's environment.
     pub scoped: bool,
+    /// The `lint-*` settings.
+    pub lints: Lints,
+    /// The `pipe-operators` experimental feature (`|>`, `<|`).
+    pub pipes: bool,
+    /// Warnings of `warn` lints, with their positions, for the caller to show.
+    pub warnings: std::cell::RefCell<Vec<(String, PosIdx)>>,
+}
+
+/// What a lint setting asks for (Nix's `Diagnose`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Diagnose {
+    /// Nothing.
+    #[default]
+    Ignore,
+    /// A warning.
+    Warn,
+    /// An error.
+    Fatal,
+}
+
+impl Diagnose {
+    /// Parses `ignore`, `warn` or `fatal`.
+    pub fn parse(s: &str) -> Option<Diagnose> {
+        match s {
+            "ignore" => Some(Diagnose::Ignore),
+            "warn" => Some(Diagnose::Warn),
+            "fatal" => Some(Diagnose::Fatal),
+            _ => None,
+        }
+    }
+}
+
+/// The parser's lint settings (`lint-absolute-path-literals`, `lint-short-path-literals`,
+/// `lint-url-literals`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lints {
+    /// `lint-absolute-path-literals` (also `~/…`).
+    pub absolute_paths: Diagnose,
+    /// `lint-short-path-literals`.
+    pub short_paths: Diagnose,
+    /// `lint-url-literals`.
+    pub urls: Diagnose,
 }
 
 enum Scope {
@@ -88,6 +130,10 @@ enum PVal {
 struct PAttrs {
     statics: Vec<(Symbol, PVal, PosIdx)>,
     dynamic: Vec<(ast::Attr, PVal, PosIdx)>,
+    /// The expressions of `inherit (e) …;`, indexed by `PVal::InheritFrom`.
+    froms: Vec<ast::Expr>,
+    /// `rec { … }`.
+    rec: bool,
     /// Position of the set (for nested sets, of the first path).
     pos: PosIdx,
 }
@@ -99,6 +145,19 @@ impl PAttrs {
 }
 
 impl Lowerer<'_> {
+    /// Applies a lint: nothing, a warning, or the error (Nix's `diagnose`).
+    fn diagnose(&self, d: Diagnose, setting: &str, msg: String, pos: PosIdx) -> R<()> {
+        let msg = format!("{msg} ({setting})");
+        match d {
+            Diagnose::Ignore => Ok(()),
+            Diagnose::Warn => {
+                self.cx.warnings.borrow_mut().push((msg, pos));
+                Ok(())
+            }
+            Diagnose::Fatal => Err(error(msg, pos)),
+        }
+    }
+
     fn pos_of(&self, n: &SyntaxNode) -> PosIdx {
         PosIdx(self.cx.base + u32::from(n.text_range().start()))
     }
@@ -187,6 +246,11 @@ impl Lowerer<'_> {
                 pos,
             },
             ast::Expr::Assert(a) => Expr::Assert {
+                text: a
+                    .condition()
+                    .map(|c| super::show::show(&c, self.cx.dir))
+                    .unwrap_or_default()
+                    .into(),
                 cond: self.opt(a.condition(), pos)?,
                 body: self.opt(a.body(), pos)?,
                 pos,
@@ -230,6 +294,12 @@ impl Lowerer<'_> {
                     Some(K::MoreOrEq) => BinOp::MoreEq,
                     Some(K::NotEqual) => BinOp::NotEq,
                     Some(K::Or) => BinOp::Or,
+                    Some(K::PipeRight | K::PipeLeft) if !self.cx.pipes => {
+                        return Err(error(
+                            "experimental Nix feature 'pipe-operators' is disabled; add '--extra-experimental-features pipe-operators' to enable it",
+                            pos,
+                        ));
+                    }
                     Some(K::PipeRight) => BinOp::PipeRight,
                     Some(K::PipeLeft) => BinOp::PipeLeft,
                     None => return Err(error("syntax error", pos)),
@@ -305,7 +375,20 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            ast::LiteralKind::Uri(u) => Expr::Const(Value::string(u.syntax().text().to_owned())),
+            ast::LiteralKind::Uri(u) => {
+                let text = u.syntax().text();
+                let fatal = self.cx.lints.urls == Diagnose::Fatal;
+                self.diagnose(
+                    self.cx.lints.urls,
+                    "lint-url-literals",
+                    format!(
+                        "URL literals are {}. Consider using a string literal \"{text}\" instead",
+                        if fatal { "disallowed" } else { "discouraged" }
+                    ),
+                    pos,
+                )?;
+                Expr::Const(Value::string(text.to_owned()))
+            }
         })
     }
 
@@ -344,6 +427,32 @@ impl Lowerer<'_> {
             _ => Vec::new(),
         };
         let home = matches!(e, ast::Expr::PathHome(_));
+        if let Some(InterpolPart::Literal(first)) = parts.first() {
+            let literal = first.text();
+            let lints = self.cx.lints;
+            if home {
+                self.diagnose(
+                    lints.absolute_paths,
+                    "lint-absolute-path-literals",
+                    format!("home path literals are not portable. Consider replacing path literal '{literal}' by a string, relative path, or parameter"),
+                    pos,
+                )?;
+            } else if literal.starts_with('/') {
+                self.diagnose(
+                    lints.absolute_paths,
+                    "lint-absolute-path-literals",
+                    format!("absolute path literals are not portable. Consider replacing path literal '{literal}' by a string, relative path, or parameter"),
+                    pos,
+                )?;
+            } else if !literal.starts_with('.') {
+                self.diagnose(
+                    lints.short_paths,
+                    "lint-short-path-literals",
+                    format!("relative path literal '{literal}' should be prefixed with '.' for clarity: './{literal}'"),
+                    pos,
+                )?;
+            }
+        }
         let mut out: Vec<Rc<Expr>> = Vec::new();
         for (i, p) in parts.into_iter().enumerate() {
             match p {
@@ -510,13 +619,13 @@ impl Lowerer<'_> {
         result
     }
 
-    /// Collects a set's (or `let`'s) entries, merging attribute paths.
-    fn collect(&mut self, n: &impl HasEntry, is_let: bool) -> R<(PAttrs, Vec<ast::Expr>)> {
+    /// Collects a set's (or `let`'s) entries, merging attribute paths and set literals
+    /// bound to one name, as Nix's parser does (`addAttr`).
+    fn collect(&mut self, n: &impl HasEntry, is_let: bool) -> R<PAttrs> {
         let mut attrs = PAttrs {
             pos: self.pos_of(n.syntax()),
             ..Default::default()
         };
-        let mut froms: Vec<ast::Expr> = Vec::new();
         for entry in n.entries() {
             match entry {
                 ast::Entry::Inherit(i) => {
@@ -526,8 +635,8 @@ impl Lowerer<'_> {
                             let Some(e) = f.expr() else {
                                 return Err(error("syntax error", fpos));
                             };
-                            froms.push(e);
-                            Some(froms.len() - 1)
+                            attrs.froms.push(e);
+                            Some(attrs.froms.len() - 1)
                         }
                         None => None,
                     };
@@ -554,18 +663,38 @@ impl Lowerer<'_> {
                     let Some(value) = av.value() else {
                         return Err(error("syntax error", self.pos_of(node(&av))));
                     };
+                    let value = self.pvalue(value)?;
                     self.add_attr(&mut attrs, &path, value, is_let, String::new())?;
                 }
             }
         }
-        Ok((attrs, froms))
+        Ok(attrs)
+    }
+
+    /// A binding's value: a set literal is kept open, so later bindings of the same name
+    /// can merge into it.
+    fn pvalue(&mut self, value: ast::Expr) -> R<PVal> {
+        let mut inner = value.clone();
+        while let ast::Expr::Paren(p) = &inner {
+            match p.expr() {
+                Some(e) => inner = e,
+                None => break,
+            }
+        }
+        if let ast::Expr::AttrSet(set) = &inner {
+            let mut sub = self.collect(set, false)?;
+            sub.rec = set.rec_token().is_some();
+            sub.pos = self.pos_of(node(set));
+            return Ok(PVal::Nested(sub));
+        }
+        Ok(PVal::Expr(value))
     }
 
     fn add_attr(
         &mut self,
         attrs: &mut PAttrs,
         path: &[ast::Attr],
-        value: ast::Expr,
+        value: PVal,
         is_let: bool,
         prefix: String,
     ) -> R<()> {
@@ -573,7 +702,7 @@ impl Lowerer<'_> {
             return Ok(());
         };
         let apos = self.pos_of(node(first));
-        let shown = |s: &str| {
+        let here = |s: &str| {
             if prefix.is_empty() {
                 s.to_owned()
             } else {
@@ -581,40 +710,13 @@ impl Lowerer<'_> {
             }
         };
         match static_name(first) {
+            Some(s) if rest.is_empty() => add_static(attrs, s, value, apos, &here(s.as_str())),
             Some(s) => {
-                let here = shown(s.as_str());
-                if rest.is_empty() {
-                    if let Some(i) = attrs.find(s) {
-                        // `a = { … }; a.b = …;` style merges of two set literals.
-                        if let (PVal::Nested(_), ast::Expr::AttrSet(set)) =
-                            (&attrs.statics[i].1, &value)
-                            && set.rec_token().is_none()
-                        {
-                            let (sub, froms) = self.collect(set, false)?;
-                            if froms.is_empty()
-                                && let PVal::Nested(existing) = &mut attrs.statics[i].1
-                            {
-                                return merge(existing, sub, &here);
-                            }
-                        }
-                        return Err(already(&here, attrs.statics[i].2, apos));
-                    }
-                    attrs.statics.push((s, PVal::Expr(value), apos));
-                    return Ok(());
-                }
+                let here = here(s.as_str());
                 let i = match attrs.find(s) {
                     Some(i) => {
-                        match &attrs.statics[i].1 {
-                            PVal::Nested(_) => {}
-                            PVal::Expr(ast::Expr::AttrSet(set)) if set.rec_token().is_none() => {
-                                let set = set.clone();
-                                let (sub, froms) = self.collect(&set, false)?;
-                                if !froms.is_empty() {
-                                    return Err(already(&here, attrs.statics[i].2, apos));
-                                }
-                                attrs.statics[i].1 = PVal::Nested(sub);
-                            }
-                            _ => return Err(already(&here, attrs.statics[i].2, apos)),
+                        if !matches!(attrs.statics[i].1, PVal::Nested(_)) {
+                            return Err(already(&here, attrs.statics[i].2, apos));
                         }
                         i
                     }
@@ -640,13 +742,13 @@ impl Lowerer<'_> {
                     return Err(error("dynamic attributes not allowed in let", apos));
                 }
                 if rest.is_empty() {
-                    attrs.dynamic.push((first.clone(), PVal::Expr(value), apos));
+                    attrs.dynamic.push((first.clone(), value, apos));
                 } else {
                     let mut sub = PAttrs {
                         pos: apos,
                         ..Default::default()
                     };
-                    self.add_attr(&mut sub, rest, value, false, shown("${…}"))?;
+                    self.add_attr(&mut sub, rest, value, false, here("${…}"))?;
                     attrs.dynamic.push((first.clone(), PVal::Nested(sub), apos));
                 }
                 Ok(())
@@ -655,19 +757,14 @@ impl Lowerer<'_> {
     }
 
     /// Lowers collected entries as a set.
-    fn attrs(
-        &mut self,
-        (mut attrs, froms): (PAttrs, Vec<ast::Expr>),
-        rec: bool,
-        pos: PosIdx,
-    ) -> R<Rc<Expr>> {
+    fn attrs(&mut self, mut attrs: PAttrs, rec: bool, pos: PosIdx) -> R<Rc<Expr>> {
         attrs.statics.sort_by_key(|(s, _, _)| *s);
         let names: Vec<Symbol> = attrs.statics.iter().map(|(s, _, _)| *s).collect();
         if rec {
             self.scopes.push(Scope::Vars(names));
         }
         let result = (|| {
-            let froms = self.froms(froms)?;
+            let froms = self.froms(std::mem::take(&mut attrs.froms))?;
             let binds = self.binds(std::mem::take(&mut attrs.statics), &froms, rec)?;
             let mut dynamic = Vec::new();
             for (name, value, dpos) in std::mem::take(&mut attrs.dynamic) {
@@ -698,14 +795,14 @@ impl Lowerer<'_> {
     /// Lowers a `let`: its bindings in a new scope, then the body.
     fn let_(
         &mut self,
-        (mut attrs, froms): (PAttrs, Vec<ast::Expr>),
+        mut attrs: PAttrs,
         body: impl FnOnce(&mut Self) -> R<Rc<Expr>>,
     ) -> R<Rc<Expr>> {
         attrs.statics.sort_by_key(|(s, _, _)| *s);
         let names: Vec<Symbol> = attrs.statics.iter().map(|(s, _, _)| *s).collect();
         self.scopes.push(Scope::Vars(names));
         let result = (|| {
-            let froms = self.froms(froms)?;
+            let froms = self.froms(std::mem::take(&mut attrs.froms))?;
             let binds = self.binds(attrs.statics, &froms, true)?;
             let body = body(self)?;
             Ok(Rc::new(Expr::Let {
@@ -766,22 +863,33 @@ impl Lowerer<'_> {
                 pos,
             })),
             PVal::Nested(p) => {
-                let pos = p.pos;
-                self.attrs((p, Vec::new()), false, pos)
+                let (pos, rec) = (p.pos, p.rec);
+                self.attrs(p, rec, pos)
             }
         }
     }
 }
 
-/// Merges `b` into `a` (`a.x = …; a = { y = …; };`).
-fn merge(a: &mut PAttrs, b: PAttrs, prefix: &str) -> R<()> {
-    for (s, v, p) in b.statics {
-        if let Some(i) = a.find(s) {
-            return Err(already(&format!("{prefix}.{s}"), a.statics[i].2, p));
-        }
-        a.statics.push((s, v, p));
+/// Adds `name = value` to `attrs`; a name bound twice is an error unless both values are set
+/// literals, which merge (the first one's `rec` wins, as in Nix).
+fn add_static(attrs: &mut PAttrs, name: Symbol, value: PVal, pos: PosIdx, shown: &str) -> R<()> {
+    let Some(i) = attrs.find(name) else {
+        attrs.statics.push((name, value, pos));
+        return Ok(());
+    };
+    let (PVal::Nested(existing), PVal::Nested(new)) = (&mut attrs.statics[i].1, value) else {
+        return Err(already(shown, attrs.statics[i].2, pos));
+    };
+    let offset = existing.froms.len();
+    for (s, v, p) in new.statics {
+        let v = match v {
+            PVal::InheritFrom(f, s, p) => PVal::InheritFrom(f + offset, s, p),
+            v => v,
+        };
+        add_static(existing, s, v, p, &format!("{shown}.{s}"))?;
     }
-    a.dynamic.extend(b.dynamic);
+    existing.dynamic.extend(new.dynamic);
+    existing.froms.extend(new.froms);
     Ok(())
 }
 

@@ -32,8 +32,10 @@ pub struct Options {
     pub read_only: bool,
     /// Experimental features enabled.
     pub features: Vec<String>,
-    /// Warnings go here (and are printed by the caller).
+    /// `show-trace`: errors are rendered with their frames.
     pub show_trace: bool,
+    /// The parser's lint settings.
+    pub lints: super::lower::Lints,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             read_only: false,
             features: Vec::new(),
             show_trace: false,
+            lints: super::lower::Lints::default(),
         }
     }
 }
@@ -199,14 +202,34 @@ impl Machine {
                     .frame("while evaluating a branch condition", *pos)),
                 }
             }
-            Expr::Assert { cond, body, pos } => {
+            Expr::Assert {
+                cond,
+                body,
+                text,
+                pos,
+            } => {
                 let c = self.eval(cond, env)?;
                 match c {
                     Value::Bool(true) => self.eval(body, env),
                     Value::Bool(false) => {
-                        let text = super::pos::resolve(*pos)
-                            .map(|r| assertion_text(&r.text, r.pos))
-                            .unwrap_or_default();
+                        if let Expr::Bin {
+                            op: BinOp::Eq,
+                            l,
+                            r,
+                            pos: eq_pos,
+                        } = &**cond
+                        {
+                            let a = self.eval(l, env)?;
+                            let b = self.eval(r, env)?;
+                            self.assert_eq_values(&a, &b, *eq_pos).map_err(|e| {
+                                e.frame(
+                                    format!(
+                                        "while evaluating the condition of the assertion '{text}'"
+                                    ),
+                                    *pos,
+                                )
+                            })?;
+                        }
                         Err(at(
                             err_kind::<()>(Kind::Assert, format!("assertion '{text}' failed")),
                             *pos,
@@ -219,7 +242,8 @@ impl Machine {
                             super::print::brief(&other)
                         )),
                         *pos,
-                    )),
+                    )
+                    .frame("in the condition of the assert statement", *pos)),
                 }
             }
             Expr::Bin { op, l, r, pos } => self.bin(*op, l, r, *pos, env),
@@ -359,12 +383,19 @@ impl Machine {
     fn bind_env(&mut self, binds: &Binds, env: &Rc<Env>) -> Rc<Env> {
         let mut slots = Vec::with_capacity(binds.binds.len());
         let mut pending = Vec::new();
+        // `__overrides` replaces variables in place: every one must be a thunk.
+        let overridable = binds.binds.iter().any(|b| b.name == known().overrides);
         for (i, b) in binds.binds.iter().enumerate() {
-            if b.outer {
+            if b.outer && !overridable {
                 slots.push(self.delay(&b.value, env));
+            } else if b.outer {
+                let v = self.delay(&b.value, env);
+                slots.push(Value::Thunk(Rc::new(Thunk(RefCell::new(
+                    ThunkState::Apply(Value::PrimOp(builtins::identity()), v),
+                )))));
             } else {
                 match &*b.value {
-                    Expr::Const(v) => slots.push(v.clone()),
+                    Expr::Const(v) if !overridable => slots.push(v.clone()),
                     _ => {
                         let t = Rc::new(Thunk(RefCell::new(ThunkState::Blank)));
                         slots.push(Value::Thunk(t.clone()));
@@ -583,10 +614,10 @@ impl Machine {
         }
     }
 
-    fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, pos: PosIdx) -> R<Value> {
-        self.depth += 1;
-        if self.depth > self.opts.max_call_depth {
-            self.depth -= 1;
+    /// Counts a call against `max-call-depth` (Nix's `addCallDepth`); every `enter_call`
+    /// that succeeds is paired with a `leave_call`.
+    pub fn enter_call(&mut self, pos: PosIdx) -> R<()> {
+        if self.depth >= self.opts.max_call_depth {
             return Err(at(
                 err_kind::<()>(
                     Kind::StackOverflow,
@@ -595,8 +626,19 @@ impl Machine {
                 pos,
             ));
         }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Ends a call counted by [`Machine::enter_call`].
+    pub fn leave_call(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, pos: PosIdx) -> R<Value> {
+        self.enter_call(pos)?;
         let r = self.call_lambda_inner(c, arg, pos);
-        self.depth -= 1;
+        self.leave_call();
         r
     }
 
@@ -675,6 +717,23 @@ impl Machine {
         let mut out: Vec<u8> = Vec::new();
         let mut ctx = Context::default();
         for (i, p) in parts.iter().enumerate() {
+            if path
+                && i == 0
+                && let Expr::HomePath { rest, pos } = &**p
+            {
+                // `~/${x}`: the home directory and a slash, then the rest.
+                if self.opts.pure {
+                    return Err(at(
+                        err::<()>(format!(
+                            "the path '~{rest}' can not be resolved in pure mode"
+                        )),
+                        *pos,
+                    ));
+                }
+                out.extend_from_slice(self.io.home().unwrap_or_default().as_bytes());
+                out.extend_from_slice(rest.as_bytes());
+                continue;
+            }
             let v = self.eval(p, env)?;
             if path && i > 0 {
                 // Appending to a path: strings without store references, or paths.
@@ -773,6 +832,9 @@ impl Machine {
 
     /// Copies a path to the store (once per path per evaluation), as a `source` NAR.
     pub fn copy_path_to_store(&mut self, p: &str) -> R<String> {
+        if let Ok(None) = self.io.lstat_type(p) {
+            return err(format!("path '{p}' does not exist"));
+        }
         let name = super::paths::base_name(p).to_owned();
         self.io
             .add_path(p, &name, self.opts.read_only)
@@ -942,64 +1004,6 @@ impl Machine {
         ))
     }
 
-    /// Deep equality (`==`): numbers across int and float, strings ignoring context, sets
-    /// and lists element by element, derivations by `outPath`, functions never.
-    pub fn equal(&mut self, a: &Value, b: &Value) -> R<bool> {
-        let a = self.force(a)?;
-        let b = self.force(b)?;
-        Ok(match (&a, &b) {
-            (Value::Null, Value::Null) => true,
-            (Value::Bool(x), Value::Bool(y)) => x == y,
-            (Value::Int(x), Value::Int(y)) => x == y,
-            (Value::Float(x), Value::Float(y)) => x == y,
-            (Value::Int(x), Value::Float(y)) => (*x as f64) == *y,
-            (Value::Float(x), Value::Int(y)) => *x == (*y as f64),
-            (Value::Str(x), Value::Str(y)) => x.s == y.s,
-            (Value::Path(x), Value::Path(y)) => x == y,
-            (Value::List(x), Value::List(y)) => {
-                if Rc::ptr_eq(x, y) {
-                    return Ok(true);
-                }
-                if x.len() != y.len() {
-                    return Ok(false);
-                }
-                for (p, q) in x.iter().zip(y.iter()) {
-                    if !stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.equal(p, q))? {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            (Value::Attrs(x), Value::Attrs(y)) => {
-                if Rc::ptr_eq(x, y) {
-                    return Ok(true);
-                }
-                let k = known();
-                if self.is_derivation(x)?
-                    && self.is_derivation(y)?
-                    && let (Some(p), Some(q)) = (x.get(k.out_path), y.get(k.out_path))
-                {
-                    let (p, q) = (p.value.clone(), q.value.clone());
-                    return self.equal(&p, &q);
-                }
-                if x.len() != y.len() {
-                    return Ok(false);
-                }
-                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
-                    if p.name != q.name {
-                        return Ok(false);
-                    }
-                    let (pv, qv) = (p.value.clone(), q.value.clone());
-                    if !stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.equal(&pv, &qv))? {
-                        return Ok(false);
-                    }
-                }
-                true
-            }
-            _ => false,
-        })
-    }
-
     /// Whether a set is a derivation (`type == "derivation"`).
     pub fn is_derivation(&mut self, a: &Attrs) -> R<bool> {
         match a.get(known().type_) {
@@ -1012,38 +1016,19 @@ impl Machine {
         }
     }
 
-    /// `<`: numbers, strings, paths, and lists lexicographically.
-    pub fn less(&mut self, a: &Value, b: &Value) -> R<bool> {
-        let a = self.force(a)?;
-        let b = self.force(b)?;
-        match (&a, &b) {
-            (Value::Int(x), Value::Int(y)) => Ok(x < y),
-            (Value::Float(x), Value::Float(y)) => Ok(x < y),
-            (Value::Int(x), Value::Float(y)) => Ok((*x as f64) < *y),
-            (Value::Float(x), Value::Int(y)) => Ok(*x < (*y as f64)),
-            (Value::Str(x), Value::Str(y)) => Ok(x.s < y.s),
-            (Value::Path(x), Value::Path(y)) => Ok(x < y),
-            (Value::List(x), Value::List(y)) => {
-                for (p, q) in x.iter().zip(y.iter()) {
-                    if !self.equal(p, q)? {
-                        return self.less(p, q);
-                    }
-                }
-                Ok(x.len() < y.len())
-            }
-            _ => err(format!(
-                "cannot compare {} with {}",
-                a.show_type(),
-                b.show_type()
-            )),
-        }
-    }
-
     /// Forces `v` and everything in it (`deepSeq`, `--strict`), without native recursion.
+    /// Nesting deeper than `max-call-depth` is Nix's stack overflow error, as its recursive
+    /// `forceValueDeep` counts each level as a call.
     pub fn force_deep(&mut self, v: &Value) -> R<()> {
-        let mut stack = vec![v.clone()];
+        let mut stack = vec![(v.clone(), self.depth)];
         let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
-        while let Some(v) = stack.pop() {
+        while let Some((v, depth)) = stack.pop() {
+            if depth >= self.opts.max_call_depth {
+                return err_kind(
+                    Kind::StackOverflow,
+                    "stack overflow; max-call-depth exceeded",
+                );
+            }
             let v = self.force(&v)?;
             match &v {
                 Value::Attrs(a) => {
@@ -1051,7 +1036,7 @@ impl Machine {
                         continue;
                     }
                     for e in a.entries.iter().rev() {
-                        stack.push(e.value.clone());
+                        stack.push((e.value.clone(), depth + 1));
                     }
                 }
                 Value::List(l) => {
@@ -1059,7 +1044,7 @@ impl Machine {
                         continue;
                     }
                     for e in l.iter().rev() {
-                        stack.push(e.clone());
+                        stack.push((e.clone(), depth + 1));
                     }
                 }
                 _ => {}
@@ -1110,6 +1095,16 @@ impl Machine {
         }
     }
 
+    /// Forces to a function (lambda, primop, or a set with `__functor`), or Nix's
+    /// `expected a function` error.
+    pub fn function_of(&mut self, v: &Value) -> R<Value> {
+        match self.force(v)? {
+            f @ (Value::Lambda(_) | Value::PrimOp(_) | Value::PrimOpApp(_)) => Ok(f),
+            Value::Attrs(a) if a.get(known().functor).is_some() => Ok(Value::Attrs(a)),
+            other => self.type_error("a function", &other),
+        }
+    }
+
     /// Forces to a function (lambda, primop, functor set).
     pub fn is_function(&mut self, v: &Value) -> R<bool> {
         Ok(matches!(
@@ -1148,8 +1143,15 @@ impl Machine {
             base,
             dir,
             scoped,
+            lints: self.opts.lints,
+            pipes: self.opts.features.iter().any(|f| f == "pipe-operators"),
+            warnings: Default::default(),
         };
-        super::lower::lower(&root, &cx)
+        let expr = super::lower::lower(&root, &cx);
+        for (msg, pos) in cx.warnings.take() {
+            self.io.message(&super::error::render_warning(&msg, pos));
+        }
+        expr
     }
 
     /// `import path`: the file's value (cached per path); a directory means its
@@ -1159,9 +1161,15 @@ impl Machine {
         if let Some(v) = self.imports.get(&*path) {
             return Ok(v.clone());
         }
-        let text = self.read_text(&path)?;
+        let (text, origin) = match builtins::search_path::core_file(&path) {
+            Some(t) => (t.to_owned(), super::pos::Origin::Internal("nix")),
+            None => (
+                self.read_text(&path)?,
+                super::pos::Origin::File(path.clone()),
+            ),
+        };
         let dir = super::paths::dir_of(&path).to_owned();
-        let expr = self.parse(&text, super::pos::Origin::File(path.clone()), &dir, false)?;
+        let expr = self.parse(&text, origin, &dir, false)?;
         let env = Env::new(None, Vec::new());
         let v = Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Pending(expr, env)))));
         self.imports.insert(path, v.clone());
@@ -1263,22 +1271,24 @@ fn levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The text of an `assert` condition, as Nix shows it in `assertion '…' failed`.
-fn assertion_text(text: &str, pos: super::parse::Pos) -> String {
-    let line = text
-        .lines()
-        .nth(pos.line.saturating_sub(1) as usize)
-        .unwrap_or("");
-    let start: String = line
-        .chars()
-        .skip(pos.column.saturating_sub(1) as usize)
-        .collect();
-    let rest = start.strip_prefix("assert").unwrap_or(&start).trim_start();
-    rest.split(';').next().unwrap_or("").trim().to_owned()
-}
-
-/// Integer and float arithmetic with Nix's overflow and division errors.
+/// Integer and float arithmetic with Nix's overflow and division errors, and its type
+/// errors: division looks at the divisor first; an operation with a float wants floats,
+/// otherwise integers.
 pub fn arith(op: BinOp, a: &Value, b: &Value) -> R<Value> {
+    let num = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_));
+    if op == BinOp::Div {
+        if !num(b) {
+            return type_error_of("a float", b);
+        }
+        if matches!(b, Value::Int(0)) || matches!(b, Value::Float(f) if *f == 0.0) {
+            return err("division by zero");
+        }
+    }
+    if !num(a) || !num(b) {
+        let float = matches!(a, Value::Float(_)) || matches!(b, Value::Float(_));
+        let want = if float { "a float" } else { "an integer" };
+        return type_error_of(want, if num(a) { b } else { a });
+    }
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => {
             let (r, verb) = match op {
@@ -1322,10 +1332,15 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> R<Value> {
                 }
             }))
         }
-        (Value::Int(_) | Value::Float(_), other) | (other, _) => err(format!(
-            "expected an integer but found {}: {}",
-            other.show_type(),
-            super::print::brief(other)
-        )),
+        (Value::Int(_) | Value::Float(_), other) | (other, _) => type_error_of("a number", other),
     }
+}
+
+/// `expected <what> but found <type>: <value>`.
+pub fn type_error_of<T>(what: &str, v: &Value) -> R<T> {
+    err(format!(
+        "expected {what} but found {}: {}",
+        v.show_type(),
+        super::print::brief(v)
+    ))
 }

@@ -5,6 +5,7 @@
 //! Everything that touches the world goes through the [`io::Io`] trait.
 
 pub mod builtins;
+pub mod compare;
 pub mod context;
 pub mod env;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod parse;
 pub mod paths;
 pub mod pos;
 pub mod print;
+pub mod show;
 pub mod symbol;
 pub mod value;
 

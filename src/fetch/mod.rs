@@ -372,17 +372,19 @@ fn add_fetched(
         Place::StoreTemp(_) => env.store.adopt_tree(&name, &fetched.tree.path, expected),
         Place::Outside {
             last_modified: true,
-        } => env
-            .store
-            .add_tree_reading_mtime(&name, &fetched.tree.path, expected)
-            .map(|added| {
-                // The tree is not read when its path is valid already: walk it then.
-                newest_mtime = Some(added.newest_mtime);
-                (added.path, added.info)
-            }),
-        _ => env
-            .store
-            .add_tree_with_hash_opt(&name, &fetched.tree.path, expected),
+        } => copying_again(|| {
+            env.store
+                .add_tree_reading_mtime(&name, &fetched.tree.path, expected)
+        })
+        .map(|added| {
+            // The tree is not read when its path is valid already: walk it then.
+            newest_mtime = Some(added.newest_mtime);
+            (added.path, added.info)
+        }),
+        _ => copying_again(|| {
+            env.store
+                .add_tree_with_hash_opt(&name, &fetched.tree.path, expected)
+        }),
     };
     let (path, info) = added.map_err(|e| match e {
         crate::store::local::Error::TreeHashMismatch { specified, got, .. } => {
@@ -405,6 +407,23 @@ fn add_fetched(
     result.insert("narHash".into(), Attr::Str(info.nar_hash.to_sri()));
     let result = check_locks(input, expected, result, &info.nar_hash)?;
     Ok((path, result))
+}
+
+/// Runs `add` again (three times in all) while the tree it copies changes under it: a file
+/// another process creates and renames away, such as the temporary of a concurrent lock file
+/// write into the same flake, or an editor's, vanished between listing and reading. Nix fails
+/// then; rflake copies what is there once it holds still (issue #17: parallel archives of one
+/// flake must all succeed).
+fn copying_again<T>(
+    mut add: impl FnMut() -> Result<T, crate::store::local::Error>,
+) -> Result<T, crate::store::local::Error> {
+    let mut attempts = 1;
+    loop {
+        match add() {
+            Err(e) if attempts < 3 && e.is_tree_changing() => attempts += 1,
+            result => return result,
+        }
+    }
 }
 
 /// Takes the per-input lock `<cache>/fetcher-locks/<sha256 of the attributes' JSON>`, so that

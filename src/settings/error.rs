@@ -72,6 +72,14 @@ pub enum Error {
         value: String,
     },
 
+    /// A `lint-*` setting with a value other than `ignore`, `warn` or `fatal`.
+    #[error("option '{name}' has invalid value '{value}' (expected 'ignore', 'warn', or 'fatal')")]
+    InvalidDiagnose {
+        /// The setting's name.
+        name: String,
+        /// The rejected value.
+        value: String,
+    },
     /// `sandbox` with a value other than `true`, `false` or `relaxed`.
     #[error("option '{name}' has invalid value '{value}'")]
     InvalidSandboxMode {

@@ -3,9 +3,10 @@
 //! `src/libutil/configuration.cc`, `GlobalConfig::set` in
 //! `src/libutil/config-global.cc`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::forward::{self, DaemonOptions};
 use super::{Error, Loaded, Settings, Sources, conf, known};
 
 /// Loads the configuration from all `sources`, in Nix's order.
@@ -27,6 +28,7 @@ pub fn load(sources: &Sources) -> Result<Loaded, Error> {
         },
         warnings: Vec::new(),
         unknown: BTreeSet::new(),
+        values: BTreeMap::new(),
     };
     // Nix resets the `overridden` flags after the system file.
     if let Some(contents) = conf::read(&sources.system_file) {
@@ -50,6 +52,9 @@ struct Loader {
     settings: Settings,
     warnings: Vec<String>,
     unknown: BTreeSet<String>,
+    /// The rendered values of the settings a daemon client passes on
+    /// ([`forward::is_tracked`]); `None` when not known.
+    values: BTreeMap<&'static str, Option<String>>,
 }
 
 impl Loader {
@@ -79,9 +84,22 @@ impl Loader {
                     setting.name
                 ));
             }
-            _ => self
-                .settings
-                .assign(setting, value, append, &mut self.warnings)?,
+            _ => {
+                self.settings
+                    .assign(setting, value, append, &mut self.warnings)?;
+                if forward::is_tracked(setting.name) {
+                    let rendered = match self.values.get(setting.name) {
+                        Some(None) if append => None,
+                        prev => forward::render(
+                            setting,
+                            value,
+                            append,
+                            prev.cloned().flatten().as_deref(),
+                        )?,
+                    };
+                    self.values.insert(setting.name, rendered);
+                }
+            }
         }
         // Nix marks the setting overridden even when it was ignored.
         if explicit {
@@ -96,6 +114,8 @@ impl Loader {
             .iter()
             .map(|name| format!("unknown setting '{name}'"));
         self.warnings.extend(unknown);
+        self.settings.daemon =
+            DaemonOptions::from_values(&self.values, &self.settings.explicitly_set);
         Loaded {
             settings: self.settings,
             warnings: self.warnings,
@@ -359,6 +379,47 @@ mod tests {
             loaded.settings.experimental_features,
             ["fetch-tree", "flakes", "nix-command"]
         );
+    }
+
+    #[test]
+    fn daemon_options_forward_overridden_store_settings() {
+        // The system file sets values (not overridden) that later `extra-` lines append to.
+        let f = fixture(
+            "substituters = a\nkeep-outputs = true\nmax-jobs = 3\n",
+            "extra-substituters = b\ncores = 2K\n",
+            "",
+            Some("keep-going = yes\nbinary-cache-public-keys = k\ntarball-ttl = 5"),
+        );
+        let mut sources = f.sources.clone();
+        sources.overrides = overrides(&[
+            ("connect-timeout", "1K"),
+            ("store", "/tmp/x"),
+            ("show-trace", "true"),
+            ("extra-system-features", "kvm"),
+        ]);
+        let d = load(&sources).unwrap().settings.daemon;
+        assert_eq!(
+            (d.keep_going, d.max_jobs, d.cores, d.substitute),
+            (true, 3, 2048, true)
+        );
+        let got: Vec<(&str, &str)> = d
+            .overrides
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // Not `keep-outputs` (system file only), `cores` and `keep-going` (fixed fields),
+        // `tarball-ttl` (a fetcher setting), `show-trace` (left out by Nix), nor
+        // `system-features` (appended to a default rflake does not compute).
+        assert_eq!(
+            got,
+            [
+                ("connect-timeout", "1024"),
+                ("store", "/tmp/x"),
+                ("substituters", "a b"),
+                ("trusted-public-keys", "k"),
+            ]
+        );
+        assert_eq!(Settings::default().daemon.overrides, Vec::new());
     }
 
     #[test]

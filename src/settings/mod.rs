@@ -35,6 +35,7 @@
 mod conf;
 mod error;
 pub mod flags;
+pub mod forward;
 pub mod known;
 mod load;
 mod typed;

@@ -67,10 +67,26 @@ pub struct Settings {
     /// `filetransfer-retry-attempts` (alias `download-attempts`): how many
     /// times a download is tried.
     pub download_attempts: u64,
+    /// `show-trace`: evaluation errors show their whole trace.
+    pub show_trace: bool,
+    /// `max-call-depth`: how deep evaluation may nest calls.
+    pub max_call_depth: u64,
+    /// `nix-path`: the search path for `<…>` lookups.
+    pub nix_path: Vec<String>,
+    /// `lint-absolute-path-literals`, `lint-short-path-literals`, `lint-url-literals`:
+    /// `ignore`, `warn` or `fatal`.
+    pub lint_absolute_path_literals: String,
+    /// `lint-short-path-literals`.
+    pub lint_short_path_literals: String,
+    /// `lint-url-literals`.
+    pub lint_url_literals: String,
     /// Canonical names of settings set explicitly: by a user configuration
     /// file, `NIX_CONFIG` or the command line, but not by the system
     /// `nix.conf` (Nix's `overridden` flag, reset after the system file).
     pub explicitly_set: BTreeSet<String>,
+    /// What a daemon client tells the daemon (`setOptions`): the fixed fields and the
+    /// overridden store settings with their values.
+    pub daemon: super::forward::DaemonOptions,
 }
 
 impl Default for Settings {
@@ -99,7 +115,14 @@ impl Default for Settings {
             allow_dirty_locks: false,
             commit_lock_file_summary: String::new(),
             download_attempts: 5,
+            show_trace: false,
+            max_call_depth: 10000,
+            nix_path: Vec::new(),
+            lint_absolute_path_literals: "ignore".to_owned(),
+            lint_short_path_literals: "ignore".to_owned(),
+            lint_url_literals: "ignore".to_owned(),
             explicitly_set: BTreeSet::new(),
+            daemon: super::forward::DaemonOptions::default(),
         }
     }
 }
@@ -141,6 +164,22 @@ impl Settings {
                 "flake-registry" => self.flake_registry = value.to_owned(),
                 "store" => self.store = value.to_owned(),
                 "commit-lock-file-summary" => self.commit_lock_file_summary = value.to_owned(),
+                "lint-absolute-path-literals"
+                | "lint-short-path-literals"
+                | "lint-url-literals" => {
+                    if !matches!(value, "ignore" | "warn" | "fatal") {
+                        return Err(Error::InvalidDiagnose {
+                            name: name.to_owned(),
+                            value: value.to_owned(),
+                        });
+                    }
+                    let field = match name {
+                        "lint-absolute-path-literals" => &mut self.lint_absolute_path_literals,
+                        "lint-short-path-literals" => &mut self.lint_short_path_literals,
+                        _ => &mut self.lint_url_literals,
+                    };
+                    *field = value.to_owned();
+                }
                 "ssl-cert-file" => self.ssl_cert_file = parse_opt_abs_path(name, value)?,
                 "access-tokens" => {
                     if !append {
@@ -176,6 +215,7 @@ impl Settings {
             "use-xdg-base-directories" => &mut self.use_xdg_base_directories,
             "trust-tarballs-from-git-forges" => &mut self.trust_tarballs_from_git_forges,
             "allow-dirty-locks" => &mut self.allow_dirty_locks,
+            "show-trace" => &mut self.show_trace,
             _ => return None,
         })
     }
@@ -188,6 +228,7 @@ impl Settings {
             "http-connections" => (&mut self.http_connections, u64::MAX),
             "connect-timeout" => (&mut self.connect_timeout, u64::MAX),
             "filetransfer-retry-attempts" => (&mut self.download_attempts, u32_max),
+            "max-call-depth" => (&mut self.max_call_depth, u32_max),
             _ => return None,
         })
     }
@@ -197,6 +238,7 @@ impl Settings {
             "substituters" => &mut self.substituters,
             "trusted-public-keys" => &mut self.trusted_public_keys,
             "secret-key-files" => &mut self.secret_key_files,
+            "nix-path" => &mut self.nix_path,
             _ => return None,
         })
     }

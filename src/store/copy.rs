@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 
@@ -183,8 +184,13 @@ fn copy_known(
     Ok(missing)
 }
 
-/// Copies `infos` in one request if `dst` takes that (see [`Store::add_multiple`]); `false`
-/// when it does not, nothing copied.
+/// The fewest paths worth a request of their own when a batch is split over connections.
+const MIN_PER_REQUEST: usize = 8;
+
+/// Copies `infos` in batched requests if `dst` takes those (see [`Store::add_multiple`]);
+/// `false` when it does not, nothing copied. Each level of references is split over up to
+/// [`Store::parallel_requests`] requests at once (several daemon processes import in
+/// parallel), levels one after another.
 fn copy_batched(
     src: &dyn Store,
     dst: &dyn Store,
@@ -193,28 +199,79 @@ fn copy_batched(
     reporter: &dyn Reporter,
     parent: ActivityId,
 ) -> anyhow::Result<bool> {
-    let ordered: Vec<PathInfo> = levels(infos)
+    let levels: Vec<Vec<PathInfo>> = levels(infos)
         .into_iter()
-        .flatten()
-        .filter_map(|p| infos.get(&p).cloned())
+        .map(|level| level.iter().filter_map(|p| infos.get(p).cloned()).collect())
         .collect();
-    let total = ordered.len() as u64;
-    let mut done = 0;
-    let batched = dst.add_multiple(
-        &ordered,
-        &mut |info, w| {
-            let printed = src.store_dir().print(&info.path);
-            let _act = copy_path_activity(reporter, src, dst, &printed, parent);
-            src.nar_from_path(&info.path, w)
-                .with_context(|| format!("reading path '{printed}' from '{}'", src.uri()))?;
-            done += 1;
-            reporter.progress("copying paths", done, Some(total));
-            Ok(())
-        },
-        opts.check_sigs,
-    );
-    if done > 0 {
-        reporter.progress_done("copying paths");
+    let total = infos.len() as u64;
+    let done = AtomicU64::new(0);
+    let streams = dst.parallel_requests().min(opts.jobs).max(1);
+    let send = |batch: &[PathInfo]| -> anyhow::Result<bool> {
+        dst.add_multiple(
+            batch,
+            &mut |info, w| {
+                let printed = src.store_dir().print(&info.path);
+                let _act = copy_path_activity(reporter, src, dst, &printed, parent);
+                src.nar_from_path(&info.path, w)
+                    .with_context(|| format!("reading path '{printed}' from '{}'", src.uri()))?;
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                reporter.progress(LABEL_PATHS, n, Some(total));
+                Ok(())
+            },
+            opts.check_sigs,
+        )
+    };
+    // Levels too small to split are sent together, references first, in one request.
+    let mut requests: Vec<Vec<Vec<PathInfo>>> = Vec::new();
+    let mut serial: Vec<PathInfo> = Vec::new();
+    for level in levels {
+        let n = streams.min(level.len().div_ceil(MIN_PER_REQUEST)).max(1);
+        if n == 1 {
+            serial.extend(level);
+            continue;
+        }
+        if !serial.is_empty() {
+            requests.push(vec![std::mem::take(&mut serial)]);
+        }
+        // Interleaved, so that each request gets a share of the big and the small.
+        requests.push(
+            (0..n)
+                .map(|i| level.iter().skip(i).step_by(n).cloned().collect())
+                .collect(),
+        );
+    }
+    if !serial.is_empty() {
+        requests.push(vec![serial]);
+    }
+    let mut batched = Ok(true);
+    for parts in &requests {
+        let result = match parts.as_slice() {
+            [one] => send(one),
+            parts => std::thread::scope(|s| {
+                let handles: Vec<_> = parts.iter().map(|p| s.spawn(|| send(p))).collect();
+                let results: Vec<anyhow::Result<bool>> = handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(anyhow::anyhow!("a copy thread panicked")))
+                    })
+                    .collect();
+                // All requests go to the same store: they are all supported or none is.
+                results
+                    .into_iter()
+                    .try_fold(true, |all, r| r.map(|ok| all && ok))
+            }),
+        };
+        match result {
+            Ok(true) => {}
+            other => {
+                batched = other;
+                break;
+            }
+        }
+    }
+    if done.load(Ordering::Relaxed) > 0 {
+        reporter.progress_done(LABEL_PATHS);
     }
     batched.with_context(|| {
         format!(
@@ -224,6 +281,9 @@ fn copy_batched(
         )
     })
 }
+
+/// The progress label of batched copies: the paths sent.
+const LABEL_PATHS: &str = "copying paths";
 
 /// Groups the paths so that each group refers only to earlier groups (or outside the set).
 fn levels(infos: &BTreeMap<StorePath, PathInfo>) -> Vec<Vec<StorePath>> {
@@ -396,6 +456,8 @@ mod tests {
         dir: StoreDir,
         paths: Mutex<BTreeMap<StorePath, (PathInfo, Vec<u8>)>>,
         batches: Option<Mutex<Vec<Vec<StorePath>>>>,
+        /// What [`Store::parallel_requests`] answers.
+        parallel: usize,
     }
 
     impl Memory {
@@ -405,6 +467,7 @@ mod tests {
                 dir: StoreDir::default(),
                 paths: Mutex::new(BTreeMap::new()),
                 batches: None,
+                parallel: 1,
             }
         }
 
@@ -475,6 +538,9 @@ mod tests {
             let paths = infos.iter().map(|i| i.path.clone()).collect();
             batches.lock().unwrap().push(paths);
             Ok(true)
+        }
+        fn parallel_requests(&self) -> usize {
+            self.parallel
         }
     }
 
@@ -585,5 +651,46 @@ mod tests {
                 format!("copying path '/nix/store/{c}' to 'daemon'..."),
             ]
         );
+    }
+
+    #[test]
+    fn a_big_level_is_split_over_parallel_requests() {
+        let src = Memory::new("local");
+        let base = src.add_text("base", "b", &[]);
+        let many: Vec<StorePath> = (0..20)
+            .map(|i| src.add_text(&format!("p{i}"), &format!("refers to base {i}"), &[&base]))
+            .collect();
+        let mut dst = Memory::new("daemon");
+        dst.batches = Some(Mutex::new(Vec::new()));
+        dst.parallel = 3;
+        let roots: BTreeSet<StorePath> = many.iter().cloned().collect();
+        let copied = copy_closure(
+            &src,
+            &dst,
+            &roots,
+            CopyOptions::default(),
+            &Collect::default(),
+        )
+        .unwrap();
+        assert_eq!(copied.len(), 21);
+        let mut batches = dst.batches.as_ref().unwrap().lock().unwrap().clone();
+        // The lone reference first, in a request of its own; then 20 paths over 3 requests.
+        assert_eq!(batches.remove(0), [base]);
+        let mut sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [6, 7, 7]);
+        let sent: BTreeSet<StorePath> = batches.into_iter().flatten().collect();
+        assert_eq!(sent, roots);
+
+        // With `jobs` 1 the level stays one request.
+        let mut dst = Memory::new("daemon");
+        dst.batches = Some(Mutex::new(Vec::new()));
+        dst.parallel = 3;
+        let opts = CopyOptions {
+            jobs: 1,
+            ..CopyOptions::default()
+        };
+        copy_closure(&src, &dst, &roots, opts, &Collect::default()).unwrap();
+        assert_eq!(dst.batches.as_ref().unwrap().lock().unwrap().len(), 1);
     }
 }

@@ -89,4 +89,10 @@ pub trait Store: Send + Sync {
         let _ = (infos, write_nar, check);
         Ok(false)
     }
+
+    /// How many [`Store::add_multiple`] requests may run at once (a daemon store's
+    /// `max-connections`: each connection is a daemon process of its own).
+    fn parallel_requests(&self) -> usize {
+        1
+    }
 }

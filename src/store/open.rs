@@ -3,9 +3,10 @@
 //! the public halves of `secret-key-files`, which Nix trusts too), and the HTTP client for
 //! binary caches (`ssl-cert-file`, `connect-timeout`).
 //!
-//! `daemon` and `unix://<socket>` open a [`DaemonStore`], which connects on first use. Stores
-//! rflake cannot use (SSH, S3, unknown schemes) open as a stand-in that fails on first use, so
-//! commands that never touch the store (a locked `--dry-run`) work.
+//! `daemon`, `unix://<socket>` and `ssh-ng://` open a [`DaemonStore`], `ssh://` a
+//! [`super::serve::ServeStore`]; both connect on first use (`max-connections` bounds a daemon
+//! store's connections). Stores rflake cannot use (S3, unknown schemes) open as a stand-in that
+//! fails on first use, so commands that never touch the store (a locked `--dry-run`) work.
 //!
 //! # Deviations
 //!
@@ -64,6 +65,8 @@ pub struct StoreSettings {
     pub daemon_socket: Option<PathBuf>,
     /// `NIX_SSHOPTS`: options for `ssh` (shell words).
     pub ssh_opts: Option<String>,
+    /// What a daemon store sends with `setOptions` (the verbosity is the reporter's).
+    pub daemon_client: ClientOptions,
 }
 
 impl OpenConfig {
@@ -87,7 +90,7 @@ impl OpenConfig {
             trusted_keys,
             http,
             temp_dir: None,
-            daemon_client: ClientOptions::default(),
+            daemon_client: settings.daemon_client.clone(),
             daemon_socket: settings.daemon_socket.clone(),
             ssh_opts: settings.ssh_opts.clone(),
         })
@@ -117,12 +120,13 @@ pub fn open(
                 reporter,
             )?))
         }
-        StoreUri::Daemon { socket } => {
+        StoreUri::Daemon { socket, params } => {
             let mut client = cfg.daemon_client.clone();
             client.verbosity = reporter.verbosity().into();
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
+                max_connections: max_connections(params, daemon::DEFAULT_MAX_CONNECTIONS)?,
                 ..daemon::Options::new(socket.clone().or_else(|| cfg.daemon_socket.clone()))
             };
             Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
@@ -153,6 +157,9 @@ pub fn open(
             let opts = daemon::Options {
                 store_dir: cfg.store_dir.clone(),
                 client,
+                // Nix's default: each connection is an SSH session of its own, whose setup
+                // costs more than what a second import process saves (docs/performance.md).
+                max_connections: max_connections(params, 1)?,
                 ssh: Some(ssh),
                 ..daemon::Options::new(None)
             };
@@ -160,6 +167,20 @@ pub fn open(
         }
         StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
         other => anyhow::bail!("don't know how to open Nix store '{other}'"),
+    }
+}
+
+/// The `max-connections` parameter (how many connections a daemon store may open at once; at
+/// least 1, as Nix's pool), or `default`.
+fn max_connections(params: &super::uri::Params, default: usize) -> anyhow::Result<usize> {
+    match params.get("max-connections") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(|n| usize::try_from(n).unwrap_or(0).max(1))
+            .ok_or_else(|| anyhow::anyhow!("setting 'max-connections' has invalid value '{v}'")),
     }
 }
 
@@ -312,6 +333,7 @@ mod tests {
             secret_key_files: settings.secret_key_files.clone(),
             daemon_socket: None,
             ssh_opts: None,
+            daemon_client: ClientOptions::default(),
         };
         let cfg = OpenConfig::new(&store_settings, Arc::default()).unwrap();
         assert!(cfg.trusted_keys.get("demo-1").is_some());

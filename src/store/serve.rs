@@ -3,13 +3,13 @@
 //! `serve-protocol*.cc`). The encoding is the worker protocol's (`store::daemon::wire`); the
 //! transport is `store::ssh`.
 //!
-//! Used as a copy destination: valid paths are found with one `QueryValidPaths`, path infos
-//! with `QueryPathInfos`, and paths are added with `AddToStoreNar` (protocol 2.5 and later,
-//! which every Nix since 2.4 speaks).
+//! Valid paths are found with one `QueryValidPaths`, path infos with `QueryPathInfos`, paths
+//! are added with `AddToStoreNar` (protocol 2.5 and later, which every Nix since 2.4 speaks),
+//! and read back with `DumpStorePath` (streamed).
 //!
 //! # Deviations
 //!
-//! - Reading NARs back (`DumpStorePath`) is not implemented: rflake only copies to such stores.
+//! - Builds (`BuildDerivation`, `BuildPaths`) and `QueryClosure` are not implemented.
 //! - One connection per store (Nix's default `max-connections` for `ssh://` is 1 too).
 
 use std::collections::BTreeSet;
@@ -40,6 +40,7 @@ const PIPELINED: usize = 256;
 mod cmd {
     pub const QUERY_VALID_PATHS: u64 = 1;
     pub const QUERY_PATH_INFOS: u64 = 2;
+    pub const DUMP_STORE_PATH: u64 = 3;
     pub const ADD_TO_STORE_NAR: u64 = 9;
 }
 
@@ -206,12 +207,23 @@ impl Store for ServeStore {
         })
     }
 
-    fn nar_from_path(&self, path: &StorePath, _: &mut dyn Write) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "reading '{}' from '{}' is not supported: rflake copies to 'ssh://' stores only",
-            self.dir.print(path),
-            self.uri
-        )
+    /// `DumpStorePath`: the server writes the NAR with no length before it, so it is parsed as
+    /// it streams through to `sink` to find its end (Nix's `copyNAR`).
+    fn nar_from_path(&self, path: &StorePath, sink: &mut dyn Write) -> anyhow::Result<()> {
+        let printed = self.dir.print(path);
+        self.with(|c| {
+            wire::write_u64(&mut c.w, cmd::DUMP_STORE_PATH)?;
+            wire::write_str(&mut c.w, &printed)?;
+            c.w.flush()?;
+            let mut tee = Tee {
+                r: &mut c.r,
+                w: sink,
+            };
+            // A server that cannot send the path says why on its standard error (the user's)
+            // and ends the session: the NAR is then cut short.
+            super::nar::parse(&mut tee, &mut super::nar::Check)
+                .with_context(|| format!("reading '{printed}' from '{}'", self.uri))
+        })
     }
 
     fn add_nar(&self, info: &PathInfo, nar: &mut dyn Read, _: CheckSigs) -> anyhow::Result<()> {
@@ -255,6 +267,20 @@ impl Store for ServeStore {
             }
             Ok(true)
         })
+    }
+}
+
+/// Reads from `r`, writing every byte read to `w` as well.
+struct Tee<'a> {
+    r: &'a mut dyn Read,
+    w: &'a mut dyn Write,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.w.write_all(&buf[..n])?;
+        Ok(n)
     }
 }
 
@@ -329,16 +355,62 @@ mod tests {
     #[test]
     fn a_server_that_is_not_nix_store_serve_is_refused() {
         assert_eq!(
-            valid_err(&local("cat >/dev/null & printf 'garbage!'")),
+            // The server reads what the client sends in the foreground: a background `cat` of a
+            // non-interactive shell reads /dev/null, and the client's handshake would then race
+            // the shell's exit (a broken pipe instead of the answer).
+            valid_err(&local("printf 'garbage!'; cat >/dev/null")),
             "cannot open connection to remote store 'ssh://localhost': \
              'nix-store --serve' protocol mismatch from 'localhost'"
         );
         // MAGIC_2, then version 2.4: too old for `AddToStoreNar`.
-        let old = "cat >/dev/null & printf '\\313\\356\\122\\124\\0\\0\\0\\0\\004\\002\\0\\0\\0\\0\\0\\0'";
+        let old =
+            "printf '\\313\\356\\122\\124\\0\\0\\0\\0\\004\\002\\0\\0\\0\\0\\0\\0'; cat >/dev/null";
         assert_eq!(
             valid_err(&local(old)),
             "cannot open connection to remote store 'ssh://localhost': \
              unsupported 'nix-store --serve' protocol version on 'localhost'"
+        );
+    }
+
+    #[test]
+    fn nars_are_read_to_their_end_and_no_further() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("t")).unwrap();
+        std::fs::write(tmp.path().join("t/a"), "hello\n").unwrap();
+        let mut nar = Vec::new();
+        crate::store::nar::dump(&tmp.path().join("t"), &mut nar).unwrap();
+        // The NAR, then bytes that belong to the next answer.
+        let file = tmp.path().join("answer");
+        let mut answer = nar.clone();
+        answer.extend_from_slice(b"NEXT....");
+        std::fs::write(&file, &answer).unwrap();
+        let script = format!(
+            "printf '\\313\\356\\122\\124\\0\\0\\0\\0\\007\\002\\0\\0\\0\\0\\0\\0'; \
+             cat '{}'; cat >/dev/null",
+            file.display()
+        );
+        let store = local(&script);
+        let p = StorePath::from_base_name("k30i9rm3dc3almwwl0l6hjpnpx0wjhxz-source").unwrap();
+        let mut got = Vec::new();
+        store.nar_from_path(&p, &mut got).unwrap();
+        assert_eq!(got, nar);
+        // What followed the NAR is still unread.
+        let mut slot = store.conn.lock().unwrap();
+        let mut next = [0u8; 8];
+        slot.as_mut().unwrap().r.read_exact(&mut next).unwrap();
+        assert_eq!(&next, b"NEXT....");
+        drop(slot);
+
+        // A server that stops half-way (here: one that sends no NAR at all) is an error.
+        let store = local(
+            "printf '\\313\\356\\122\\124\\0\\0\\0\\0\\007\\002\\0\\0\\0\\0\\0\\0'; \
+             head -c 8 >/dev/null",
+        );
+        let err = store.nar_from_path(&p, &mut Vec::new()).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "reading '/nix/store/k30i9rm3dc3almwwl0l6hjpnpx0wjhxz-source' from 'ssh://localhost': \
+             bad archive: input doesn't look like a Nix archive"
         );
     }
 

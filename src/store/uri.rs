@@ -12,7 +12,7 @@
 //!
 //! - `auto` prefers the daemon socket when it exists, even when `/nix/var/nix` is writable
 //!   (Nix then opens the store directly): rflake never writes into a daemon-managed store.
-//! - S3 and SSH stores are not implemented; opening one fails with an error naming `--store`.
+//! - S3 stores are not implemented; opening one fails with an error naming `--store`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -35,6 +35,8 @@ pub enum StoreUri {
     Daemon {
         /// The socket, if given.
         socket: Option<PathBuf>,
+        /// Parameters such as `max-connections`.
+        params: Params,
     },
     /// `local`, `local?root=R`, `local://R` or a directory `R` (a chroot store).
     Local {
@@ -130,6 +132,7 @@ impl StoreUri {
             return match scheme {
                 "unix" => StoreUri::Daemon {
                     socket: (!rest.is_empty()).then(|| PathBuf::from(rest)),
+                    params,
                 },
                 "local" => StoreUri::Local {
                     root: params
@@ -164,7 +167,10 @@ impl StoreUri {
         }
         match base {
             "" | "auto" => StoreUri::Auto,
-            "daemon" => StoreUri::Daemon { socket: None },
+            "daemon" => StoreUri::Daemon {
+                socket: None,
+                params,
+            },
             "local" => StoreUri::Local {
                 root: params.remove("root").map(PathBuf::from),
                 params,
@@ -188,7 +194,10 @@ impl StoreUri {
             return self;
         }
         if facts.daemon_socket_exists {
-            StoreUri::Daemon { socket: None }
+            StoreUri::Daemon {
+                socket: None,
+                params: Params::new(),
+            }
         } else if facts.nix_store_writable {
             StoreUri::Local {
                 root: None,
@@ -255,8 +264,13 @@ impl fmt::Display for StoreUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreUri::Auto => f.write_str("auto"),
-            StoreUri::Daemon { socket: None } => f.write_str("daemon"),
-            StoreUri::Daemon { socket: Some(s) } => write!(f, "unix://{}", s.display()),
+            StoreUri::Daemon { socket, params } => {
+                match socket {
+                    None => f.write_str("daemon")?,
+                    Some(s) => write!(f, "unix://{}", s.display())?,
+                }
+                render_params(f, params)
+            }
             StoreUri::Local { root, params } => {
                 let mut all = params.clone();
                 if let Some(r) = root {

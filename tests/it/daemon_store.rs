@@ -445,6 +445,160 @@ fn untrusted_clients_add_sources_and_see_the_daemons_warnings() {
     assert!(!store.is_valid_path(&p2).unwrap());
 }
 
+/// The user's overridden store settings reach the daemon with `setOptions`, as Nix sends them:
+/// an untrusted client sees the daemon refuse each restricted one (its debug message) and
+/// filter the substituters (its warning); settings of other layers stay with the client.
+#[test]
+fn overridden_settings_are_forwarded_to_the_daemon() {
+    if !require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    flake(&mut env);
+    let daemon = NixDaemon::start_with(env.root(), "trusted-users = nobody\n");
+    env.add_nix_config("keep-outputs = yes");
+    env.add_nix_config("extra-substituters = http://127.0.0.1:1");
+    env.add_nix_config("tarball-ttl = 5");
+    env.add_nix_config("show-trace = true");
+    let out = env.run(&[
+        "--debug",
+        "--option",
+        "connect-timeout",
+        "7",
+        "flake",
+        "archive",
+        "--to",
+        &daemon.uri(),
+    ]);
+    assert!(out.success(), "{out:?}");
+    let refused = |name: &str| {
+        format!(
+            "ignoring the client-specified setting '{name}', because it is a restricted \
+             setting and you are not a trusted user"
+        )
+    };
+    let lines: Vec<&str> = out.stderr().lines().collect();
+    for name in ["keep-outputs", "store", "build-users-group"] {
+        assert!(lines.contains(&refused(name).as_str()), "{name}: {out:?}");
+    }
+    // `connect-timeout` is one an untrusted client may set: no complaint.
+    for name in [
+        "connect-timeout",
+        "tarball-ttl",
+        "show-trace",
+        "flake-registry",
+    ] {
+        assert!(!lines.contains(&refused(name).as_str()), "{name}: {out:?}");
+    }
+    assert!(
+        lines.contains(&"warning: ignoring untrusted substituter 'http://127.0.0.1:1'"),
+        "{out:?}"
+    );
+}
+
+/// Relays every connection to `listener` to the daemon at `upstream`, counting them.
+fn counting_relay(
+    listener: std::os::unix::net::UnixListener,
+    upstream: std::path::PathBuf,
+) -> Arc<std::sync::atomic::AtomicUsize> {
+    use std::os::unix::net::UnixStream;
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let daemon = UnixStream::connect(&upstream).unwrap();
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), daemon.try_clone().unwrap()),
+                (daemon, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    count
+}
+
+/// `max-connections` bounds the daemon connections a copy opens; a big copy uses them all
+/// (several daemon processes import at once), and every path arrives.
+#[test]
+fn max_connections_splits_a_big_copy_over_that_many_daemon_processes() {
+    if !require_nix() {
+        return;
+    }
+    let env = TestEnv::new();
+    let daemon = NixDaemon::start(env.root());
+    let proxy = env.path("proxy.sock");
+    let count = counting_relay(
+        std::os::unix::net::UnixListener::bind(&proxy).unwrap(),
+        daemon.socket.clone(),
+    );
+    let cfg =
+        rflake::store::open::OpenConfig::new(&Default::default(), Default::default()).unwrap();
+    let open = |uri: &str| {
+        rflake::store::open::open(
+            &rflake::store::uri::StoreUri::parse(uri, env.root()),
+            &cfg,
+            &Collect::default(),
+        )
+        .unwrap()
+    };
+    let local = open(&env.path("local").display().to_string());
+    let mut paths = BTreeSet::new();
+    for i in 0..40 {
+        let nar = big_nar(i + 1);
+        let h = Hash::digest(Algo::Sha256, &nar);
+        let p = StoreDir::default()
+            .make_source_path(&h, &format!("p{i}"), &Default::default())
+            .unwrap();
+        let info = PathInfo::source(p.clone(), h, nar.len() as u64);
+        local
+            .add_nar(&info, &mut &nar[..], CheckSigs::NoCheck)
+            .unwrap();
+        paths.insert(p);
+    }
+    let remote = open(&format!("unix://{}?max-connections=3", proxy.display()));
+    let opts = rflake::store::copy::CopyOptions::default();
+    let copied =
+        rflake::store::copy::copy_paths(&*local, &*remote, &paths, opts, &Collect::default())
+            .unwrap();
+    assert_eq!(copied, paths);
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // The daemon has every path, with the local store's NAR hash.
+    let direct = DaemonStore::new(
+        Options::new(Some(daemon.socket.clone())),
+        Arc::new(Collect::default()),
+    );
+    assert_eq!(direct.query_valid_paths(&paths).unwrap(), paths);
+    for p in &paths {
+        assert_eq!(
+            direct.query_path_info(p).unwrap().unwrap().nar_hash,
+            local.query_path_info(p).unwrap().unwrap().nar_hash
+        );
+    }
+
+    // A value that is not a number is an error naming the parameter.
+    let mut env = env;
+    env.write("work/f/flake.nix", "{ outputs = { self }: { }; }\n");
+    env.set_cwd("work/f");
+    let out = env.run(&[
+        "flake",
+        "archive",
+        "--to",
+        &format!("unix://{}?max-connections=many", daemon.socket.display()),
+    ]);
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr()
+            .contains("setting 'max-connections' has invalid value 'many'"),
+        "{out:?}"
+    );
+}
+
 /// One direction of a recorded exchange: bytes the client sent (`C`) or the daemon sent
 /// (`D`), in the order they crossed the socket.
 type Transcript = Vec<(char, Vec<u8>)>;

@@ -19,6 +19,7 @@ mod flake_functional;
 mod fuzz_replay;
 mod global_registry;
 mod help;
+mod hostile_archives;
 mod hostile_input;
 mod interrupt;
 mod lazy_locking;

@@ -70,6 +70,62 @@ fn archive_copies_every_path_once(to: &str) {
     assert_eq!(out.stderr(), "");
 }
 
+/// `nix-store --serve` sends NARs back (`DumpStorePath`): each one read through an `ssh://`
+/// store hashes to the `narHash` the remote Nix recorded, and the connection stays usable after
+/// each (the NAR's end is found by parsing it).
+#[test]
+fn nars_are_read_back_from_ssh_stores() {
+    if !require_nix() {
+        return;
+    }
+    use rflake::hash::{Algo, Hash};
+    let (env, server) = setup();
+    let out = env.run(&["flake", "archive", "--json", "--to", "ssh://127.0.0.1"]);
+    assert!(out.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(out.stdout()).unwrap();
+    let paths = [
+        v["path"].as_str().unwrap().to_owned(),
+        v["inputs"]["dep"]["path"].as_str().unwrap().to_owned(),
+    ];
+    let settings = rflake::store::open::StoreSettings {
+        ssh_opts: Some(server.ssh_opts()),
+        ..Default::default()
+    };
+    let cfg = rflake::store::open::OpenConfig::new(&settings, Default::default()).unwrap();
+    let uri = rflake::store::uri::StoreUri::parse("ssh://127.0.0.1", env.root());
+    let store = rflake::store::open::open(&uri, &cfg, &rflake::report::Collect::default()).unwrap();
+    let remote = server.remote_store.display().to_string();
+    for p in paths.iter().chain(&paths) {
+        let path = rflake::store::StoreDir::default().parse(p).unwrap();
+        let mut nar = Vec::new();
+        store.nar_from_path(&path, &mut nar).unwrap();
+        let info = env.run_nix(&["path-info", "--json", "--store", &remote, p]);
+        let info: serde_json::Value = serde_json::from_str(info.stdout()).unwrap();
+        assert_eq!(
+            Hash::digest(Algo::Sha256, &nar).to_sri(),
+            info[0]["narHash"].as_str().unwrap(),
+            "{p}"
+        );
+        assert_eq!(nar.len() as u64, info[0]["narSize"].as_u64().unwrap());
+    }
+    // A path the remote does not have: an error naming it, not a hang.
+    let missing = rflake::store::StoreDir::default()
+        .parse("/nix/store/k30i9rm3dc3almwwl0l6hjpnpx0wjhxz-missing")
+        .unwrap();
+    let err = store.nar_from_path(&missing, &mut Vec::new()).unwrap_err();
+    assert!(
+        format!("{err:#}").starts_with(
+            "reading '/nix/store/k30i9rm3dc3almwwl0l6hjpnpx0wjhxz-missing' from 'ssh://127.0.0.1'"
+        ),
+        "{err:#}"
+    );
+    // The broken session was dropped: the next read opens another.
+    let path = rflake::store::StoreDir::default().parse(&paths[0]).unwrap();
+    let mut nar = Vec::new();
+    store.nar_from_path(&path, &mut nar).unwrap();
+    assert!(!nar.is_empty());
+}
+
 #[test]
 fn unreachable_hosts_and_missing_remote_programs_are_errors() {
     let (mut env, server) = setup();

@@ -24,6 +24,7 @@ fn store(env: &TestEnv, uri: &str, settings: &Settings) -> std::sync::Arc<dyn St
         secret_key_files: settings.secret_key_files.clone(),
         daemon_socket: None,
         ssh_opts: None,
+        daemon_client: Default::default(),
     };
     let cfg = OpenConfig::new(&store_settings, Default::default()).unwrap();
     open(&StoreUri::parse(uri, env.root()), &cfg, &Collect::default()).unwrap()

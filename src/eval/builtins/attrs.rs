@@ -114,6 +114,7 @@ fn cat_attrs(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn zip_attrs_with(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
+    m.function_of(&a[0])?;
     let l = m.list_of(&a[1])?;
     let mut by: std::collections::BTreeMap<Symbol, Vec<Value>> = Default::default();
     for x in l.iter() {

@@ -78,7 +78,7 @@ fn function_args(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
             Ok(Value::attrs(entries))
         }
         Value::PrimOp(_) | Value::PrimOpApp(_) => Ok(Value::attrs(Vec::new())),
-        other => m.type_error("a function", &other),
+        _ => err("'functionArgs' requires a function"),
     }
 }
 

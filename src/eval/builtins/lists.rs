@@ -41,6 +41,9 @@ fn elem_at(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 
 fn map(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     let l = m.list_of(&a[1])?;
+    if !l.is_empty() {
+        m.function_of(&a[0])?;
+    }
     let f = &a[0];
     Ok(Value::list(
         l.iter()
@@ -51,6 +54,9 @@ fn map(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 
 fn filter(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
     let l = m.list_of(&a[1])?;
+    if !l.is_empty() {
+        m.function_of(&a[0])?;
+    }
     let mut out = Vec::new();
     for x in l.iter() {
         let keep = m.call(a[0].clone(), x.clone(), pos)?;
@@ -65,6 +71,7 @@ fn filter(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
 }
 
 fn foldl(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
+    m.function_of(&a[0])?;
     let l = m.list_of(&a[2])?;
     let mut acc = a[1].clone();
     let f = m.force(&a[0])?;
@@ -79,6 +86,7 @@ fn gen_list(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     if n < 0 {
         return err(format!("cannot create list of size {n}"));
     }
+    m.function_of(&a[0])?;
     let f = a[0].clone();
     Ok(Value::list(
         (0..n)
@@ -98,6 +106,7 @@ fn concat_lists(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn concat_map(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
+    m.function_of(&a[0])?;
     let l = m.list_of(&a[1])?;
     let mut out = Vec::new();
     for x in l.iter() {
@@ -119,6 +128,7 @@ fn elem(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn any_all(m: &mut Machine, a: &[Value], pos: PosIdx, want: bool) -> R<Value> {
+    m.function_of(&a[0])?;
     let l = m.list_of(&a[1])?;
     for x in l.iter() {
         let r = m.call(a[0].clone(), x.clone(), pos)?;
@@ -131,6 +141,9 @@ fn any_all(m: &mut Machine, a: &[Value], pos: PosIdx, want: bool) -> R<Value> {
 
 fn sort(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
     let l = m.list_of(&a[1])?;
+    if !l.is_empty() {
+        m.function_of(&a[0])?;
+    }
     let mut items: Vec<Value> = l.iter().cloned().collect();
     for x in items.iter_mut() {
         *x = m.force(x)?;
@@ -199,6 +212,7 @@ fn merge_sort(
 }
 
 fn partition(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
+    m.function_of(&a[0])?;
     let l = m.list_of(&a[1])?;
     let (mut yes, mut no) = (Vec::new(), Vec::new());
     for x in l.iter() {
@@ -225,6 +239,7 @@ fn partition(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
 }
 
 fn group_by(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
+    m.function_of(&a[0])?;
     let l = m.list_of(&a[1])?;
     let mut groups: Vec<(Symbol, Vec<Value>)> = Vec::new();
     let mut index: std::collections::HashMap<Symbol, usize> = Default::default();

@@ -19,6 +19,7 @@ mod flakeref;
 mod json;
 mod lists;
 pub mod prelude;
+pub mod search_path;
 
 pub use fetch::tree_attrs;
 pub use json::to_json;
@@ -65,6 +66,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(strings::OPS)
         .chain(types::OPS)
         .chain(json::OPS)
+        .chain(search_path::OPS)
         .chain(derivation::OPS)
         .chain(fetch::OPS)
         .chain(flakeref::OPS)

@@ -37,8 +37,9 @@ fn substring(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn concat_sep(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let mut ctx = Context::default();
-    let sep = m.coerce_to_string(&a[0], &mut ctx, false, true)?;
+    let sep = m.str_of(&a[0])?;
+    let mut ctx = sep.ctx.clone();
+    let sep = sep.s.to_vec();
     let l = m.list_of(&a[1])?;
     let mut out = Vec::new();
     for (i, x) in l.iter().enumerate() {
@@ -74,9 +75,8 @@ fn replace_strings(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
             let f = &f.s;
             if bytes[i..].starts_with(f) {
                 if tos[k].is_none() {
-                    let mut c = Context::default();
-                    let t = m.coerce_to_string(&to[k], &mut c, false, true)?;
-                    tos[k] = Some((t, c));
+                    let t = m.str_of(&to[k])?;
+                    tos[k] = Some((t.s.to_vec(), t.ctx.clone()));
                 }
                 if let Some((t, c)) = &tos[k] {
                     out.extend_from_slice(t);
@@ -132,19 +132,28 @@ fn read_file(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 fn path_exists(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     let v = m.force(&a[0])?;
     let p = path_of(m, &v)?;
+    // A string ending in `/` or `/.` names a directory; otherwise a final symlink counts
+    // itself, broken or not (Nix resolves only the ancestors then).
     let must_be_dir = match &v {
-        Value::Str(s) => s.s.ends_with(b"/"),
+        Value::Str(s) => s.s.ends_with(b"/") || s.s.ends_with(b"/."),
         _ => false,
     };
-    Ok(Value::Bool(match m.io.file_type(&p) {
-        Ok(Some(FileType::Directory)) => true,
-        Ok(Some(_)) => !must_be_dir,
-        _ => false,
-    }))
+    if must_be_dir {
+        return Ok(Value::Bool(matches!(
+            m.io.file_type(&p),
+            Ok(Some(FileType::Directory))
+        )));
+    }
+    Ok(Value::Bool(matches!(m.io.lstat_type(&p), Ok(Some(_)))))
 }
 
 fn read_dir(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     let p = path_of(m, &a[0])?;
+    match m.io.file_type(&p).map_err(io_error)? {
+        None => return err(format!("path '{p}' does not exist")),
+        Some(FileType::Directory) => {}
+        Some(_) => return err(format!("'{p}' is not a directory")),
+    }
     let entries = m.io.read_dir(&p).map_err(io_error)?;
     Ok(Value::attrs(
         entries

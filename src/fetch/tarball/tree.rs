@@ -61,8 +61,21 @@ pub fn normalise(name: &[u8]) -> Components {
     out
 }
 
+/// The key that sorts paths as Nix's `CanonPath` does (the order in which it makes hard links,
+/// which matters when one links to another): byte by byte as a C `char` with `/` counting as 0.
+/// `char` is signed as on x86-64; where it is unsigned (aarch64) Nix orders names with bytes
+/// above 127 differently, a difference only chains of hard links to such names can see.
+fn nix_order(path: &[Vec<u8>]) -> Vec<i16> {
+    let mut key = Vec::new();
+    for c in path {
+        key.push(0);
+        key.extend(c.iter().map(|&b| i16::from(b as i8)));
+    }
+    key
+}
+
 fn show(c: &[Vec<u8>]) -> String {
-    String::from_utf8_lossy(&c.join(&b'/')).into_owned()
+    crate::util::printable(&c.join(&b'/'))
 }
 
 enum Node {
@@ -289,7 +302,8 @@ impl<'p> Builder<'p> {
     /// entry when that is a directory. Also returns the newest modification time of all entries.
     pub fn finish(mut self) -> anyhow::Result<(PathBuf, u64)> {
         self.pending.wait()?;
-        let links = std::mem::take(&mut self.hard_links);
+        let mut links: Vec<_> = std::mem::take(&mut self.hard_links).into_iter().collect();
+        links.sort_by_cached_key(|(path, _)| nix_order(path));
         for (path, target) in &links {
             self.copy_link(path, target).map_err(|e| {
                 e.context(format!(

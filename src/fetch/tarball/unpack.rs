@@ -13,6 +13,14 @@
 //! - Archives beyond [`Limits`] (64 GiB, 10 million entries by default) are refused.
 //! - An entry whose name normalises to the root and is not a directory fails with
 //!   `cannot create a file at the root of the archive`.
+//! - A tar stream the reader cannot go on with fails with `damaged tar archive (…)` or
+//!   `truncated tar archive (…)`; names and details in messages are escaped, never raw bytes.
+//! - Sun pax headers (type `X`) and Solaris ACLs (type `A`) are skipped, not applied to the
+//!   next entry.
+//!
+//! The entry types follow libarchive's reader: a "regular" entry whose name ends in `/` and
+//! GNU's type `D` are directories, unknown types regular files, a multi-volume continuation
+//! (`M`) has the unsupported file type 0, and GNU volume labels (`V`) are no entries.
 
 use std::fs;
 use std::io::{self, Cursor, Read};
@@ -23,6 +31,7 @@ use anyhow::Context as _;
 use super::sniff;
 use super::tree::{Builder, Kind, Limits};
 use super::writers::{self, Pending, Queues};
+use crate::util::printable;
 
 /// The result of unpacking.
 #[derive(Debug)]
@@ -140,16 +149,19 @@ fn spool(reader: &mut dyn Read, path: &Path, max: u64) -> anyhow::Result<fs::Fil
 fn unsupported(path: &[u8], ty: u32) -> anyhow::Error {
     anyhow::anyhow!(
         "file '{}' in tarball has unsupported file type {ty}",
-        String::from_utf8_lossy(path)
+        printable(path)
     )
 }
 
 fn read_tar(reader: &mut dyn Read, b: &mut Builder<'_>) -> anyhow::Result<()> {
     let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().context("reading the tar archive")?;
+    let entries = archive
+        .entries()
+        .map_err(damaged)
+        .context("reading the tar archive")?;
     for entry in entries {
         crate::util::interrupt::check()?;
-        let mut entry = entry.context("reading the tar archive")?;
+        let mut entry = entry.map_err(damaged).context("reading the tar archive")?;
         let path = entry.path_bytes().into_owned();
         let header = entry.header();
         let mtime = header.mtime().unwrap_or(0);
@@ -160,20 +172,45 @@ fn read_tar(reader: &mut dyn Read, b: &mut Builder<'_>) -> anyhow::Result<()> {
         let mtime = pax_mtime(&mut entry).unwrap_or(mtime);
         use tar::EntryType as T;
         let kind = match ty {
+            // 'D' is GNU's incremental-backup directory.
             T::Directory => Kind::Dir,
+            _ if ty.as_byte() == b'D' => Kind::Dir,
             T::Symlink => Kind::Symlink(link.as_deref().unwrap_or_default()),
             T::Link => Kind::HardLink(link.as_deref().unwrap_or_default()),
             T::Char => return Err(unsupported(&path, S_IFCHR)),
             T::Block => return Err(unsupported(&path, S_IFBLK)),
             T::Fifo => return Err(unsupported(&path, S_IFIFO)),
+            // A multi-volume continuation gets no file type from libarchive.
+            _ if ty.as_byte() == b'M' => return Err(unsupported(&path, 0)),
+            // Headers that describe the next entry, and GNU's volume label: no entry.
             T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => continue,
+            _ if matches!(ty.as_byte(), b'X' | b'A' | b'V') => continue,
+            // libarchive reads a "regular" entry whose name ends in '/' as a directory.
+            _ if path.ends_with(b"/") => Kind::Dir,
             // Regular, contiguous and sparse files; libarchive reads unknown types as files.
             _ => Kind::File(size, mode & 0o100 != 0, &mut entry),
         };
         b.add(&path, mtime, kind)
-            .with_context(|| format!("unpacking '{}'", String::from_utf8_lossy(&path)))?;
+            .with_context(|| format!("unpacking '{}'", printable(&path)))?;
     }
     Ok(())
+}
+
+/// The error for a tar stream the reader cannot go on with (libarchive: `Damaged tar archive`,
+/// `Truncated tar archive`). The reader's own words can quote a header's bytes, so they are
+/// shown escaped and cut short.
+fn damaged(e: io::Error) -> anyhow::Error {
+    let text = e.to_string();
+    let what = if e.kind() == io::ErrorKind::UnexpectedEof || text.contains("unexpected EOF") {
+        "truncated tar archive"
+    } else {
+        "damaged tar archive"
+    };
+    let mut detail: String = text.chars().take(80).collect();
+    if detail.len() < text.len() {
+        detail.push('…');
+    }
+    anyhow::anyhow!("{what} ({})", printable(detail.as_bytes()))
 }
 
 /// The `mtime` of a pax extended header (seconds, fraction dropped), which overrides the
@@ -218,7 +255,7 @@ fn read_zip(file: fs::File, b: &mut Builder<'_>) -> anyhow::Result<()> {
         } else {
             b.add(&path, mtime, Kind::File(size, mode & 0o100 != 0, &mut f))
         };
-        result.with_context(|| format!("unpacking '{}'", String::from_utf8_lossy(&path)))?;
+        result.with_context(|| format!("unpacking '{}'", printable(&path)))?;
     }
     Ok(())
 }

@@ -376,8 +376,8 @@ fn malicious_archives_are_neutralised() {
         ),
         (
             "a file at the root",
-            vec![file("./", b"1")],
-            "unpacking './': cannot create a file at the root of the archive",
+            vec![file(".", b"1")],
+            "unpacking '.': cannot create a file at the root of the archive",
         ),
     ];
     for (name, entries, want) in cases {
@@ -441,4 +441,96 @@ fn big_files_are_streamed() {
     let tree = result.unwrap().tree;
     assert_eq!(std::fs::read(tree.join("big")).unwrap().len(), 3 << 20);
     assert_eq!(std::fs::read(tree.join("small")).unwrap(), b"s");
+}
+
+#[test]
+fn entry_types_as_libarchive_reads_them() {
+    let typed = |name, ty: u8| E {
+        ty: EntryType::new(ty),
+        ..file(name, b"")
+    };
+    let cases: Vec<(&str, Vec<E<'static>>, &[&str])> = vec![
+        (
+            "a regular entry named with a trailing '/' is a directory",
+            vec![dir("d/"), file("d/e/", b"")],
+            &[": d", "e: d"],
+        ),
+        (
+            // So "./" as a regular entry is the root directory, not a file at the root.
+            "a regular entry named './' is the root",
+            vec![file("./", b""), dir("d/")],
+            &[": d"],
+        ),
+        (
+            "GNU's incremental directory",
+            vec![dir("d/"), typed("d/e", b'D')],
+            &[": d", "e: d"],
+        ),
+        (
+            "volume labels, Solaris ACLs and Sun pax headers are no entries",
+            vec![
+                typed("label", b'V'),
+                dir("d/"),
+                typed("d/acl", b'A'),
+                typed("d/pax", b'X'),
+                file("d/a", b"1"),
+            ],
+            &[": d", "a: f 1"],
+        ),
+        (
+            "unknown types are regular files",
+            vec![dir("d/"), typed("d/q", b'Q')],
+            &[": d", "q: f "],
+        ),
+    ];
+    for (name, entries, want) in cases {
+        assert_eq!(ok(&tar_of(&entries)).0, want, "{name}");
+    }
+    assert_eq!(
+        err(&tar_of(&[dir("d/"), typed("d/m", b'M')])),
+        "file 'd/m' in tarball has unsupported file type 0"
+    );
+}
+
+#[test]
+fn hard_links_are_made_in_nix_s_order() {
+    // Nix makes hard links in the order of their paths as C strings (signed `char`, '/' first):
+    // 'd/é' (0xc3 0xa9) before 'd/e', so a link to a link made earlier works.
+    let entries = [
+        dir("d/"),
+        file("d/a", b"1"),
+        link("d/e", EntryType::Link, "d/\u{e9}"),
+        link("d/\u{e9}", EntryType::Link, "d/a"),
+    ];
+    assert_eq!(
+        ok(&tar_of(&entries)).0,
+        [": d", "a: f 1", "e: f 1", "\u{e9}: f 1"]
+    );
+    // The other way round the first link's target does not exist yet.
+    let entries = [
+        dir("d/"),
+        file("d/a", b"1"),
+        link("d/\u{e9}", EntryType::Link, "d/e"),
+        link("d/e", EntryType::Link, "d/a"),
+    ];
+    assert_eq!(
+        err(&tar_of(&entries)),
+        "while creating a hard link from '/d/\u{e9}' to '/d/e': path '/d/e' does not exist"
+    );
+}
+
+#[test]
+fn damaged_tar_headers_are_described_without_their_bytes() {
+    let mut bytes = tar_of(&[dir("d/"), file("d/a", b"1")]);
+    // Two headers and the file's data block, then a header of garbage.
+    bytes.truncate(1536);
+    let mut block = [0x1bu8; 512];
+    block[148..156].copy_from_slice(b"\x07\x08\x1b\xff\xfe\x01\x02\x03");
+    bytes.extend_from_slice(&block);
+    let e = err(&bytes);
+    assert!(
+        e.starts_with("reading the tar archive: damaged tar archive ("),
+        "{e}"
+    );
+    assert!(!e.chars().any(char::is_control), "{e:?}");
 }

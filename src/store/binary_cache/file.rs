@@ -4,7 +4,7 @@
 //! Opening creates `nar/`, `log/` and `build-trace-v2/`. Files are written to
 //! `<file>.tmp.<pid>.<counter>` and renamed into place; NAR files are compressed straight into
 //! a spool file in `nar/` and renamed once their hash (hence their name) is known. The first
-//! spool of a process removes those that killed processes left (see
+//! write of a process removes the temporaries that killed processes left (see
 //! `util::fs::reclaim_files_of_dead_processes`).
 
 use std::fs::{self, File};
@@ -37,6 +37,17 @@ impl FileBackend {
         &self.root
     }
 
+    /// Removes, once per process at its first write, the temporaries killed processes left:
+    /// `<file>.tmp.<pid>.<n>` in the cache (a `.narinfo` being written) and in `nar/` (a NAR
+    /// being spooled, `spool.tmp.<pid>.<n>`).
+    fn reclaim(&self) {
+        self.reclaimed.call_once(|| {
+            for dir in [self.root.clone(), self.root.join("nar")] {
+                ufs::reclaim_files_of_dead_processes(&dir, tmp_pid);
+            }
+        });
+    }
+
     /// Resolves `key` inside the cache, refusing keys that could leave it (a `.narinfo`'s
     /// `URL` is read from the cache itself): Nix's `checkBinaryCachePath`.
     fn resolve(&self, key: &str) -> Result<PathBuf, Error> {
@@ -61,6 +72,14 @@ impl FileBackend {
         }
         Ok(self.root.join(p))
     }
+}
+
+/// Returns the pid of a temporary's name `<file>.tmp.<pid>.<n>` (both decimal numbers).
+fn tmp_pid(name: &str) -> Option<u32> {
+    let (rest, n) = name.rsplit_once('.')?;
+    let (rest, pid) = rest.rsplit_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (rest.ends_with(".tmp") && digits(pid) && digits(n)).then(|| pid.parse().ok())?
 }
 
 impl Backend for FileBackend {
@@ -105,6 +124,7 @@ impl Backend for FileBackend {
 
     fn put(&self, key: &str, data: &[u8], _content_type: &str) -> anyhow::Result<()> {
         let path = self.resolve(key)?;
+        self.reclaim();
         backend::write_atomic(&path, data)?;
         Ok(())
     }
@@ -113,15 +133,7 @@ impl Backend for FileBackend {
         // In `nar/`, where NAR files end up, so that persisting is a rename.
         let dir = self.root.join("nar");
         ufs::create_dir_all(&dir)?;
-        // A killed copy leaves its `spool.tmp.<pid>.<n>`; the next writer removes it.
-        self.reclaimed.call_once(|| {
-            ufs::reclaim_files_of_dead_processes(&dir, |name| {
-                let rest = name.strip_prefix("spool.tmp.")?;
-                let (pid, n) = rest.split_once('.')?;
-                let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-                (digits(pid) && digits(n)).then(|| pid.parse().ok())?
-            });
-        });
+        self.reclaim();
         Ok(Spool::file(
             dir.join(format!("spool.tmp.{}", backend::tmp_suffix())),
         )?)
@@ -191,5 +203,29 @@ mod tests {
         drop(spool);
         live.kill().unwrap();
         live.wait().unwrap();
+    }
+
+    #[test]
+    fn narinfo_temporaries_of_dead_processes_are_reclaimed_at_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!("abc.narinfo.tmp.{dead}.9"));
+        let mine = dir
+            .path()
+            .join(format!("abc.narinfo.tmp.{}.9", std::process::id()));
+        let odd = dir.path().join(format!("abc.narinfo.tmp.{dead}x.9"));
+        for p in [&stale, &mine, &odd] {
+            fs::write(p, b"x").unwrap();
+        }
+        let b = FileBackend::new(dir.path());
+        b.put("nix-cache-info", b"StoreDir: /nix/store\n", "text/plain")
+            .unwrap();
+        assert!(!stale.exists());
+        assert!(mine.exists() && odd.exists());
+        assert_eq!(tmp_pid("x.narinfo.tmp.12.3"), Some(12));
+        assert_eq!(tmp_pid("spool.tmp.12.3"), Some(12));
+        assert_eq!(tmp_pid("x.narinfo.12.3"), None);
     }
 }

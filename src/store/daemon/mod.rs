@@ -16,9 +16,11 @@
 //! on the other end. A connection is dropped when an exchange fails half-way (I/O or protocol
 //! error), and kept when the daemon reports an error (it then waits for the next request).
 //!
-//! Copying into the daemon ([`crate::store::copy`]) sends every missing path in one
-//! `addMultipleToStore` stream (protocol 1.32 on; older daemons get one `addToStoreNar` per
-//! path, several at once). NARs are streamed, never held whole; while a NAR is sent, what the
+//! Copying into the daemon ([`crate::store::copy`]) sends flake sources (paths whose address
+//! is their NAR hash) with `addToStore` (protocol 1.25 on), so that the daemon hashes each tree
+//! once as it restores it; other paths go in one `addMultipleToStore` stream (protocol 1.32 on;
+//! older daemons get one `addToStoreNar` per path, several at once). A level of many paths is
+//! split over up to `max-connections` connections. NARs are streamed, never held whole; while a NAR is sent, what the
 //! daemon says meanwhile is read without blocking, so a failing daemon stops the stream early
 //! and a chatty one cannot deadlock it.
 //!
@@ -28,13 +30,14 @@
 //!
 //! - Fetchers add to a local store only: a daemon store is a `--to` destination, not yet a
 //!   `--store` to fetch into.
-//! - `max-connections` is 4, not 1, and not read from the URI: copies to the daemon overlap.
-//! - `setOptions` sends the `nix` command's defaults and the verbosity, not yet the user's
-//!   overridden settings.
+//! - `max-connections` defaults to 4 for a socket, not 1: copies to the daemon overlap.
+//! - Flake sources are copied with `addToStore`, not `addMultipleToStore` (see above).
+//! - `setOptions` forwards the user's overridden settings as Nix does, except the few of
+//!   `crate::settings::forward` (see its deviations).
 //! - The daemon's messages lose their terminal colours even on a terminal.
 //! - Only the operations rflake needs are implemented (see [`ops`]); `buildPathsWithResults`,
-//!   `buildDerivation`, `queryDerivationOutputMap`, `addPermRoot`/`addIndirectRoot` and the
-//!   `ssh-ng://` transport are not yet.
+//!   `buildDerivation`, `queryDerivationOutputMap` and `addPermRoot`/`addIndirectRoot` are not
+//!   yet.
 
 pub mod conn;
 pub mod error;
@@ -303,6 +306,10 @@ impl Store for DaemonStore {
         })
     }
 
+    fn parallel_requests(&self) -> usize {
+        self.opts.max_connections.max(1)
+    }
+
     /// One `addMultipleToStore` request (protocol 1.32 on) streaming every NAR in turn.
     fn add_multiple(
         &self,
@@ -312,6 +319,28 @@ impl Store for DaemonStore {
     ) -> anyhow::Result<bool> {
         let dir = self.opts.store_dir.clone();
         self.with_connection(|c, r| {
+            if c.negotiated.at_least(Version::v1(25)) && infos.iter().all(by_content) {
+                for info in infos {
+                    let method = format!("fixed:r:{}", info.nar_hash.algo().name());
+                    let added = c.add_ca_to_store(
+                        info.path.name(),
+                        &method,
+                        &info.references,
+                        false,
+                        &mut |w| write_nar(info, w),
+                        r,
+                    )?;
+                    if added.path != info.path || added.nar_hash != info.nar_hash {
+                        anyhow::bail!(
+                            "the Nix daemon added '{}' as '{}' with NAR hash '{}'",
+                            dir.print(&info.path),
+                            dir.print(&added.path),
+                            added.nar_hash.to_sri()
+                        );
+                    }
+                }
+                return Ok(true);
+            }
             if !c.negotiated.at_least(Version::v1(32)) {
                 return Ok(false);
             }
@@ -329,6 +358,18 @@ impl Store for DaemonStore {
             Ok(true)
         })
     }
+}
+
+/// Whether `info` can be added as its content (`addToStore`) with nothing lost: a NAR-hashed
+/// (`fixed:r:sha256`) path whose address is its NAR hash, with no deriver, signatures or
+/// self-reference (every flake source).
+fn by_content(info: &PathInfo) -> bool {
+    info.ca
+        .as_ref()
+        .is_some_and(|ca| ca.method == super::ca::Method::Recursive && ca.hash == info.nar_hash)
+        && info.deriver.is_none()
+        && info.sigs.is_empty()
+        && !info.references.contains(&info.path)
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub enum Op {
     BuildPaths = 9,
     /// `ensurePath`.
     EnsurePath = 10,
+    /// `addToStore` (content-addressed, from a dump).
+    AddToStore = 7,
     /// `addTempRoot`.
     AddTempRoot = 11,
     /// `setOptions`.
@@ -405,6 +407,64 @@ impl Connection {
         })
     }
 
+    /// `addToStore` (1.25 on, Nix's `addCAToStore`): adds the object whose dump `write_dump`
+    /// writes (for `fixed:r:<algo>`, its NAR) under `name` with `references`; the daemon hashes
+    /// the dump as it restores it and answers with the path and its info. For a NAR-hashed
+    /// source this is one pass on the daemon's side, where `addToStoreNar` of a
+    /// content-addressed path reads the restored tree back to check its address.
+    pub fn add_ca_to_store(
+        &mut self,
+        name: &str,
+        method: &str,
+        references: &BTreeSet<StorePath>,
+        repair: bool,
+        write_dump: &mut dyn FnMut(&mut dyn Write) -> anyhow::Result<()>,
+        rep: &dyn Reporter,
+    ) -> anyhow::Result<PathInfo> {
+        self.require("addToStore", Version::v1(25))?;
+        let mut producer_error = None;
+        let added = self.guard(|c| {
+            c.op(Op::AddToStore)?;
+            wire::write_str(&mut c.w, name)?;
+            wire::write_str(&mut c.w, method)?;
+            let printed: Vec<String> = references.iter().map(|r| c.print(r)).collect();
+            wire::write_strs(&mut c.w, printed.iter().map(String::as_str))?;
+            wire::write_bool(&mut c.w, repair)?;
+            c.send_framed(rep, |w| {
+                write_dump(w).map_err(|e| {
+                    producer_error = Some(e);
+                    io::Error::other("the object to add could not be read")
+                })
+            })?;
+            c.process(rep)?;
+            let path = read_path(&mut c.r, &c.dir)?;
+            let v = c.version();
+            read_info(&mut c.r, &c.dir, path, v)
+        });
+        match (added, producer_error) {
+            (Ok(info), _) => Ok(info),
+            (Err(e @ (Error::Remote { .. } | Error::Disconnected)), _) => Err(e.into()),
+            (Err(_), Some(producer)) => Err(self.producer_failed(producer)),
+            (Err(e), None) => Err(e.into()),
+        }
+    }
+
+    /// The error of a stream whose producer failed: the daemon's disconnection when the write
+    /// failed because it went away (it must not look like a closed stdout), else the
+    /// producer's. The connection is out of step either way.
+    fn producer_failed(&mut self, producer: anyhow::Error) -> anyhow::Error {
+        self.broken = true;
+        let gone = producer.chain().any(|c| {
+            c.downcast_ref::<io::Error>()
+                .is_some_and(|io| super::error::is_disconnection(io.kind()))
+        });
+        if gone {
+            Error::Disconnected.into()
+        } else {
+            producer
+        }
+    }
+
     /// `addMultipleToStore` (1.32 on): adds several paths through one framed stream holding
     /// the count, then each path's info (1.16 format) and NAR. `next` yields the paths in
     /// order, each with a reader of its NAR.
@@ -438,20 +498,7 @@ impl Connection {
             (Ok(()), _) => Ok(()),
             // The daemon's own error (it stopped the stream), or its disconnection.
             (Err(e @ (Error::Remote { .. } | Error::Disconnected)), _) => Err(e.into()),
-            (Err(_), Some(producer)) => {
-                self.broken = true;
-                // A write that failed because the daemon went away is the daemon's failure
-                // (and must not look like a closed stdout).
-                let gone = producer.chain().any(|c| {
-                    c.downcast_ref::<io::Error>()
-                        .is_some_and(|io| super::error::is_disconnection(io.kind()))
-                });
-                Err(if gone {
-                    Error::Disconnected.into()
-                } else {
-                    producer
-                })
-            }
+            (Err(_), Some(producer)) => Err(self.producer_failed(producer)),
             (Err(e), None) => Err(e.into()),
         }
     }

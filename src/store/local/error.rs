@@ -101,6 +101,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Returns whether the tree being added changed under the copy: a file listed in its
+    /// directory was gone when it was opened, or changed size while it was read.
+    pub fn is_tree_changing(&self) -> bool {
+        match self {
+            Error::Dump(nar::DumpError::Changed(_)) => true,
+            Error::Dump(nar::DumpError::Io { source, .. }) => {
+                source.kind() == std::io::ErrorKind::NotFound
+            }
+            _ => false,
+        }
+    }
+
     /// Wraps an SQLite error with what was being done.
     pub(super) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
         move |source| Error::Sqlite { action, source }

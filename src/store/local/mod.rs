@@ -225,11 +225,13 @@ impl LocalStore {
     }
 
     /// Creates a locked temporary directory in the store. The first one of a store also
-    /// reclaims the temporary directories dead processes left there ([`reclaim`]): the store is
-    /// being written, and that is when Nix's GC would have deleted them.
+    /// reclaims the temporary directories and path lock files dead processes left there
+    /// ([`reclaim`]): the store is being written, and that is when Nix's GC would have deleted
+    /// them.
     fn new_temp_dir(&self) -> Result<TempDir, Error> {
         self.reclaimed.call_once(|| {
             let _ = reclaim::reclaim_temp_dirs(&self.real_store_dir);
+            let _ = reclaim::reclaim_lock_files(&self.real_store_dir);
         });
         TempDir::new_in(&self.real_store_dir)
     }

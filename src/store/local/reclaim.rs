@@ -58,6 +58,44 @@ pub(super) fn reclaim_temp_dirs(real_store_dir: &Path) -> usize {
     reclaimed
 }
 
+/// Deletes the `<store path>.lock` files nobody holds, as Nix's garbage collector deletes
+/// them with the invalid paths they belong to: a process killed while it held a path's lock
+/// leaves the file (Nix's `PathLocks` delete theirs only after the work succeeded). Each is
+/// deleted the way its holder would have: locked without waiting, unlinked, then marked
+/// (`d`), so that a process which opened it before the unlink and locks it next sees a stale
+/// file and takes a fresh one. Returns how many went.
+pub(super) fn reclaim_lock_files(real_store_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(real_store_dir) else {
+        return 0;
+    };
+    let mut reclaimed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(base) = name.to_str().and_then(|n| n.strip_suffix(".lock")) else {
+            continue;
+        };
+        // `<32 nix32 characters>-<name>`, the lock of a store path.
+        let is_path = base.len() > 33
+            && base.as_bytes()[32] == b'-'
+            && base[..32].bytes().all(|b| b.is_ascii_alphanumeric());
+        if !is_path || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_err() || file.metadata().map_or(true, |m| m.len() != 0) {
+            continue;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            let _ = std::io::Write::write_all(&mut file, b"d");
+            reclaimed += 1;
+        }
+    }
+    reclaimed
+}
+
 /// Returns the pid of a name `tmp-<pid>-<n>` (both decimal numbers).
 fn temp_dir_pid(name: &str) -> Option<u32> {
     let (pid, n) = name.strip_prefix("tmp-")?.split_once('-')?;
@@ -139,5 +177,34 @@ mod tests {
         assert_eq!(reclaim_temp_dirs(store.path()), 1);
         assert!(!of_live.exists());
         assert!(mine.exists());
+    }
+
+    #[test]
+    fn lock_files_nobody_holds_go() {
+        let store = tempfile::tempdir().unwrap();
+        let lock_of = |c: char| {
+            store
+                .path()
+                .join(format!("{}-source.lock", c.to_string().repeat(32)))
+        };
+        let free = lock_of('a');
+        std::fs::write(&free, b"").unwrap();
+        let held = lock_of('b');
+        std::fs::write(&held, b"").unwrap();
+        let holder = File::open(&held).unwrap();
+        holder.lock().unwrap();
+        let other = store.path().join("gc.lock");
+        std::fs::write(&other, b"").unwrap();
+        // A file opened before the unlink is seen stale once locked.
+        let waiter = File::open(&free).unwrap();
+
+        assert_eq!(reclaim_lock_files(store.path()), 1);
+        assert!(!free.exists());
+        assert!(held.exists() && other.exists());
+        waiter.lock().unwrap();
+        assert_eq!(waiter.metadata().unwrap().len(), 1, "marked stale");
+        drop(holder);
+        assert_eq!(reclaim_lock_files(store.path()), 1);
+        assert!(!held.exists());
     }
 }

@@ -20,14 +20,37 @@ fn parse_table() {
     let cases: Vec<(&str, StoreUri, &str)> = vec![
         ("", StoreUri::Auto, "auto"),
         ("auto", StoreUri::Auto, "auto"),
-        ("daemon", StoreUri::Daemon { socket: None }, "daemon"),
-        ("unix://", StoreUri::Daemon { socket: None }, "daemon"),
+        (
+            "daemon",
+            StoreUri::Daemon {
+                socket: None,
+                params: Params::new(),
+            },
+            "daemon",
+        ),
+        (
+            "unix://",
+            StoreUri::Daemon {
+                socket: None,
+                params: Params::new(),
+            },
+            "daemon",
+        ),
         (
             "unix:///run/nix.sock",
             StoreUri::Daemon {
                 socket: Some("/run/nix.sock".into()),
+                params: Params::new(),
             },
             "unix:///run/nix.sock",
+        ),
+        (
+            "unix:///run/nix.sock?max-connections=2",
+            StoreUri::Daemon {
+                socket: Some("/run/nix.sock".into()),
+                params: [("max-connections".to_owned(), "2".to_owned())].into(),
+            },
+            "unix:///run/nix.sock?max-connections=2",
         ),
         ("local", local(None, &[]), "local"),
         ("local?root=/r", local(Some("/r"), &[]), "local?root=/r"),
@@ -153,8 +176,22 @@ fn auto_resolution() {
         data_home: "/home/u/.local/share".into(),
     };
     let cases = [
-        (true, true, StoreUri::Daemon { socket: None }),
-        (true, false, StoreUri::Daemon { socket: None }),
+        (
+            true,
+            true,
+            StoreUri::Daemon {
+                socket: None,
+                params: Params::new(),
+            },
+        ),
+        (
+            true,
+            false,
+            StoreUri::Daemon {
+                socket: None,
+                params: Params::new(),
+            },
+        ),
         (false, true, local(None, &[])),
         (
             false,

@@ -1,0 +1,1 @@
+assert { x = 1; } == { x = 1; y = 2; }; null

@@ -1,0 +1,1 @@
+assert { p.q = [ true ]; } == { p.q = [ false ]; }; null

@@ -1,0 +1,1 @@
+let check = v: assert v == "b"; v; in check "a"

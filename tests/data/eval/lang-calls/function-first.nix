@@ -1,0 +1,1 @@
+builtins.all 1 "x"

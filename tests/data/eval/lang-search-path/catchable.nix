@@ -1,0 +1,1 @@
+let throw = _: true; in (builtins.tryEval <nowhere>).success

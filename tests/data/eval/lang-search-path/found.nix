@@ -1,0 +1,1 @@
+[ (import <sp/one.nix>) (import <sub/two.nix>) ]
