@@ -4,6 +4,9 @@
 //! must exit 1 and its last `error:` line must carry that message (the test's directory shown
 //! as `@DIR@`).
 
+// Helpers unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -35,8 +38,7 @@ fn final_error(stderr: &str) -> Option<String> {
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("error:"))
         .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .last()
+        .rfind(|m| !m.is_empty())
         .map(str::to_owned)
 }
 
