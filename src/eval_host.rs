@@ -1,14 +1,27 @@
 //! The evaluator's world ([`crate::eval::io::Io`]) on this machine: files read from the file
 //! system, paths and texts added to the local store (opened on first use, so an evaluation
-//! that adds nothing never opens a store), the environment as the command line saw it.
+//! that adds nothing never opens a store), the environment as the command line saw it, and
+//! (with [`Flakes`]) trees and flakes fetched through a [`Session`].
+//!
+//! In pure evaluation, only allowed paths can be read (Nix's allow-listed store accessor):
+//! the trees this host fetched, the root flake's tree and what the evaluation added to the
+//! store.
+//!
+//! # Deviations
+//!
+//! - In pure evaluation Nix sees only the store; rflake also reads allowed paths that are not
+//!   in it (none are allowed today).
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
-use std::path::Path;
 
-use crate::eval::io::{FileType, Io};
+use crate::eval::io::{FetchedTree, FileType, Io, UrlFetch};
+use crate::eval::value::Value;
+use crate::flake::session::Session;
+use crate::flakeref::Input;
 use crate::hash::{Algo, Hash};
+use crate::registry::Registry;
 use crate::store::ca::{ContentAddress, Method};
 use crate::store::local::LocalStore;
 use crate::store::path::{StoreDir, StorePath};
@@ -25,6 +38,20 @@ pub struct Host {
     env: HashMap<String, String>,
     now: i64,
     sink: Box<dyn Fn(&str)>,
+    flakes: Option<Flakes>,
+    /// The directory a chroot store (`--store DIR`) keeps its store directory under.
+    store_root: Option<std::path::PathBuf>,
+    /// Pure evaluation: only the paths in `allowed` (and below them) can be read.
+    pure: bool,
+    allowed: RefCell<Vec<String>>,
+}
+
+/// What a host needs to fetch trees and flakes.
+pub struct Flakes {
+    /// The session fetchers and locking use (it owns its reporter).
+    pub session: Session<'static>,
+    /// The `--override-flake` entries.
+    pub flag_registry: Registry,
 }
 
 impl Host {
@@ -44,7 +71,75 @@ impl Host {
             env,
             now,
             sink,
+            flakes: None,
+            store_root: None,
+            pure: false,
+            allowed: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The host, able to fetch trees and flakes through `flakes`.
+    pub fn with_flakes(mut self, flakes: Flakes) -> Host {
+        self.flakes = Some(flakes);
+        self
+    }
+
+    /// The host, reading store paths under `root` (a chroot store's directory).
+    pub fn with_store_root(mut self, root: Option<std::path::PathBuf>) -> Host {
+        self.store_root = root;
+        self
+    }
+
+    /// Where a path's file is on this machine: a store path of a chroot store under its root.
+    fn real(&self, path: &str) -> std::path::PathBuf {
+        match &self.store_root {
+            Some(root) if path.starts_with(self.store_dir.as_str()) => {
+                root.join(path.trim_start_matches('/'))
+            }
+            _ => std::path::PathBuf::from(path),
+        }
+    }
+
+    /// The host, restricting reads to allowed paths when `pure`.
+    pub fn with_purity(mut self, pure: bool) -> Host {
+        self.pure = pure;
+        self
+    }
+
+    /// Allows reading `path` and everything below it in pure evaluation.
+    pub fn allow(&self, path: &str) {
+        self.allowed
+            .borrow_mut()
+            .push(path.trim_end_matches('/').to_owned());
+    }
+
+    /// The session, when this host fetches.
+    pub fn flakes(&self) -> Option<&Flakes> {
+        self.flakes.as_ref()
+    }
+
+    /// Refuses a path outside the allowed ones in pure evaluation.
+    fn check(&self, path: &str) -> Result<(), String> {
+        if !self.pure {
+            return Ok(());
+        }
+        let ok = self.allowed.borrow().iter().any(|a| {
+            path == a
+                || (path.starts_with(a.as_str()) && path.as_bytes().get(a.len()) == Some(&b'/'))
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "access to absolute path '{path}' is forbidden in pure evaluation mode (use '--impure' to override)"
+            ))
+        }
+    }
+
+    fn flakes_or_err(&self) -> Result<&Flakes, String> {
+        self.flakes
+            .as_ref()
+            .ok_or_else(|| "fetching is not available in this evaluation".to_owned())
     }
 
     fn store(&self) -> Result<&LocalStore, String> {
@@ -100,11 +195,13 @@ impl Io for Host {
     }
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(path).map_err(|e| io_msg("opening file", path, &e))
+        self.check(path)?;
+        std::fs::read(self.real(path)).map_err(|e| io_msg("opening file", path, &e))
     }
 
     fn file_type(&self, path: &str) -> Result<Option<FileType>, String> {
-        match std::fs::metadata(path) {
+        self.check(path)?;
+        match std::fs::metadata(self.real(path)) {
             Ok(m) => Ok(Some(type_of(&m))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_msg("getting status of", path, &e)),
@@ -112,7 +209,8 @@ impl Io for Host {
     }
 
     fn lstat_type(&self, path: &str) -> Result<Option<FileType>, String> {
-        match std::fs::symlink_metadata(path) {
+        self.check(path)?;
+        match std::fs::symlink_metadata(self.real(path)) {
             Ok(m) => Ok(Some(type_of(&m))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_msg("getting status of", path, &e)),
@@ -120,8 +218,10 @@ impl Io for Host {
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, String> {
+        self.check(path)?;
         let mut out = Vec::new();
-        let rd = std::fs::read_dir(path).map_err(|e| io_msg("opening directory", path, &e))?;
+        let rd = std::fs::read_dir(self.real(path))
+            .map_err(|e| io_msg("opening directory", path, &e))?;
         for entry in rd {
             let entry = entry.map_err(|e| io_msg("reading directory", path, &e))?;
             let t = entry
@@ -144,9 +244,81 @@ impl Io for Host {
     }
 
     fn add_path(&self, path: &str, name: &str, dry: bool) -> Result<String, String> {
+        self.check(path)?;
+        let added = self.add_path_unchecked(path, name, dry)?;
+        self.allow(&added);
+        Ok(added)
+    }
+
+    fn add_text(
+        &self,
+        name: &str,
+        text: &[u8],
+        refs: &[String],
+        dry: bool,
+    ) -> Result<String, String> {
+        let added = self.add_text_unchecked(name, text, refs, dry)?;
+        self.allow(&added);
+        Ok(added)
+    }
+
+    fn get_env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+
+    fn home(&self) -> Option<String> {
+        self.env.get("HOME").cloned()
+    }
+
+    fn now(&self) -> i64 {
+        self.now
+    }
+
+    fn message(&self, line: &str) {
+        (self.sink)(line)
+    }
+
+    fn fetch_tree(&self, input: &Input, is_final: bool) -> Result<FetchedTree, String> {
+        let flakes = self.flakes_or_err()?;
+        let tree = crate::flake::builtins::fetch_tree(
+            &flakes.session,
+            &flakes.flag_registry,
+            input,
+            is_final,
+            self.pure,
+        )
+        .map_err(|e| e.root_cause().to_string())?;
+        self.allow(&tree.path);
+        Ok(tree)
+    }
+
+    fn fetch_url(&self, req: &UrlFetch<'_>) -> Result<String, String> {
+        let flakes = self.flakes_or_err()?;
+        let path = crate::flake::builtins::fetch_url(&flakes.session, req)
+            .map_err(|e| e.root_cause().to_string())?;
+        self.allow(&path);
+        Ok(path)
+    }
+
+    fn get_flake(&self, flake_ref: &str, is_path: bool) -> Result<Value, String> {
+        let flakes = self.flakes_or_err()?;
+        let (value, root) = crate::flake::builtins::get_flake(
+            &flakes.session,
+            &flakes.flag_registry,
+            flake_ref,
+            is_path,
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        self.allow(&root);
+        Ok(value)
+    }
+}
+
+impl Host {
+    fn add_path_unchecked(&self, path: &str, name: &str, dry: bool) -> Result<String, String> {
         if dry {
             let (hash, _) =
-                crate::store::nar::hash_path(Path::new(path)).map_err(|e| format!("{e}"))?;
+                crate::store::nar::hash_path(&self.real(path)).map_err(|e| format!("{e}"))?;
             let p = self
                 .store_dir
                 .make_source_path(
@@ -162,12 +334,12 @@ impl Io for Host {
         }
         let store = self.store()?;
         let (p, _) = store
-            .add_tree(name, Path::new(path))
+            .add_tree(name, &self.real(path))
             .map_err(|e| format!("{e}"))?;
         Ok(self.store_dir.print(&p))
     }
 
-    fn add_text(
+    fn add_text_unchecked(
         &self,
         name: &str,
         text: &[u8],
@@ -213,21 +385,5 @@ impl Io for Host {
             .add_nars(vec![(info, r)], crate::store::CheckSigs::NoCheck)
             .map_err(|e| format!("{e}"))?;
         Ok(printed)
-    }
-
-    fn get_env(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
-    }
-
-    fn home(&self) -> Option<String> {
-        self.env.get("HOME").cloned()
-    }
-
-    fn now(&self) -> i64 {
-        self.now
-    }
-
-    fn message(&self, line: &str) {
-        (self.sink)(line)
     }
 }

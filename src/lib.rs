@@ -88,6 +88,10 @@
 //! | `derivation`, `derivationStrict` (`derivation.nix`, `primops.cc`) | [`eval::builtins::prelude`], `eval/builtins/derivation.rs` |
 //! | what the evaluator needs from the world (files, store, environment) | [`eval::io::Io`], implemented by [`eval_host`] |
 //! | `nix eval` (`src/nix/eval.cc`) | `cli/eval.rs` |
+//! | calling a locked flake's `outputs` (`callFlake`, `call-flake.nix`) | [`flake::call`] |
+//! | the fetch builtins and `getFlake` (`primops/fetchTree.cc`, `flake-primops.cc`) | checks in `eval/builtins/fetch.rs`, fetching in [`flake::builtins`], reached through [`eval_host`] |
+//! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |
+//! | flake installables of `eval` (`InstallableFlake`, default attribute paths) | `cli/eval_flake.rs` |
 //! | building and substituting (`libstore/build`) | coming: `build` |
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 

@@ -25,6 +25,8 @@ pub const NIX_CONFIG: &str = "NIX_CONFIG";
 pub const NIX_CONFIG_HOME: &str = "NIX_CONFIG_HOME";
 /// Overrides `$XDG_CACHE_HOME/nix`.
 pub const NIX_CACHE_HOME: &str = "NIX_CACHE_HOME";
+/// Overrides Nix's data directory (`trusted-settings.json`).
+pub const NIX_DATA_HOME: &str = "NIX_DATA_HOME";
 /// The user's configuration directory (default `~/.config`).
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Colon-separated system configuration directories (default `/etc/xdg`).
@@ -56,6 +58,11 @@ pub const RFLAKE_DEFAULT_FLAKE_REGISTRY: &str = "_RFLAKE_DEFAULT_FLAKE_REGISTRY"
 /// Returns the test-only forge base URL, if set.
 pub fn forge_base_url() -> Option<String> {
     var(RFLAKE_FORGE_BASE_URL)
+}
+
+/// `$HOME` (a leading `~` in installables).
+pub fn home() -> Option<PathBuf> {
+    var(HOME).map(PathBuf::from)
 }
 
 fn var(name: &str) -> Option<String> {
@@ -92,6 +99,8 @@ pub struct Dirs {
     pub config_home: PathBuf,
     /// `$NIX_CACHE_HOME`, or `$XDG_CACHE_HOME/nix`, or `~/.cache/nix`.
     pub cache_home: PathBuf,
+    /// `$NIX_DATA_HOME`, or `$XDG_DATA_HOME/nix`, or `~/.local/share/nix`.
+    pub data_home: PathBuf,
 }
 
 impl Dirs {
@@ -108,6 +117,10 @@ impl Dirs {
             ),
             cache_home: var(NIX_CACHE_HOME)
                 .map_or_else(|| xdg(XDG_CACHE_HOME, ".cache").join("nix"), PathBuf::from),
+            data_home: var(NIX_DATA_HOME).map_or_else(
+                || xdg(XDG_DATA_HOME, ".local/share").join("nix"),
+                PathBuf::from,
+            ),
         }
     }
 

@@ -49,15 +49,29 @@ pub struct EvalCmd {
     read_only: bool,
     #[command(flatten)]
     eval: EvalArgs,
+    #[command(flatten)]
+    flake: super::args::FlakeArgs,
 }
 
 /// Runs `eval`.
 pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
-    let session = ctx.session(true);
+    if a.raw && a.json {
+        anyhow::bail!("--raw and --json are mutually exclusive");
+    }
+    let flake_mode = a.expr.is_none() && a.file.is_none();
+    if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
+        anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
+    }
+    // Flakes are evaluated purely unless `--impure`. (Nix makes `--expr` pure too; rflake
+    // keeps it impure for now, see docs/deviations.md.)
+    let pure = flake_mode && !a.eval.impure;
     let uri = ctx.store_uri(None);
+    let store_root = match &uri {
+        crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
+        _ => None,
+    };
     let store_dir = "/nix/store".to_owned();
     let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
-    let _ = session;
     let opener: crate::eval_host::Opener =
         Box::new(move || crate::store::open::open_local(&uri, &cfg));
     let env: HashMap<String, String> = super::env::all_vars();
@@ -68,7 +82,19 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "{line}");
     });
-    let host = crate::eval_host::Host::new(&store_dir, opener, env.clone(), now, sink);
+    let use_registries = ctx.settings.use_registries && !a.flake.no_registries;
+    let flakes = crate::eval_host::Flakes {
+        session: crate::flake::session::Session::owning(
+            ctx.session_config(use_registries),
+            std::sync::Arc::new(ctx.printer.clone()),
+        ),
+        flag_registry: ctx.flag_registry(&a.eval.override_flake)?,
+    };
+    let host = crate::eval_host::Host::new(&store_dir, opener, env.clone(), now, sink)
+        .with_store_root(store_root)
+        .with_purity(pure)
+        .with_flakes(flakes);
+    let host = Rc::new(host);
     // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting).
     let mut nix_path: Vec<String> = a.eval.include.clone();
     match env.get("NIX_PATH") {
@@ -98,7 +124,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     let lint = |s: &str| crate::eval::lower::Diagnose::parse(s).unwrap_or_default();
     let s = &ctx.settings;
     let opts = Options {
-        pure: false,
+        pure,
         read_only: a.read_only,
         nix_path,
         max_call_depth: usize::try_from(s.max_call_depth).unwrap_or(usize::MAX),
@@ -111,10 +137,21 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         features: s.experimental_features.clone(),
         ..Options::default()
     };
-    let mut m = Machine::new(Rc::new(host), opts);
+    let mut m = Machine::new(host.clone(), opts);
     let cwd = ctx.cwd.to_string_lossy().into_owned();
-    let result = evaluate(&mut m, &a, &cwd);
-    match result {
+    let root = if flake_mode {
+        let installable = a.installable.as_deref().unwrap_or(".");
+        Some(super::eval_flake::select(
+            ctx,
+            &host,
+            &mut m,
+            installable,
+            &a.flake,
+        )?)
+    } else {
+        None
+    };
+    match evaluate(&mut m, &a, &cwd, root) {
         Ok(out) => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
@@ -157,7 +194,36 @@ fn split_nix_path(p: &str) -> Vec<String> {
     out
 }
 
-fn evaluate(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Vec<u8>> {
+fn evaluate(
+    m: &mut Machine,
+    a: &EvalCmd,
+    cwd: &str,
+    selected: Option<crate::eval::R<Value>>,
+) -> crate::eval::R<Vec<u8>> {
+    let mut v = match selected {
+        Some(v) => v?,
+        None => select(m, a, cwd)?,
+    };
+    if let Some(f) = &a.apply {
+        let f = m.eval_source(f, Origin::String, cwd)?;
+        v = m.call(f, v, crate::eval::pos::PosIdx::NONE)?;
+    }
+    if a.raw {
+        let mut ctx = crate::eval::context::Context::default();
+        return m.coerce_to_string(&v, &mut ctx, false, true);
+    }
+    if a.json {
+        let mut out = crate::eval::builtins::to_json(m, &v)?;
+        out.push(b'\n');
+        return Ok(out);
+    }
+    let mut out = crate::eval::print::print(m, &v, true)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// The value `--expr`/`--file` and the attribute path select.
+fn select(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Value> {
     let (root, attr_path) = match (&a.expr, &a.file) {
         (Some(e), _) => (
             m.eval_source(e, Origin::String, cwd)?,
@@ -172,11 +238,7 @@ fn evaluate(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Vec<u8>> 
             let p = crate::eval::paths::canonicalise(&p);
             (m.import(&p)?, a.installable.clone())
         }
-        (None, None) => {
-            return crate::eval::error::err(
-                "flake installables are not supported by 'rflake eval' yet; use --expr or --file",
-            );
-        }
+        (None, None) => return crate::eval::error::err("internal error: no expression"),
     };
     let auto = auto_args(m, &a.eval, cwd)?;
     let mut v = auto_call(m, root, &auto)?;
@@ -199,22 +261,7 @@ fn evaluate(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Vec<u8>> 
         }
         v = auto_call(m, v, &auto)?;
     }
-    if let Some(f) = &a.apply {
-        let f = m.eval_source(f, Origin::String, cwd)?;
-        v = m.call(f, v, crate::eval::pos::PosIdx::NONE)?;
-    }
-    if a.raw {
-        let mut ctx = crate::eval::context::Context::default();
-        return m.coerce_to_string(&v, &mut ctx, false, true);
-    }
-    if a.json {
-        let mut out = crate::eval::builtins::to_json(m, &v)?;
-        out.push(b'\n');
-        return Ok(out);
-    }
-    let mut out = crate::eval::print::print(m, &v, true)?;
-    out.push(b'\n');
-    Ok(out)
+    Ok(v)
 }
 
 /// `--arg NAME EXPR` and `--argstr NAME STRING`.
@@ -263,7 +310,7 @@ fn auto_call(m: &mut Machine, v: Value, args: &[(String, Value)]) -> crate::eval
 }
 
 /// Splits `a.b."c.d"` into its names.
-fn split_attr_path(p: &str) -> Vec<String> {
+pub fn split_attr_path(p: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;

@@ -14,7 +14,7 @@ use crate::report::Reporter as _;
 use crate::util::fs::RealFs;
 
 /// Builds the lock flags, warning about deprecated flags as Nix does.
-fn flags(ctx: &Context, args: &FlakeArgs) -> anyhow::Result<Flags> {
+pub fn flags(ctx: &Context, args: &FlakeArgs) -> anyhow::Result<Flags> {
     let s = &ctx.settings;
     if args.recreate_lock_file {
         ctx.printer.warn(

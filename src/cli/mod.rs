@@ -11,6 +11,7 @@ mod completions_zsh;
 mod env;
 mod error;
 mod eval;
+mod eval_flake;
 mod flake;
 mod flake_archive;
 mod flake_metadata;
@@ -170,8 +171,13 @@ impl Context {
     /// Gathers this run's settings, flags and paths into a session; `use_registries` is the
     /// setting as the command's flags left it. Nothing is opened yet.
     pub fn session(&self, use_registries: bool) -> Session<'_> {
+        Session::new(self.session_config(use_registries), &self.printer)
+    }
+
+    /// The explicit inputs of a session (see [`Context::session`]).
+    pub fn session_config(&self, use_registries: bool) -> SessionConfig {
         let s = &self.settings;
-        let cfg = SessionConfig {
+        SessionConfig {
             cwd: self.cwd.clone(),
             cache_home: self.dirs.cache_home.clone(),
             now: env::now()
@@ -187,8 +193,7 @@ impl Context {
                 .unwrap_or(usize::MAX)
                 .clamp(1, 64),
             http: self.http.clone(),
-        };
-        Session::new(cfg, &self.printer)
+        }
     }
 
     /// Prints a JSON document on stdout: indented with `--pretty` or on a terminal, compact

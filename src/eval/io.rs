@@ -1,7 +1,37 @@
 //! What the evaluator needs from the world, as a trait (STYLE §9: effects stay outside the
 //! language core): reading files, adding paths and texts to the store, the environment and
-//! the clock. `crate::eval_io` implements it with the store and fetch layers; tests can give
-//! a fake.
+//! the clock, fetching trees and flakes. `crate::eval_host` implements it with the store,
+//! fetch and flake layers; tests can give a fake.
+
+use crate::flakeref::Input;
+use crate::hash::Hash;
+
+use super::value::Value;
+
+/// A tree fetched into the store: its store path and the locked input (Nix's `fetchTree`
+/// result before it becomes attributes, see [`super::builtins::tree_attrs`]).
+#[derive(Clone, Debug)]
+pub struct FetchedTree {
+    /// The store path, printed.
+    pub path: String,
+    /// The locked input (`narHash`, `rev`, `lastModified`, … as the fetcher learned them).
+    pub input: Input,
+}
+
+/// What `fetchurl` and `fetchTarball` ask for.
+#[derive(Clone, Debug)]
+pub struct UrlFetch<'a> {
+    /// The URL.
+    pub url: &'a str,
+    /// The store path name.
+    pub name: &'a str,
+    /// `sha256`: the flat (file) or NAR (tarball) hash expected.
+    pub sha256: Option<&'a Hash>,
+    /// Unpack an archive (`fetchTarball`) rather than keep the file (`fetchurl`).
+    pub unpack: bool,
+}
+
+const NO_FETCH: &str = "fetching is not available in this evaluation";
 
 /// A file's type.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -59,4 +89,25 @@ pub trait Io {
     fn now(&self) -> i64;
     /// Shows a line of `trace`/`warn` output (on stderr, in order with other messages).
     fn message(&self, line: &str);
+
+    /// Fetches a direct or (in impure evaluation) indirect input into the store (Nix's
+    /// `fetchTree` after the arguments are checked); `is_final` for the inputs of a lock file.
+    /// The tree becomes readable in pure evaluation.
+    fn fetch_tree(&self, input: &Input, is_final: bool) -> Result<FetchedTree, String> {
+        let _ = (input, is_final);
+        Err(NO_FETCH.into())
+    }
+
+    /// Downloads a URL into the store (`fetchurl`, `fetchTarball`): the store path.
+    fn fetch_url(&self, req: &UrlFetch<'_>) -> Result<String, String> {
+        let _ = req;
+        Err(NO_FETCH.into())
+    }
+
+    /// Locks the flake `flake_ref` (a flake reference, or an absolute path when `is_path`)
+    /// without writing its lock file, and calls its outputs (`builtins.getFlake`).
+    fn get_flake(&self, flake_ref: &str, is_path: bool) -> Result<Value, String> {
+        let _ = (flake_ref, is_path);
+        Err(NO_FETCH.into())
+    }
 }

@@ -6,6 +6,9 @@
 //! `store-lockfile-archive.md`, Parts B, C and D.
 
 pub mod archive;
+pub mod builtins;
+pub mod call;
+pub mod config;
 pub mod decl;
 pub mod load;
 pub mod lock;

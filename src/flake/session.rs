@@ -62,10 +62,31 @@ pub struct Config {
 /// The store, the fetcher cache and the registries of one command, opened on first use.
 pub struct Session<'r> {
     cfg: Config,
-    reporter: &'r dyn Reporter,
+    reporter: Rep<'r>,
     open: OnceCell<OpenConfig>,
     store: OnceCell<LocalStore>,
     cache: OnceCell<Cache>,
+}
+
+/// The reporter of a session: borrowed from the command, or owned (a session that outlives
+/// the command's frame, such as the one an evaluator fetches through).
+enum Rep<'r> {
+    Borrowed(&'r dyn Reporter),
+    Owned(Arc<dyn Reporter + Send>),
+}
+
+impl Session<'static> {
+    /// A session for `cfg` that owns its reporter, so that it can live as long as whatever
+    /// holds it (the evaluator's host). Nothing is opened yet.
+    pub fn owning(cfg: Config, reporter: Arc<dyn Reporter + Send>) -> Session<'static> {
+        Session {
+            cfg,
+            reporter: Rep::Owned(reporter),
+            open: OnceCell::new(),
+            store: OnceCell::new(),
+            cache: OnceCell::new(),
+        }
+    }
 }
 
 impl<'r> Session<'r> {
@@ -73,7 +94,7 @@ impl<'r> Session<'r> {
     pub fn new(cfg: Config, reporter: &'r dyn Reporter) -> Session<'r> {
         Session {
             cfg,
-            reporter,
+            reporter: Rep::Borrowed(reporter),
             open: OnceCell::new(),
             store: OnceCell::new(),
             cache: OnceCell::new(),
@@ -86,8 +107,11 @@ impl<'r> Session<'r> {
     }
 
     /// The reporter.
-    pub fn reporter(&self) -> &'r dyn Reporter {
-        self.reporter
+    pub fn reporter(&self) -> &dyn Reporter {
+        match &self.reporter {
+            Rep::Borrowed(r) => *r,
+            Rep::Owned(r) => &**r,
+        }
     }
 
     /// The store fetchers add to: the one `--store` names, which must be local.
@@ -148,7 +172,7 @@ impl<'r> Session<'r> {
         open::open(
             uri.unwrap_or(&self.cfg.store),
             self.open_config()?,
-            self.reporter,
+            self.reporter(),
         )
     }
 
@@ -179,7 +203,7 @@ impl<'r> Session<'r> {
             settings: self.cfg.fetch.clone(),
             cwd: self.cfg.cwd.clone(),
             now: self.cfg.now,
-            reporter: self.reporter,
+            reporter: self.reporter(),
             http: &self.cfg.http,
         })
     }
@@ -190,7 +214,7 @@ impl<'r> Session<'r> {
             self.cfg.registries.clone(),
             flag,
             &self.cfg.downloader,
-            self.reporter,
+            self.reporter(),
         )
     }
 

@@ -16,6 +16,8 @@ mod attrs;
 mod closure;
 mod control;
 mod derivation;
+pub mod fetch;
+mod flakeref;
 mod from_toml;
 mod hashing;
 mod json;
@@ -24,6 +26,7 @@ pub mod prelude;
 mod regex;
 pub mod search_path;
 
+pub use fetch::tree_attrs;
 pub use json::to_json;
 pub use regex::Cache as RegexCache;
 mod string_context;
@@ -79,6 +82,8 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(xml::OPS)
         .chain(search_path::OPS)
         .chain(derivation::OPS)
+        .chain(fetch::OPS)
+        .chain(flakeref::OPS)
 }
 
 static IDENTITY: PrimOp = PrimOp {

@@ -41,6 +41,7 @@
 
 mod binary_cache;
 mod compare;
+mod eval;
 mod fixture;
 mod graphs;
 mod log_format;

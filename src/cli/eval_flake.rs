@@ -1,0 +1,156 @@
+//! The flake installable of `rflake eval` (Nix's `InstallableFlake`, `installable-flake.cc`):
+//! lock the flake (applying its `nixConfig` first, as `getLockedFlake` does), call its outputs
+//! and find the attribute: for a fragment `a.b`, `packages.<system>.a.b`, then
+//! `legacyPackages.<system>.a.b`, then `a.b` itself; a fragment starting with `.` is taken as
+//! it is; without a fragment, `packages.<system>.default`, then `defaultPackage.<system>`.
+
+use super::Context;
+use super::args::FlakeArgs;
+use crate::eval::error::{R, err};
+use crate::eval::symbol::Symbol;
+use crate::eval::{Machine, Value};
+use crate::eval_host::Host;
+use crate::flakeref::installable::Installable;
+use crate::report::Reporter as _;
+
+/// Locks and calls the installable's flake and selects its attribute (the evaluation result,
+/// or the evaluation error, is the inner result).
+pub fn select(
+    ctx: &Context,
+    host: &Host,
+    m: &mut Machine,
+    installable: &str,
+    args: &FlakeArgs,
+) -> anyhow::Result<R<Value>> {
+    let home = super::env::home();
+    let inst = crate::flakeref::installable::parse(
+        installable,
+        home.as_deref(),
+        &ctx.cwd_parse_options(),
+        &ctx.printer,
+    )?;
+    let flags = super::lock_args::flags(ctx, args)?;
+    if args.no_registries {
+        ctx.printer
+            .warn("'--no-registries' is deprecated; use '--no-use-registries'");
+    }
+    let inputs_from = args
+        .inputs_from
+        .iter()
+        .map(|from| crate::flakeref::parse(from, &ctx.cwd_parse_options(), &ctx.printer))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(flakes) = host.flakes() else {
+        anyhow::bail!("internal error: the evaluator cannot fetch");
+    };
+    let session = &flakes.session;
+    let top = &inst.flake_ref;
+    let locked = session.with_loader(flakes.flag_registry.clone(), &inputs_from, |loader| {
+        let flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
+        crate::flake::config::apply(
+            &flake.decl.nix_config,
+            ctx.settings.accept_flake_config,
+            &ctx.dirs.data_home,
+            &ctx.printer,
+        );
+        crate::flake::lock::lock_flake(loader, top, &flags)
+    })?;
+    let (value, path) = crate::flake::builtins::call_locked(session, locked)?;
+    host.allow(&path);
+    let system = m.opts.system.clone();
+    Ok(find(m, value, &inst, &system))
+}
+
+/// The attribute paths tried for an installable, in order.
+pub fn attr_paths(fragment: &str, system: &str) -> Vec<String> {
+    if let Some(exact) = fragment.strip_prefix('.') {
+        return vec![exact.to_owned()];
+    }
+    if fragment.is_empty() {
+        return vec![
+            format!("packages.{system}.default"),
+            format!("defaultPackage.{system}"),
+        ];
+    }
+    vec![
+        format!("packages.{system}.{fragment}"),
+        format!("legacyPackages.{system}.{fragment}"),
+        fragment.to_owned(),
+    ]
+}
+
+/// Nix's `showAttrPaths`: `'a'`, `'a' or 'b'`, `'a', 'b' or 'c'`.
+fn show_attr_paths(paths: &[String]) -> String {
+    let mut s = String::new();
+    for (i, p) in paths.iter().enumerate() {
+        if i > 0 {
+            s.push_str(if i + 1 == paths.len() { " or " } else { ", " });
+        }
+        s.push('\'');
+        s.push_str(p);
+        s.push('\'');
+    }
+    s
+}
+
+fn find(m: &mut Machine, root: Value, inst: &Installable, system: &str) -> R<Value> {
+    let paths = attr_paths(&inst.attr_path, system);
+    for path in &paths {
+        if let Some(v) = follow(m, &root, path)? {
+            return Ok(v);
+        }
+    }
+    let shown = inst
+        .flake_ref
+        .to_url_string()
+        .unwrap_or_else(|_| inst.flake_ref.input.to_display());
+    err(format!(
+        "flake '{shown}' does not provide attribute {}",
+        show_attr_paths(&paths)
+    ))
+}
+
+/// The value at `path` below `root`, or `None` when an attribute is missing or a value on
+/// the way is not a set.
+fn follow(m: &mut Machine, root: &Value, path: &str) -> R<Option<Value>> {
+    let mut v = m.force(root)?;
+    if path.is_empty() {
+        return Ok(Some(v));
+    }
+    for part in super::eval::split_attr_path(path) {
+        let Value::Attrs(set) = &v else {
+            return Ok(None);
+        };
+        let Some(a) = set.get(Symbol::intern(&part)) else {
+            return Ok(None);
+        };
+        let next = a.value.clone();
+        v = m.force(&next)?;
+    }
+    Ok(Some(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_attribute_search() {
+        assert_eq!(
+            attr_paths("hello", "x86_64-linux"),
+            [
+                "packages.x86_64-linux.hello",
+                "legacyPackages.x86_64-linux.hello",
+                "hello"
+            ]
+        );
+        assert_eq!(attr_paths(".a.b", "s"), ["a.b"]);
+        assert_eq!(
+            attr_paths("", "s"),
+            ["packages.s.default", "defaultPackage.s"]
+        );
+        assert_eq!(
+            show_attr_paths(&attr_paths("x", "s")),
+            "'packages.s.x', 'legacyPackages.s.x' or 'x'"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+builtins.fetchTree { url = "https://example.invalid/a.tar.gz"; }
