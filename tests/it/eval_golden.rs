@@ -39,7 +39,7 @@ fn final_error(stderr: &str) -> Option<String> {
         .filter_map(|l| l.trim_start().strip_prefix("error:"))
         .map(str::trim)
         .filter(|m| !m.is_empty())
-        .last()
+        .next_back()
         .map(str::to_owned)
 }
 
