@@ -38,8 +38,7 @@ fn final_error(stderr: &str) -> Option<String> {
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("error:"))
         .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .next_back()
+        .rfind(|m| !m.is_empty())
         .map(str::to_owned)
 }
 
