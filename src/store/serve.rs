@@ -401,10 +401,13 @@ mod tests {
         assert_eq!(&next, b"NEXT....");
         drop(slot);
 
-        // A server that stops half-way (here: one that sends no NAR at all) is an error.
+        // A server that stops half-way (here: one that sends no NAR at all) is an error. It
+        // reads the whole request first (the 16-byte hello, the command and the path: 88
+        // bytes; `timeout` in case there are fewer), so the client's write never meets a
+        // closed pipe.
         let store = local(
             "printf '\\313\\356\\122\\124\\0\\0\\0\\0\\007\\002\\0\\0\\0\\0\\0\\0'; \
-             head -c 8 >/dev/null",
+             timeout 2 head -c 88 >/dev/null",
         );
         let err = store.nar_from_path(&p, &mut Vec::new()).unwrap_err();
         assert_eq!(
