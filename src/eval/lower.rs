@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use rnix::SyntaxNode;
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
-use rnix::{SyntaxKind, SyntaxNode};
 
 use super::error::{EvalError, Kind, R};
 use super::ir::{AttrName, AttrsExpr, BinOp, Bind, Binds, DynAttr, Expr, Formal, Formals, Lambda};
@@ -907,8 +907,13 @@ fn ident(i: &ast::Ident) -> Symbol {
 /// The name of an attribute known without evaluating: an identifier or a string without
 /// interpolation.
 fn static_name(a: &ast::Attr) -> Option<Symbol> {
+    static_name_text(a).map(|t| Symbol::intern(&t))
+}
+
+/// The text of [`static_name`] (also used to show code in messages).
+pub fn static_name_text(a: &ast::Attr) -> Option<String> {
     match a {
-        ast::Attr::Ident(i) => Some(ident(i)),
+        ast::Attr::Ident(i) => Some(node(i).text().to_string()),
         ast::Attr::Str(s) => {
             let mut text = String::new();
             for p in s.normalized_parts() {
@@ -917,19 +922,12 @@ fn static_name(a: &ast::Attr) -> Option<Symbol> {
                     InterpolPart::Interpolation(_) => return None,
                 }
             }
-            Some(Symbol::intern(&text))
+            Some(text)
         }
-        ast::Attr::Dynamic(d) => {
-            // `${"a"}` is static.
-            match d.expr() {
-                Some(ast::Expr::Str(s)) => static_name(&ast::Attr::Str(s)),
-                _ => None,
-            }
-        }
+        // `${"a"}` is static.
+        ast::Attr::Dynamic(d) => match d.expr() {
+            Some(ast::Expr::Str(s)) => static_name_text(&ast::Attr::Str(s)),
+            _ => None,
+        },
     }
-}
-
-#[allow(dead_code)]
-fn kind(n: &SyntaxNode) -> SyntaxKind {
-    n.kind()
 }

@@ -375,7 +375,7 @@ impl Shower<'_> {
 
     /// A name in a path or binding: static names as identifiers, others as `"${…}"`.
     fn attr_name(&self, a: &ast::Attr, out: &mut String, _in_path: bool) {
-        match static_name(a) {
+        match super::lower::static_name_text(a) {
             Some(s) => ident(&s, out),
             None => {
                 out.push_str("\"${");
@@ -394,7 +394,10 @@ impl Shower<'_> {
         for entry in n.entries() {
             match entry {
                 ast::Entry::Inherit(i) => {
-                    let names: Vec<String> = i.attrs().filter_map(|a| static_name(&a)).collect();
+                    let names: Vec<String> = i
+                        .attrs()
+                        .filter_map(|a| super::lower::static_name_text(&a))
+                        .collect();
                     match i.from().and_then(|f| f.expr()) {
                         Some(f) => {
                             let mut t = String::new();
@@ -422,7 +425,7 @@ impl Shower<'_> {
         let Some((first, rest)) = path.split_first() else {
             return;
         };
-        match static_name(first) {
+        match super::lower::static_name_text(first) {
             Some(s) if rest.is_empty() => g.plain.push((s, Val::Text(value))),
             Some(s) => {
                 let i = match g
@@ -511,27 +514,6 @@ fn id_text(i: &ast::Ident) -> String {
     i.ident_token()
         .map(|t| t.text().to_owned())
         .unwrap_or_default()
-}
-
-/// The name of an attribute known without evaluating.
-fn static_name(a: &ast::Attr) -> Option<String> {
-    match a {
-        ast::Attr::Ident(i) => Some(id_text(i)),
-        ast::Attr::Str(s) => {
-            let mut text = String::new();
-            for p in s.normalized_parts() {
-                match p {
-                    InterpolPart::Literal(l) => text.push_str(&l),
-                    InterpolPart::Interpolation(_) => return None,
-                }
-            }
-            Some(text)
-        }
-        ast::Attr::Dynamic(d) => match d.expr() {
-            Some(ast::Expr::Str(s)) => static_name(&ast::Attr::Str(s)),
-            _ => None,
-        },
-    }
 }
 
 #[cfg(test)]
