@@ -129,6 +129,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         nix_path,
         max_call_depth: usize::try_from(s.max_call_depth).unwrap_or(usize::MAX),
         show_trace: s.show_trace,
+        abort_on_warn: s.abort_on_warn,
         lints: crate::eval::lower::Lints {
             absolute_paths: lint(&s.lint_absolute_path_literals),
             short_paths: lint(&s.lint_short_path_literals),

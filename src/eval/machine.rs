@@ -36,6 +36,8 @@ pub struct Options {
     pub show_trace: bool,
     /// The parser's lint settings.
     pub lints: super::lower::Lints,
+    /// `abort-on-warn`: `builtins.warn` fails (uncatchably) after its warning.
+    pub abort_on_warn: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             features: Vec::new(),
             show_trace: false,
             lints: super::lower::Lints::default(),
+            abort_on_warn: false,
         }
     }
 }
