@@ -246,19 +246,46 @@ fn select(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Value> {
     if let Some(path) = attr_path.filter(|p| !p.is_empty()) {
         for part in split_attr_path(&path) {
             v = auto_call(m, v, &auto)?;
-            let set = m.attrs_of(&v)?;
-            let sym = crate::eval::symbol::Symbol::intern(&part);
-            match set.get(sym) {
-                Some(x) => {
-                    let x = x.value.clone();
-                    v = m.force(&x)?;
-                }
-                None => {
+            // As Nix's findAlongAttrPath: a name of digits is a list index.
+            let index = part
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| part.parse::<u32>().ok())
+                .flatten();
+            let next = match (index, &v) {
+                (Some(i), Value::List(l)) => match l.get(i as usize) {
+                    Some(x) => x.clone(),
+                    None => {
+                        return crate::eval::error::err(format!(
+                            "list index {i} in selection path '{path}' is out of range"
+                        ));
+                    }
+                },
+                (Some(_), other) => {
                     return crate::eval::error::err(format!(
-                        "attribute '{part}' in selection path '{path}' not found"
+                        "the expression selected by the selection path '{path}' should be a list but is {}",
+                        other.show_type()
                     ));
                 }
-            }
+                (None, Value::Attrs(set)) => {
+                    let sym = crate::eval::symbol::Symbol::intern(&part);
+                    match set.get(sym) {
+                        Some(x) => x.value.clone(),
+                        None => {
+                            return crate::eval::error::err(format!(
+                                "attribute '{part}' in selection path '{path}' not found"
+                            ));
+                        }
+                    }
+                }
+                (None, other) => {
+                    return crate::eval::error::err(format!(
+                        "the expression selected by the selection path '{path}' should be a set but is {}",
+                        other.show_type()
+                    ));
+                }
+            };
+            v = m.force(&next)?;
         }
         v = auto_call(m, v, &auto)?;
     }
