@@ -78,8 +78,15 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     let now = super::env::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let sink: Box<dyn Fn(&str)> = Box::new(|line| {
+    // Messages and errors lose the ANSI escapes Nix code put in them unless stderr shows
+    // colours, as Nix's logger does.
+    let colours = crate::util::ansi::colours_on(
+        |k| env.get(k).cloned(),
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let sink: Box<dyn Fn(&str)> = Box::new(move |line| {
         use std::io::Write;
+        let line = crate::util::ansi::filter_escapes(line, colours);
         let _ = writeln!(std::io::stderr(), "{line}");
     });
     let use_registries = ctx.settings.use_registries && !a.flake.no_registries;
@@ -161,8 +168,8 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             // Evaluation errors are rendered here, frames and code included, as Nix does.
-            ctx.printer
-                .error(&e.render(m.opts.show_trace), &e.msg, None);
+            let rendered = crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
+            ctx.printer.error(&rendered, &e.msg, None);
             Ok(ExitCode::FAILURE)
         }
     }
