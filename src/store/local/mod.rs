@@ -113,6 +113,11 @@ pub struct Options {
     pub sig_checker: Arc<dyn SigChecker>,
     /// The registration time of new paths.
     pub clock: Clock,
+    /// Whether a tree added from outside the store is hashed before it is copied, whatever
+    /// its size, so that a tree already there costs one read and no writes: for a store that
+    /// usually has the tree already (the staging store of a remote store, re-sent on every
+    /// run). Otherwise only small trees are, and a big one is hashed while it is copied.
+    pub hash_first: bool,
 }
 
 impl Options {
@@ -125,6 +130,7 @@ impl Options {
             require_sigs: true,
             sig_checker: Arc::new(NoTrustedKeys),
             clock: system_clock(),
+            hash_first: false,
         }
     }
 }
@@ -172,6 +178,11 @@ impl LocalStore {
             reclaimed: Once::new(),
             _big_lock: big_lock,
         })
+    }
+
+    /// Sets [`Options::hash_first`].
+    pub fn set_hash_first(&mut self, on: bool) {
+        self.opts.hash_first = on;
     }
 
     /// Returns the chroot root, if any.
