@@ -1131,9 +1131,8 @@ impl Machine {
         dir: &str,
         scoped: bool,
     ) -> R<Rc<Expr>> {
-        let text: Rc<str> = text.into();
-        let base = super::pos::add_source(origin, text.clone());
-        let root = super::parse::parse(&text).map_err(|e| {
+        let base = super::pos::add_source(origin, super::parse::lexer::line_text(text).into());
+        let root = super::parse::parse(text).map_err(|e| {
             Box::new(EvalError {
                 kind: Kind::Eval,
                 msg: e.msg,
