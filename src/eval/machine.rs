@@ -1200,7 +1200,7 @@ impl Machine {
     /// Reads a file as text.
     pub fn read_text(&mut self, path: &str) -> R<String> {
         let bytes = self.io.read_file(path).map_err(io_error)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        Ok(super::parse::lexer::source_text(bytes))
     }
 }
 

@@ -6,6 +6,9 @@
 //!   [`for_rnix`] rewrites the text so rnix reads it that way, byte for byte the same length,
 //!   so offsets still point into the original; [`line_text`] is the text positions are
 //!   counted in.
+//! - Bytes: Nix reads a file as bytes, and a string literal keeps bytes that are not UTF-8.
+//!   [`source_text`] gives each such byte a private-use character (U+10FF80 to U+10FFFF, one
+//!   column wide as the byte is), and [`literal_bytes`] turns them back into the bytes.
 //! - Errors: a string literal holding a NUL byte (`input string '…' cannot be represented as
 //!   Nix string because it contains null bytes`) and a path ending in `/` (`path has a
 //!   trailing slash`), found by [`check`].
@@ -15,6 +18,49 @@ use std::borrow::Cow;
 use rnix::SyntaxKind;
 
 use super::SyntaxError;
+
+/// The first of the characters standing for bytes that are not UTF-8 (byte `b` is
+/// `RAW + b`, `b` from 0x80).
+const RAW: u32 = 0x10_FF00;
+
+/// A source file's text: its bytes, with each byte that is not part of UTF-8 text given a
+/// private-use character.
+pub fn source_text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut out = String::with_capacity(bytes.len() + 16);
+            for chunk in bytes.utf8_chunks() {
+                out.push_str(chunk.valid());
+                for &b in chunk.invalid() {
+                    out.push(char::from_u32(RAW + u32::from(b)).unwrap_or('\u{FFFD}'));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The bytes of a string literal's text: characters [`source_text`] gave to raw bytes
+/// become those bytes again.
+pub fn literal_bytes(s: String) -> Vec<u8> {
+    // Those characters are encoded as F4 8F BE/BF xx.
+    if !s.as_bytes().contains(&0xF4) {
+        return s.into_bytes();
+    }
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        match u32::from(c).checked_sub(RAW) {
+            Some(b @ 0x80..=0xFF) => out.push(b as u8),
+            _ => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out
+}
 
 /// Where a token sits.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -222,6 +268,14 @@ mod tests {
         assert_eq!(e.offset, Some(3));
         assert!(e.msg.starts_with("input string '  x\u{2400}\n' cannot"));
         assert!(check("\"a\\0b\"").is_ok());
+    }
+
+    #[test]
+    fn raw_bytes_round_trip() {
+        let text = source_text(b"\"a\xff\xc3\"".to_vec());
+        assert_eq!(text.chars().count(), 5);
+        assert_eq!(literal_bytes(text), b"\"a\xff\xc3\"");
+        assert_eq!(literal_bytes("é\u{10FFFF}".to_owned()), b"\xc3\xa9\xff");
     }
 
     #[test]
