@@ -103,6 +103,7 @@ pub mod flake;
 pub mod flakeref;
 pub mod fuzzing;
 pub mod hash;
+pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod settings;
