@@ -92,13 +92,12 @@ pub enum Error {
         dst: String,
     },
     /// Reading a package failed.
-    #[error("reading '{path}': {source}")]
+    #[error("reading '{path}': {}", crate::util::fs::strerror(io))]
     Io {
         /// The path read.
         path: String,
-        /// The error.
-        #[source]
-        source: std::io::Error,
+        /// The error (its text is part of the message).
+        io: std::io::Error,
     },
 }
 
@@ -158,9 +157,9 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn io(path: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
-        move |source| Error::Io {
+        move |io| Error::Io {
             path: path.to_owned(),
-            source,
+            io,
         }
     }
 

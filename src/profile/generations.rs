@@ -23,15 +23,14 @@ use crate::store::{StoreDir, StorePath};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file operation failed.
-    #[error("{action} \"{}\": {}", path.display(), crate::util::fs::strerror(source))]
+    #[error("{action} \"{}\": {}", path.display(), crate::util::fs::strerror(io))]
     Io {
         /// What was being done.
         action: &'static str,
         /// The path concerned.
         path: PathBuf,
-        /// The error.
-        #[source]
-        source: io::Error,
+        /// The error (its text is part of the message, so it is not a `source`).
+        io: io::Error,
     },
     /// The link would be inside the store.
     #[error(
@@ -48,10 +47,10 @@ pub enum Error {
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |source| Error::Io {
+    move |io| Error::Io {
         action,
         path: path.to_owned(),
-        source,
+        io,
     }
 }
 

@@ -16,13 +16,12 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] fs::Error),
     /// A symlink of the profile could not be followed.
-    #[error("resolving profile \"{}\": {source}", path.display())]
+    #[error("resolving profile \"{}\": {}", path.display(), fs::strerror(io))]
     Resolve {
         /// The profile (or generation) path.
         path: std::path::PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
+        /// The error (its text is part of the message).
+        io: std::io::Error,
     },
     /// The manifest is damaged or of an unknown version.
     #[error(transparent)]
@@ -39,9 +38,9 @@ pub fn read_manifest(
 ) -> Result<Manifest, Error> {
     let json_path = profile.join("manifest.json");
     let resolve = |p: &Path| {
-        store.real(p).map_err(|source| Error::Resolve {
+        store.real(p).map_err(|io| Error::Resolve {
             path: p.to_owned(),
-            source,
+            io,
         })
     };
     if let Some(bytes) = fs::read_if_exists(&resolve(&json_path)?)? {
