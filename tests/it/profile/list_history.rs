@@ -92,3 +92,29 @@ fn damaged_and_unknown_manifests_are_reported() {
         assert!(out.stderr().contains(want), "{out}");
     }
 }
+
+/// Spec P5 and Nix's `nix-profile.sh` ("upgrading from nix-env"): a profile `nix-env` made is
+/// listed from its `manifest.nix`, elements named by their package names.
+#[test]
+fn nix_env_profile_is_read_from_manifest_nix() {
+    let Some(f) = Fixture::new() else { return };
+    let p = f.profile();
+    f.env.write("work/foo/bin/foo", "foo\n");
+    let foo = f.add_path("foo-1.0", "foo");
+    let out = f.in_namespace(&["nix-env", "-p", &p, "-i", &foo]);
+    assert!(out.success(), "{out}");
+    let gen1 = f.generation(1);
+    assert!(gen1.ends_with("-user-environment"), "{gen1}");
+    pin_mtime(&f.env.path("profiles/profile-1-link"));
+    let list = f.rflake(&["profile", "list", "--profile", &p]);
+    assert_eq!(
+        visible(list.stdout()),
+        format!("Name:               ␛[1mfoo␛[0m\nStore paths:        {foo}\n")
+    );
+    let history = f.rflake(&["profile", "history", "--profile", &p]);
+    assert_snapshot!(visible(history.stdout()), @r"
+    Version ␛[32;1m1␛[0m (2023-11-14):
+      foo: ∅ -> 1.0
+    ");
+    assert_eq!(history, f.nix(&["profile", "history", "--profile", &p]));
+}

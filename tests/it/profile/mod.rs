@@ -10,6 +10,7 @@
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod default_location;
 mod list_history;
 mod object_oracle;
 mod upgrade_checks;
@@ -99,12 +100,20 @@ impl Fixture {
 
     /// Runs Nix 2.8 with `args` on the test store mounted at `/nix`.
     pub fn nix(&self, args: &[&str]) -> CommandOutput {
+        let mut all = vec!["nix", "--store", "local"];
+        all.extend_from_slice(args);
+        self.in_namespace(&all)
+    }
+
+    /// Runs `program args…` (a Nix 2.8 tool) with the test store mounted at `/nix` and
+    /// `NIX_REMOTE=local`.
+    pub fn in_namespace(&self, program_and_args: &[&str]) -> CommandOutput {
         let script =
-            "unset NIX_STATE_DIR; mount --bind \"$0\" /nix && exec nix --store local \"$@\"";
+            "unset NIX_STATE_DIR; export NIX_REMOTE=local; mount --bind \"$0\" /nix && exec \"$@\"";
         let mut cmd = self.env.command("unshare");
         cmd.args(["-m", "--propagation", "private", "sh", "-c", script])
             .arg(self.env.path("store/nix"))
-            .args(args);
+            .args(program_and_args);
         self.env.run_command(&mut cmd)
     }
 
