@@ -34,12 +34,12 @@ pub enum Error {
     },
     /// The link would be inside the store.
     #[error(
-        "creating a garbage collector root ({}) in the Nix store is forbidden (are you running nix-build inside the store?)",
+        "creating a garbage collector root (\"{}\") in the Nix store is forbidden (are you running nix-build inside the store?)",
         .0.display()
     )]
     RootInStore(PathBuf),
     /// Something that is not a link into the store is where the link goes.
-    #[error("cannot create symlink '{}'; already exists", .0.display())]
+    #[error("cannot create symlink \"{}\"; already exists", .0.display())]
     Exists(PathBuf),
     /// Locking failed.
     #[error(transparent)]
@@ -254,6 +254,56 @@ pub fn update(profile: &Path, out: &StorePath, roots: &Roots<'_>) -> Result<Path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_roots_in_the_store_and_over_other_files() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = StoreDir::default();
+        let out = StorePath::from_base_name("110wni8ja3mn5bfyakpvaqmrjdb9b85p-hello-1.0").unwrap();
+        let roots = Roots {
+            state_dir: t.path(),
+            store_dir: &dir,
+        };
+        let e = create(Path::new("/nix/store/p"), &out, &roots).unwrap_err();
+        assert!(matches!(e, Error::Io { .. } | Error::RootInStore(_)), "{e}");
+        let e = check_root(Path::new("/nix/store/p-1-link"), &dir).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "creating a garbage collector root (\"/nix/store/p-1-link\") in the Nix store is forbidden (are you running nix-build inside the store?)"
+        );
+        let profile = t.path().join("profile");
+        std::fs::write(link_path(&profile, 1), "a file").unwrap();
+        let e = check_root(&link_path(&profile, 1), &dir).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot create symlink \"{}\"; already exists",
+                link_path(&profile, 1).display()
+            )
+        );
+        // A file where a generation link would go counts as that generation (as in Nix): the
+        // next number is taken.
+        assert_eq!(
+            update(&profile, &out, &roots).unwrap(),
+            link_path(&profile, 2)
+        );
+        std::fs::remove_file(link_path(&profile, 1)).unwrap();
+        std::fs::remove_file(link_path(&profile, 2)).unwrap();
+        assert_eq!(
+            update(&profile, &out, &roots).unwrap(),
+            link_path(&profile, 1)
+        );
+        assert_eq!(
+            update(&profile, &out, &roots).unwrap(),
+            link_path(&profile, 1)
+        );
+        assert_eq!(
+            std::fs::read_link(&profile).unwrap(),
+            Path::new("profile-1-link")
+        );
+        let (gens, current) = find(&profile).unwrap();
+        assert_eq!((gens.len(), current), (1, Some(1)));
+    }
 
     #[test]
     fn parses_generation_names() {
