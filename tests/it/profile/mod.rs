@@ -49,13 +49,24 @@ pub fn visible(s: &str) -> String {
     s.replace('\u{1b}', "␛")
 }
 
-/// Whether Nix can run in a private mount namespace (root, `unshare`). Without it the calling
-/// test is skipped with a note, except under `CI`, where it fails.
+/// `unshare`'s flags for a private mount namespace: root needs none other; another user also
+/// gets a user namespace in which it is root (so it may bind-mount on `/nix`).
+fn unshare_flags() -> &'static [&'static str] {
+    if rustix::process::geteuid().is_root() {
+        &["-m", "--propagation", "private"]
+    } else {
+        &["-r", "-m", "--propagation", "private"]
+    }
+}
+
+/// Whether Nix can run in a private mount namespace. Without it the calling test is skipped
+/// with a note, except under `CI`, where it fails.
 fn namespaces_work() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
         Command::new("unshare")
-            .args(["-m", "--propagation", "private", "true"])
+            .args(unshare_flags())
+            .arg("true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -81,7 +92,7 @@ impl Fixture {
         if !namespaces_work() {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "the profile oracle tests need `unshare -m` (root) to run Nix 2.8 on a private /nix"
+                "the profile oracle tests need `unshare -m` (or `unshare -r -m`) to run Nix 2.8 on a private /nix"
             );
             eprintln!("note: skipping: `unshare -m` is not permitted here");
             return None;
@@ -111,7 +122,8 @@ impl Fixture {
         let script =
             "unset NIX_STATE_DIR; export NIX_REMOTE=local; mount --bind \"$0\" /nix && exec \"$@\"";
         let mut cmd = self.env.command("unshare");
-        cmd.args(["-m", "--propagation", "private", "sh", "-c", script])
+        cmd.args(unshare_flags())
+            .args(["sh", "-c", script])
             .arg(self.env.path("store/nix"))
             .args(program_and_args);
         self.env.run_command(&mut cmd)
