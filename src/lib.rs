@@ -21,7 +21,9 @@
 //!    │          flake::archive   flake archive        flake::metadata   flake metadata
 //!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
 //!    │          eval_host       the evaluator's world (files, store) (coming) build
-//!    │          (coming) profile profiles and profile upgrade
+//!    │          profile          profiles: generations, the profile object (effects);
+//!    │                           manifests and buildenv planning are formats;
+//!    │                           profile upgrade (coming)
 //!    │
 //!   language    eval: parse, lower, machine, builtins, print; the world only through
 //!    │          eval::io::Io (implemented above it by eval_host); uses formats, not effects
@@ -93,7 +95,10 @@
 //! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |
 //! | flake installables of `eval` (`InstallableFlake`, default attribute paths) | `cli/eval_flake.rs` |
 //! | building and substituting (`libstore/build`) | coming: `build` |
-//! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
+//! | profiles on disk: the default profile, generations, GC roots (`libstore/profiles.cc`) | [`profile::location`], [`profile::generations`] |
+//! | `manifest.json` v1–3, `manifest.nix`, element names (`src/nix/profile.cc`, `libflake/url-name.cc`, `names.cc`) | [`profile::manifest`], [`profile::url_name`], [`profile::drv_name`] |
+//! | the profile object: buildenv, priorities, conflicts (`builtins/buildenv.cc`, `ProfileManifest::build`) | [`profile::buildenv`], [`profile::object`] |
+//! | `profile list`, `history`, `upgrade`'s matchers (`src/nix/profile.cc`) | `cli/profile*.rs`, [`profile::matchers`], [`profile::history`]; upgrading from a flake is coming |
 
 pub mod cli;
 pub mod eval;
@@ -103,6 +108,7 @@ pub mod flake;
 pub mod flakeref;
 pub mod fuzzing;
 pub mod hash;
+pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod settings;

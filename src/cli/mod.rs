@@ -21,6 +21,8 @@ mod lock_args;
 mod log_json;
 mod output;
 mod profile;
+mod profile_show;
+mod profile_upgrade;
 mod registry;
 mod registry_explain;
 mod settings_help;

@@ -19,6 +19,8 @@ fn help_of_every_command() {
         &["registry", "resolve"],
         &["profile"],
         &["profile", "upgrade"],
+        &["profile", "list"],
+        &["profile", "history"],
         &["completions"],
     ];
     for cmd in commands {

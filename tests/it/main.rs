@@ -27,6 +27,7 @@ mod local_store;
 mod messages;
 mod nar_oracle;
 mod offline_registry;
+mod profile;
 mod readme_example;
 mod registry_additions;
 mod registry_cli;

@@ -41,7 +41,7 @@ pub mod canon;
 mod db;
 mod error;
 mod lock;
-pub use lock::TempDir;
+pub use lock::{PathLocks, TempDir};
 mod ops;
 pub use ops::AddedTree;
 mod reclaim;
