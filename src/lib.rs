@@ -20,7 +20,8 @@
 //!    │          flake::load      getting a flake: resolve, fetch, read flake.nix
 //!    │          flake::archive   flake archive        flake::metadata   flake metadata
 //!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
-//!    │          eval_host       the evaluator's world (files, store) (coming) build
+//!    │          eval_host       the evaluator's world (files, store)
+//!    │          build           realising derivations: the goal graph, the local builder
 //!    │          (coming) profile profiles and profile upgrade
 //!    │
 //!   language    eval: parse, lower, machine, builtins, print; the world only through
@@ -95,6 +96,7 @@
 //! | building and substituting (`libstore/build`) | coming: `build` |
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 
+pub mod build;
 pub mod cli;
 pub mod eval;
 pub mod eval_host;
