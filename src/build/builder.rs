@@ -303,7 +303,10 @@ fn run_builder(
     let status = {
         let logical = Path::new(store.store_dir().as_str());
         let mut cmd = if store.real_store_dir() == logical {
-            Command::new(OsStr::from_bytes(&drv.builder))
+            let mut c = Command::new(OsStr::from_bytes(&drv.builder));
+            // As in Nix, the builder's argv[0] is its base name.
+            c.arg0(super::chroot::base_name(OsStr::from_bytes(&drv.builder)));
+            c
         } else {
             // A chroot store: the builder must see the store at its logical path.
             let Some(helper) = &settings.helper else {

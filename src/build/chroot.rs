@@ -55,12 +55,20 @@ fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString
             logical.display()
         );
     }
-    let e = std::process::Command::new(builder).args(args).exec();
+    let e = std::process::Command::new(builder)
+        .arg0(base_name(builder))
+        .args(args)
+        .exec();
     format!(
         "executing '{}': {}",
         builder.to_string_lossy(),
         crate::util::fs::strerror(&e)
     )
+}
+
+/// The builder's `argv[0]`: the base name of its path, as Nix passes it.
+pub fn base_name(builder: &OsStr) -> &OsStr {
+    Path::new(builder).file_name().unwrap_or(builder)
 }
 
 /// The helper's `main`: `args` are what follows [`HELPER_ARG`]. Writes its error to stderr

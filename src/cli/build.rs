@@ -130,18 +130,25 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     drop(m);
     drop(host);
-    // Nix 2.8 realises (and links) the installables' derivations in the order of their paths,
-    // each once.
-    built.sort_by(|a, b| (a.drv.base_name(), &a.output).cmp(&(b.drv.base_name(), &b.output)));
-    built.dedup_by(|a, b| a.drv == b.drv && a.output == b.output);
     let uri = ctx.store_uri(None);
     let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
     let store = crate::store::open::open_local(&uri, &cfg)?;
-    let wanted: Vec<Wanted> = built
-        .iter()
-        .map(|b| Wanted {
-            drv: b.drv.clone(),
-            outputs: Outputs::Names(BTreeSet::from([b.output.clone()])),
+    // As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
+    // order of its goals (derivation name, then path); results and links follow that order.
+    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
+    for b in built {
+        let key = (b.drv.name().to_owned(), b.drv.base_name().to_owned());
+        goals
+            .entry(key)
+            .or_insert_with(|| (b.drv.clone(), BTreeSet::new()))
+            .1
+            .insert(b.output);
+    }
+    let wanted: Vec<Wanted> = goals
+        .into_values()
+        .map(|(drv, outputs)| Wanted {
+            drv,
+            outputs: Outputs::Names(outputs),
         })
         .collect();
     let plan = goal::plan(&store, &wanted)?;
@@ -202,30 +209,34 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         .into());
     }
     let mut json = Vec::new();
-    for (i, b) in built.iter().enumerate() {
-        let node = &plan.nodes[&b.drv];
-        let path = node.drv.outputs[&b.output]
-            .path()
-            .ok_or_else(|| anyhow::anyhow!("output '{}' has no known path", b.output))?;
-        if !a.no_link {
-            let base = a.out_link.clone().unwrap_or_else(|| "result".to_owned());
-            let mut name = base;
-            if i > 0 {
-                name.push_str(&format!("-{i}"));
-            }
-            if b.output != "out" {
-                name.push_str(&format!("-{}", b.output));
-            }
-            let link = ctx.cwd.join(name);
-            store.add_perm_root(path, &link)?;
-        }
-        if a.print_out_paths {
-            ctx.printer.out_line(&dir.print(path))?;
-        }
+    for (i, w) in wanted.iter().enumerate() {
+        let node = &plan.nodes[&w.drv];
+        let names: Vec<&String> = match &w.outputs {
+            Outputs::Names(n) => n.iter().collect(),
+            Outputs::All => node.drv.outputs.keys().collect(),
+        };
         let mut outputs = serde_json::Map::new();
-        outputs.insert(b.output.clone(), dir.print(path).into());
+        for name in names {
+            let path = node.drv.outputs[name]
+                .path()
+                .ok_or_else(|| anyhow::anyhow!("output '{name}' has no known path"))?;
+            if !a.no_link {
+                let mut link = a.out_link.clone().unwrap_or_else(|| "result".to_owned());
+                if i > 0 {
+                    link.push_str(&format!("-{i}"));
+                }
+                if name != "out" {
+                    link.push_str(&format!("-{name}"));
+                }
+                store.add_perm_root(path, &ctx.cwd.join(link))?;
+            }
+            if a.print_out_paths {
+                ctx.printer.out_line(&dir.print(path))?;
+            }
+            outputs.insert(name.clone(), dir.print(path).into());
+        }
         let mut entry = serde_json::Map::new();
-        entry.insert("drvPath".to_owned(), dir.print(&b.drv).into());
+        entry.insert("drvPath".to_owned(), dir.print(&w.drv).into());
         entry.insert("outputs".to_owned(), outputs.into());
         json.push(serde_json::Value::Object(entry));
     }

@@ -20,6 +20,7 @@ fn help_of_every_command() {
         &["profile"],
         &["profile", "upgrade"],
         &["completions"],
+        &["build"],
     ];
     for cmd in commands {
         let mut args = cmd.to_vec();
