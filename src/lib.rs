@@ -94,6 +94,9 @@
 //! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |
 //! | flake installables of `eval` (`InstallableFlake`, default attribute paths) | `cli/eval_flake.rs` |
 //! | building and substituting (`libstore/build`) | coming: `build` |
+//! | realising derivations: goals, scheduling, `max-jobs` (`libstore/build/worker.cc`, `derivation-goal.cc`) | [`build::goal`] |
+//! | the local builder: environment, logs, output checks, registration (`libstore/unix/build/*`) | [`build::builder`], [`build::env`], [`build::log`], [`build::scan`]; a chroot store's mount namespace in [`build::chroot`] |
+//! | `nix build`, result links as GC roots (`src/nix/build.cc`, `addPermRoot`) | `cli/build.rs`, `store::local::LocalStore::add_perm_root` |
 //! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
 
 pub mod build;

@@ -7,7 +7,7 @@
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
 //! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
-//!   directory, environment ([`env`]), logs ([`log`]), output checks, canonicalisation,
+//!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
 //!   reference scanning ([`scan`]), fixed-output hash checks, registration.
 //!
 //! # Deviations

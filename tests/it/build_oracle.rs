@@ -439,3 +439,132 @@ fn dry_run_lists_derivations_as_nix_does() {
     assert!(ours.success(), "{ours}");
     assert_eq!(ours.stderr(), theirs.stderr());
 }
+
+/// A DAG of `width` × `depth` derivations; each build appends its name to `log`.
+fn dag(log: &Path, width: usize, depth: usize) -> String {
+    let log = log.display();
+    format!(
+        r#"
+let
+  system = "x86_64-linux";
+  mk = name: deps: derivation {{
+    inherit name system deps; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+    args = [ "-c" "echo $name >> {log}; sleep 0.05; echo $name $deps > $out" ];
+  }};
+  layer = prev: d: builtins.genList (i: mk "n-${{toString d}}-${{toString i}}" prev) {width};
+  layers = builtins.foldl' (prev: d: layer prev d) [ ] (builtins.genList (d: d) {depth});
+in mk "top" layers
+"#
+    )
+}
+
+#[test]
+fn concurrent_builds_of_one_dag_build_each_output_once() {
+    let mut env = TestEnv::new();
+    let log = env.path("builds.log");
+    env.write("work/dag.nix", dag(&log, 4, 3));
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let spawn = |jobs: &str| {
+        env.command(env!("CARGO_BIN_EXE_rflake"))
+            .args([
+                "build",
+                "--store",
+                &store,
+                "-f",
+                "dag.nix",
+                "--no-link",
+                "-j",
+                jobs,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn("2"), spawn("3"));
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let built = std::fs::read_to_string(&log).unwrap();
+    let mut names: Vec<&str> = built.lines().collect();
+    assert_eq!(names.len(), 13, "{built}");
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 13, "each output built once: {built}");
+    // The store is consistent: every registered path has the contents its NAR hash says.
+    if require_nix() {
+        let verify = env.run_nix(&["store", "verify", "--store", &store, "--all", "--no-trust"]);
+        assert!(verify.success(), "{verify}");
+    }
+}
+
+#[test]
+fn builds_run_in_parallel_up_to_max_jobs_and_logs_show_with_l() {
+    let mut env = TestEnv::new();
+    let marks = env.path("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    // Each of the two waits (up to 10 s) for the other to have started: they only both see
+    // the other when they run at the same time.
+    let one = |me: &str, other: &str| {
+        format!(
+            r#"derivation {{ name = "{me}"; system = "x86_64-linux"; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+    args = [ "-c" "touch {m}/{me}; i=0; while [ ! -e {m}/{other} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; if [ -e {m}/{other} ]; then echo saw {other}; fi; echo done > $out" ]; }}"#,
+            m = marks.display()
+        )
+    };
+    env.write(
+        "work/par.nix",
+        format!("{{ a = {}; b = {}; }}", one("a", "b"), one("b", "a")),
+    );
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let out = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        "par.nix",
+        "a",
+        "b",
+        "--no-link",
+        "-j",
+        "2",
+        "-L",
+    ]);
+    assert!(out.success(), "{out}");
+    assert!(out.stderr().contains("a> saw b\n"), "{out}");
+    assert!(out.stderr().contains("b> saw a\n"), "{out}");
+}
+
+#[test]
+fn max_jobs_zero_refuses_to_build() {
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let out = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        ".",
+        "w7",
+        "--max-jobs",
+        "0",
+    ]);
+    assert!(!out.success());
+    assert!(
+        out.stderr()
+            .contains("error: unable to start any build; either increase '--max-jobs' or enable remote builds."),
+        "{out}"
+    );
+}
