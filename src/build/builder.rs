@@ -258,10 +258,12 @@ fn run_and_register(
         let log_file = settings
             .keep_build_log
             .then(|| log_path(&log_dir(store), drv_path, settings.compress_build_log));
+        let out_real = scratch.get("out").map(|p| store.real_path(p));
         run_builder(
             store,
             drv,
             &printed,
+            out_real.as_deref(),
             &prepared,
             &build_dir,
             log_file.as_deref(),
@@ -291,6 +293,7 @@ fn run_builder(
     store: &LocalStore,
     drv: &Derivation,
     printed: &str,
+    out_real: Option<&Path>,
     prepared: &env::Prepared,
     build_dir: &Path,
     log_file: Option<&Path>,
@@ -299,6 +302,32 @@ fn run_builder(
 ) -> Result<(), Error> {
     let mut log = BuildLog::create(log_file, settings.compress_build_log, settings.log_lines)
         .map_err(Error::other)?;
+    if let Some(name) = drv.builder.strip_prefix(b"builtin:") {
+        let name = String::from_utf8_lossy(name);
+        let result = match out_real {
+            Some(out) => super::builtins::run(&name, drv, out, settings.fetcher.as_deref()),
+            None => Err("builtin builders need an output named 'out'".to_owned()),
+        };
+        let status = match result {
+            Ok(()) => None,
+            Err(msg) => {
+                for line in log.write(format!("error: {msg}\n").as_bytes()) {
+                    events.log_line(&drv.name, &line);
+                }
+                Some("failed with exit code 1".to_owned())
+            }
+        };
+        let (_, tail) = log.finish();
+        return match status {
+            None => Ok(()),
+            Some(status) => Err(Error::BuilderFailed {
+                drv: printed.to_owned(),
+                status,
+                tail,
+                log_kept: log_file.is_some(),
+            }),
+        };
+    }
     let (mut reader, writer) = std::io::pipe().map_err(Error::other)?;
     let status = {
         let logical = Path::new(store.store_dir().as_str());

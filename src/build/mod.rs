@@ -23,6 +23,7 @@
 //!   yet; floating content-addressed and impure derivations are refused.
 
 pub mod builder;
+pub mod builtins;
 pub mod chroot;
 pub mod env;
 pub mod goal;
@@ -33,7 +34,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// How builds run (the build settings of `nix.conf` and the command line).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     /// `max-jobs`: how many builds run at once; 0 forbids local builds.
     pub max_jobs: u64,
@@ -55,6 +56,8 @@ pub struct Settings {
     pub caller_env: BTreeMap<String, String>,
     /// The rflake executable, which runs builders for a chroot store ([`chroot`]).
     pub helper: Option<PathBuf>,
+    /// Downloads for `builtin:fetchurl`.
+    pub fetcher: Option<std::sync::Arc<dyn builtins::Fetcher>>,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             build_dir_parent: PathBuf::from("/tmp"),
             caller_env: BTreeMap::new(),
             helper: None,
+            fetcher: None,
         }
     }
 }

@@ -320,5 +320,32 @@ fn build_settings(ctx: &Context, jobs: Option<&str>) -> anyhow::Result<crate::bu
         build_dir_parent: build_dir_parent.into(),
         caller_env: env,
         helper: std::env::current_exe().ok(),
+        fetcher: Some(std::sync::Arc::new(Downloader {
+            settings: ctx.fetch_settings(),
+            http: ctx.http.clone(),
+            now: super::env::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        })),
     })
+}
+
+/// `builtin:fetchurl`'s downloads through the fetch layer (retries, `file:` URLs, offline).
+struct Downloader {
+    settings: crate::fetch::Settings,
+    http: std::sync::Arc<crate::util::http::HttpClient>,
+    now: u64,
+}
+
+impl crate::build::builtins::Fetcher for Downloader {
+    fn fetch(&self, url: &str, sink: &mut dyn std::io::Write) -> Result<(), String> {
+        use crate::fetch::http::{Client, Reply, Request};
+        let client = Client::new(&self.settings, &self.http, &crate::report::Silent, self.now);
+        match client.get(Request::get(url)).map_err(|e| e.to_string())? {
+            Reply::Body(_, mut body) => std::io::copy(&mut body, sink)
+                .map(drop)
+                .map_err(|e| format!("unable to download '{url}': {e}")),
+            Reply::NotModified(_) => Err(format!("unable to download '{url}': not modified")),
+        }
+    }
 }

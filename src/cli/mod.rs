@@ -140,7 +140,7 @@ impl Context {
     }
 
     /// Returns the fetcher settings of this run (`--offline` and `--refresh` included).
-    fn fetch_settings(&self) -> crate::fetch::Settings {
+    pub(crate) fn fetch_settings(&self) -> crate::fetch::Settings {
         let s = &self.settings;
         crate::fetch::Settings {
             tarball_ttl: if self.global.refresh {
