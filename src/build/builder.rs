@@ -386,20 +386,46 @@ fn run_builder(
                 None
             }
             Ok(mut child) => {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            for line in log.write(&buf[..n]) {
-                                events.log_line(&drv.name, &line);
+                let finished = std::sync::atomic::AtomicBool::new(false);
+                let group = rustix::process::Pid::from_raw(child.id() as i32);
+                let status = std::thread::scope(|s| {
+                    // On SIGINT/SIGTERM the builder's process group is killed (it has its own
+                    // group, so the terminal's signal does not reach it), as Nix does.
+                    s.spawn(|| {
+                        while !finished.load(Ordering::Relaxed) {
+                            if crate::util::interrupt::is_interrupted() {
+                                if let Some(pid) = group {
+                                    let _ = rustix::process::kill_process_group(
+                                        pid,
+                                        rustix::process::Signal::KILL,
+                                    );
+                                }
+                                return;
                             }
+                            std::thread::sleep(std::time::Duration::from_millis(50));
                         }
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
+                    });
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match reader.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => {
+                                for line in log.write(&buf[..n]) {
+                                    events.log_line(&drv.name, &line);
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(_) => break,
+                        }
                     }
+                    let status = child.wait();
+                    finished.store(true, Ordering::Relaxed);
+                    status
+                });
+                if crate::util::interrupt::is_interrupted() {
+                    return Err(Error::Other("interrupted by the user".to_owned()));
                 }
-                Some(child.wait().map_err(Error::other)?)
+                Some(status.map_err(Error::other)?)
             }
         }
     };

@@ -316,6 +316,7 @@ pub fn run(
                         let mut st = lock();
                         loop {
                             if !st.stop
+                                && !crate::util::interrupt::is_interrupted()
                                 && let Some(p) = st.ready.pop()
                             {
                                 st.running += 1;

@@ -662,3 +662,60 @@ fn builtin_fetchurl_downloads_as_nix_does() {
         );
     }
 }
+
+#[test]
+fn an_interrupt_kills_the_builder_and_registers_nothing() {
+    use rustix::process::{Pid, Signal, kill_process};
+    let mut env = TestEnv::new();
+    let pid_file = env.path("builder.pid");
+    env.write(
+        "work/slow.nix",
+        format!(
+            r#"derivation {{ name = "slow"; system = "x86_64-linux"; builder = "/bin/sh"; PATH = "/usr/bin:/bin";
+  args = [ "-c" "echo $$ > {}; sleep 30; echo done > $out" ]; }}"#,
+            pid_file.display()
+        ),
+    );
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let mut child = env
+        .command(env!("CARGO_BIN_EXE_rflake"))
+        .args(["build", "--store", &store, "-f", "slow.nix", "--no-link"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !pid_file.exists()
+        || std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .is_empty()
+    {
+        assert!(start.elapsed().as_secs() < 20, "the builder did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let builder: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+    let t = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(t.elapsed().as_secs() < 10, "{err}");
+    assert!(!status.success());
+    assert!(err.contains("error: interrupted by the user"), "{err}");
+    assert!(
+        !Path::new(&format!("/proc/{builder}")).exists(),
+        "the builder {builder} still runs"
+    );
+    let o = open(&env, "store");
+    let out = env.run(&[
+        "eval", "--store", &store, "--raw", "-f", "slow.nix", "outPath",
+    ]);
+    assert!(!o.is_valid_path(&path(out.stdout())).unwrap());
+}
