@@ -552,8 +552,17 @@ fn register_outputs(
         };
         info.deriver = Some(drv_path.clone());
         info.ultimate = true;
-        infos.push(info);
+        infos.push((name, info));
     }
+    let by_name: BTreeMap<String, PathInfo> = infos.iter().cloned().collect();
+    super::checks::check_outputs(&dir, drv, &by_name, &|p| {
+        store
+            .path_info(p)
+            .map_err(Error::other)?
+            .map(|i| i.references)
+            .ok_or_else(|| Error::Other(format!("path '{}' is not valid", dir.print(p))))
+    })?;
+    let infos: Vec<PathInfo> = infos.into_iter().map(|(_, i)| i).collect();
     // A mismatching fixed output is registered at the path its content gives (as Nix does).
     let mut extra_locks = None;
     for info in &infos {
@@ -578,7 +587,6 @@ fn register_outputs(
         .collect();
     store.register_valid_paths(&todo).map_err(Error::other)?;
     drop(extra_locks);
-    let _ = dir;
     match delayed {
         Some(e) => Err(e),
         None => Ok(()),

@@ -18,12 +18,12 @@
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
 //!   (Nix leaves them to the garbage collector).
-//! - `allowedReferences`, `disallowedReferences`, `allowedRequisites`,
-//!   `disallowedRequisites`, `maxSize`, `maxClosureSize` and `outputChecks` are not checked
+//! - `maxSize`, `maxClosureSize` and structured attributes' `outputChecks` are not checked
 //!   yet; floating content-addressed and impure derivations are refused.
 
 pub mod builder;
 pub mod builtins;
+pub mod checks;
 pub mod chroot;
 pub mod env;
 pub mod goal;

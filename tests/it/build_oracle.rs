@@ -57,6 +57,19 @@ in {
   structured = derivation { name = "structured"; inherit system; builder = "/bin/bash"; PATH = "/usr/bin:/bin";
     __structuredAttrs = true; nested = { a = 1; b = [ "x" true ]; }; list = [ "l" 2 ]; outputs = [ "out" "doc" ];
     args = [ "-c" "source $NIX_BUILD_TOP/.attrs.sh; mkdir -p \${outputs[doc]}; echo \"$name \${list[1]}\" > \${outputs[out]}; cat $NIX_BUILD_TOP/.attrs.json >> \${outputs[out]}" ]; };
+  allowedOk = derivation { name = "allowed-ok"; inherit system; builder = "/bin/sh"; allowedReferences = [ dep ];
+    args = [ "-c" "echo ${dep} > $out" ]; };
+  allowedBad = derivation { name = "allowed-bad"; inherit system; builder = "/bin/sh"; allowedReferences = [ ];
+    args = [ "-c" "echo ${dep} > $out" ]; };
+  disallowedSelf = derivation { name = "disallowed-self"; inherit system; builder = "/bin/sh"; disallowedReferences = [ "out" ];
+    args = [ "-c" "echo $out > $out" ]; };
+  requisitesBad = derivation { name = "requisites-bad"; inherit system; builder = "/bin/sh"; disallowedRequisites = [ dep ];
+    w7 = derivation { name = "refs"; inherit system; builder = "/bin/sh"; args = [ "-c" "echo ${dep} > $out; echo $out >> $out" ]; };
+    args = [ "-c" "echo $w7 > $out" ]; };
+  requisitesOk = derivation { name = "requisites-ok"; inherit system; builder = "/bin/sh"; allowedRequisites = [ dep "out" ];
+    args = [ "-c" "echo ${dep} $out > $out" ]; };
+  badSpecifier = derivation { name = "bad-specifier"; inherit system; builder = "/bin/sh"; allowedReferences = [ "nonsense" ];
+    args = [ "-c" "echo > $out" ]; };
   fail = derivation { name = "fail"; inherit system; builder = "/bin/sh";
     args = [ "-c" "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line $i; done; exit 3" ]; };
   badfod = derivation { name = "badfod"; inherit system; builder = "/bin/sh"; args = [ "-c" "printf ho > $out" ];
@@ -157,6 +170,8 @@ fn worked_examples_build_as_with_nix() {
     }
     let env = setup();
     let attrs = [
+        "allowedOk",
+        "requisitesOk",
         "w4",
         "w4dev",
         "w4bPath",
@@ -273,7 +288,17 @@ fn failures_give_nix_messages_and_register_nothing() {
         let re = regex::Regex::new(r"/nix/store/[a-z0-9]{32}-[a-z]+\.drv\.chroot").unwrap();
         re.replace_all(&s, "").into_owned()
     };
-    for attr in ["fail", "w4b", "missing", "perm", "badfod"] {
+    for attr in [
+        "fail",
+        "w4b",
+        "missing",
+        "perm",
+        "badfod",
+        "allowedBad",
+        "disallowedSelf",
+        "requisitesBad",
+        "badSpecifier",
+    ] {
         let theirs = build(&env, true, &nix_store, &[attr]);
         let ours = build(&env, false, &our_store, &[attr]);
         assert!(!theirs.success() && !ours.success(), "{attr}: {ours}");
@@ -295,9 +320,13 @@ fn failures_give_nix_messages_and_register_nothing() {
     let ours_valid = valid(&o_dir);
     assert_eq!(ours_valid, valid(&n_dir));
     assert!(
-        !ours_valid
-            .iter()
-            .any(|p| p.contains("-fail") || p.contains("-missing") || p.contains("-perm")),
+        !ours_valid.iter().any(|p| p.contains("-fail")
+            || p.contains("-missing")
+            || p.contains("-perm")
+            || p.ends_with("-allowed-bad")
+            || p.ends_with("-requisites-bad")
+            || p.ends_with("-bad-specifier")
+            || p.ends_with("-self")),
         "{ours_valid:?}"
     );
     assert!(
