@@ -64,7 +64,7 @@ pub struct BuildCmd {
 
 /// A derivation an installable evaluated to.
 struct Built {
-    drv: StorePath,
+    drv: String,
     output: String,
 }
 
@@ -98,7 +98,7 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
         anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
     }
-    let (mut m, host) = super::eval::machine(ctx, &a.eval, &a.flake, flake_mode, false)?;
+    let (mut m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, flake_mode, false)?;
     let cwd = ctx.cwd.to_string_lossy().into_owned();
     let installables = if a.installables.is_empty() {
         vec![if flake_mode { "." } else { "" }.to_owned()]
@@ -122,8 +122,9 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         match value.and_then(|v| derivation_of(&mut m, &v, inst)) {
             Ok(b) => built.push(b),
             Err(e) => {
-                ctx.printer
-                    .error(&e.render(m.opts.show_trace), &e.msg, None);
+                let rendered =
+                    crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
+                ctx.printer.error(&rendered, &e.msg, None);
                 return Ok(ExitCode::FAILURE);
             }
         }
@@ -137,10 +138,11 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     // order of its goals (derivation name, then path); results and links follow that order.
     let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
     for b in built {
-        let key = (b.drv.name().to_owned(), b.drv.base_name().to_owned());
+        let drv = store.store_dir().parse(&b.drv)?;
+        let key = (drv.name().to_owned(), drv.base_name().to_owned());
         goals
             .entry(key)
-            .or_insert_with(|| (b.drv.clone(), BTreeSet::new()))
+            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
             .1
             .insert(b.output);
     }
@@ -279,12 +281,10 @@ fn derivation_of(m: &mut Machine, v: &Value, inst: &str) -> crate::eval::R<Built
         return crate::eval::error::err("derivation does not have attribute 'drvPath'");
     };
     let output = get_string(m, "outputName")?.unwrap_or_else(|| "out".to_owned());
-    let dir = crate::store::StoreDir::default();
-    let drv = match dir.parse(&drv_path) {
-        Ok(p) => p,
-        Err(e) => return crate::eval::error::err(e.to_string()),
-    };
-    Ok(Built { drv, output })
+    Ok(Built {
+        drv: drv_path,
+        output,
+    })
 }
 
 /// The build settings from the configuration (`max-jobs`, `cores`, `log-lines`, …) and `-j`.
