@@ -748,3 +748,48 @@ fn an_interrupt_kills_the_builder_and_registers_nothing() {
     ]);
     assert!(!o.is_valid_path(&path(out.stdout())).unwrap());
 }
+
+#[test]
+fn a_derivation_with_one_output_missing_is_rebuilt_without_touching_the_valid_one() {
+    if !require_nix() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let first = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        ".",
+        "w4",
+        "w4dev",
+        "--no-link",
+    ]);
+    assert!(first.success(), "{first}");
+    let out = "/nix/store/xh5zg2403bira7krv27pk64p3byka7ln-multi-1.0";
+    let dev = "/nix/store/73dpqj4s29pgv30yqq8spb6xyksk73b0-multi-1.0-dev";
+    let o = open(&env, "store");
+    let before = o.path_info(&path(out)).unwrap().unwrap();
+    drop(o);
+    let deleted = env.run_nix(&["store", "delete", "--store", &store, dev]);
+    assert!(deleted.success(), "{deleted}");
+    let again = env.run(&["build", "--store", &store, "-f", ".", "w4dev", "--no-link"]);
+    assert!(again.success(), "{again}");
+    assert!(again.stderr().contains("building '"), "{again}");
+    let o = open(&env, "store");
+    assert!(o.is_valid_path(&path(dev)).unwrap());
+    // The valid output was built at a scratch path and left as it was.
+    assert_eq!(o.path_info(&path(out)).unwrap().unwrap(), before);
+    let leftovers: Vec<String> = std::fs::read_dir(env.path("store/nix/store"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with("-multi-1.0") && !out.ends_with(n.as_str()))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let verify = env.run_nix(&["store", "verify", "--store", &store, "--all", "--no-trust"]);
+    assert!(verify.success(), "{verify}");
+}
