@@ -22,6 +22,7 @@ fn help_of_every_command() {
         &["profile", "list"],
         &["profile", "history"],
         &["completions"],
+        &["build"],
     ];
     for cmd in commands {
         let mut args = cmd.to_vec();
