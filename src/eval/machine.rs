@@ -1202,6 +1202,10 @@ impl Machine {
             Ok(Some(super::io::FileType::Directory)) => {
                 Ok(format!("{}/default.nix", path.trim_end_matches('/')).into())
             }
+            // As Nix (resolveExprPath's lstat): a missing file is named as such.
+            Ok(None) if builtins::search_path::core_file(path).is_none() => {
+                err(format!("path '{path}' does not exist"))
+            }
             _ => Ok(path.into()),
         }
     }
