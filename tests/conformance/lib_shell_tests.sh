@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs nixpkgs lib's own shell test scripts (`tests/modules.sh`, the module system, and
-# `debug.sh`, `filesystem.sh`, `network.sh` where the lib has them) with TOOL. (`sources.sh`
-# is left out: it reads the store paths it gets at their printed place, /nix/store, which a
-# hermetic run's chroot store does not have.)
+# `tests/debug.sh`, `tests/filesystem.sh`, `tests/network.sh`, `path/tests/prop.sh` where
+# the lib has them) with TOOL. (`tests/sources.sh` and `fileset/tests.sh` are left out: they
+# read the store paths they get at their printed place, /nix/store, which a hermetic run's
+# chroot store does not have; SCRIPTS can name them.)
 # They call `nix-instantiate --eval …` (modules.sh a few hundred times: each check an
 # evaluation whose output must match a pattern, or whose error must); here `nix-instantiate` on
 # their PATH is a small wrapper that turns each call into `TOOL eval`. It is a report, not a
@@ -14,7 +15,8 @@
 #            nix-instantiate (the oracle); default $RFLAKE, else target/release/rflake
 # Environment:
 #   OUT_DIR  where the reports go (default target/conformance/shell-<basename of LIB_DIR>-<basename of TOOL>)
-#   SCRIPTS  the scripts to run, separated by blanks (default: those of the four the lib has)
+#   SCRIPTS  the scripts to run, relative to LIB_DIR, separated by blanks (default: those of
+#            the five the lib has)
 #
 # The wrapper maps nix-instantiate's words to `nix eval`'s: `-E EXPR` → `--expr EXPR`, a file
 # → `--file FILE`, `-A ATTR` → the attribute path after it; `--show-trace`, `--json`,
@@ -22,7 +24,7 @@
 # (`eval` prints the whole value), `--read-write-mode` and `--timeout N` are dropped, and
 # `--impure` is added (the scripts import files by path). The lib is copied to a temporary
 # `lib/` and the scripts run with `TEST_LIB` naming it, so `<nixpkgs/lib>` is the copy. Each
-# script's whole output goes to OUT_DIR/<script>.txt; the summary gives its exit code and,
+# script's whole output goes to OUT_DIR/<dir>-<script>.txt; the summary gives its exit code and,
 # for modules.sh, the pass/fail counts it prints at the end.
 set -uo pipefail
 
@@ -97,21 +99,22 @@ if [ -n "${SCRIPTS:-}" ]; then
   read -r -a scripts <<<"$SCRIPTS"
 else
   scripts=()
-  for s in modules.sh debug.sh filesystem.sh network.sh; do
-    [ -f "$lib/tests/$s" ] && scripts+=("$s")
+  for s in tests/modules.sh tests/debug.sh tests/filesystem.sh tests/network.sh \
+    path/tests/prop.sh; do
+    [ -f "$lib/$s" ] && scripts+=("$s")
   done
 fi
 
 echo "# nixpkgs lib's shell tests through \`$(basename "$tool")\`"
 echo "lib: $lib"
 for s in "${scripts[@]}"; do
-  out=$OUT_DIR/$s.txt
+  out=$OUT_DIR/${s//\//-}.txt
   (
     cd "$work/lib/tests" || exit 125
     env -i "PATH=$work/bin:$PATH" "HOME=$work/home" "XDG_CONFIG_HOME=$work/cfg" \
       "XDG_CACHE_HOME=$work/cache" "XDG_DATA_HOME=$work/data" "XDG_STATE_HOME=$work/state" \
       "XDG_CONFIG_DIRS=$work/xdg-dirs" "NIX_CONF_DIR=$work/etc" NO_COLOR=1 TERM=dumb \
-      "NIX_CONFIG=$nix_config" "TEST_LIB=$work/lib" bash "./$s"
+      "NIX_CONFIG=$nix_config" "TEST_LIB=$work/lib" bash "$work/lib/$s"
   ) >"$out" 2>&1 </dev/null
   rc=$?
   sed -i "s#$work/lib#LIB#g" "$out"
