@@ -70,7 +70,11 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
         _ => None,
     };
-    let store_dir = "/nix/store".to_owned();
+    // The logical store directory: a local store's `store` parameter, else Nix's default.
+    let store_dir = crate::store::open::local_options(&uri).map_or_else(
+        || "/nix/store".to_owned(),
+        |o| o.store_dir.as_str().to_owned(),
+    );
     let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
     let opener: crate::eval_host::Opener =
         Box::new(move || crate::store::open::open_local(&uri, &cfg));

@@ -1137,9 +1137,8 @@ impl Machine {
         dir: &str,
         scoped: bool,
     ) -> R<Rc<Expr>> {
-        let text: Rc<str> = text.into();
-        let base = super::pos::add_source(origin, text.clone());
-        let root = super::parse::parse(&text).map_err(|e| {
+        let base = super::pos::add_source(origin, super::parse::lexer::line_text(text).into());
+        let root = super::parse::parse(text).map_err(|e| {
             Box::new(EvalError {
                 kind: Kind::Eval,
                 msg: e.msg,
@@ -1213,7 +1212,7 @@ impl Machine {
     /// Reads a file as text.
     pub fn read_text(&mut self, path: &str) -> R<String> {
         let bytes = self.io.read_file(path).map_err(io_error)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        Ok(super::parse::lexer::source_text(bytes))
     }
 }
 

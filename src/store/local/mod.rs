@@ -151,11 +151,10 @@ pub struct LocalStore {
 impl LocalStore {
     /// Opens the store described by `opts`, creating its layout and database if needed.
     pub fn open(opts: Options) -> Result<LocalStore, Error> {
+        // As in Nix, a chroot store keeps its files in `<root>/nix/store` whatever its logical
+        // directory (`store=`) is.
         let (real_store_dir, state_dir) = match &opts.root {
-            Some(root) => (
-                root.join(opts.store_dir.as_str().trim_start_matches('/')),
-                root.join("nix/var/nix"),
-            ),
+            Some(root) => (root.join("nix/store"), root.join("nix/var/nix")),
             None => (
                 PathBuf::from(opts.store_dir.as_str()),
                 PathBuf::from("/nix/var/nix"),
