@@ -688,7 +688,7 @@ impl Machine {
                             err::<()>(format!(
                                 "function '{}' called without required argument '{}'",
                                 lambda_name(l),
-                                f.name
+                                super::show::identifier(f.name.as_str())
                             )),
                             pos,
                         ));
@@ -703,7 +703,7 @@ impl Machine {
                         err::<()>(format!(
                             "function '{}' called with unexpected argument '{}'",
                             lambda_name(l),
-                            a.name
+                            super::show::identifier(a.name.as_str())
                         )),
                         pos,
                     ));
