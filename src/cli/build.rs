@@ -170,46 +170,7 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let settings = build_settings(ctx, a.jobs.as_deref())?;
-    let events = Printing {
-        ctx,
-        logs: ctx.global.print_build_logs,
-    };
-    let realiser = goal::LocalRealiser {
-        store: &store,
-        settings: &settings,
-    };
-    let mut failed = goal::run(&plan, &realiser, &settings, &events);
-    let mut top_failed: Vec<(StorePath, Option<BuildError>)> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for w in &wanted {
-        if !seen.insert(w.drv.clone()) {
-            continue;
-        }
-        if let Some(e) = failed.remove(&w.drv) {
-            top_failed.push((w.drv.clone(), Some(e)));
-        } else if !failed.is_empty() && plan.nodes[&w.drv].build && !outputs_valid(&store, &plan, w)
-        {
-            top_failed.push((w.drv.clone(), None));
-        }
-    }
-    if !top_failed.is_empty() {
-        if top_failed.len() == 1
-            && let Some((_, Some(e))) = top_failed.pop()
-        {
-            return Err(e.into());
-        }
-        if let Some(e) = top_failed.iter().rev().find_map(|(_, e)| e.as_ref()) {
-            events.error(&e.to_string());
-        }
-        let paths: Vec<String> = top_failed
-            .iter()
-            .map(|(p, _)| format!("'{}'", dir.print(p)))
-            .collect();
-        return Err(BuildError::Several {
-            paths: paths.join(", "),
-        }
-        .into());
-    }
+    realise(ctx, &store, &plan, &wanted, &settings)?;
     let mut json = Vec::new();
     for (i, w) in wanted.iter().enumerate() {
         let node = &plan.nodes[&w.drv];
@@ -247,6 +208,55 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             .out_line(&serde_json::Value::Array(json).to_string())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Builds what `plan` needs for `wanted`, printing progress as Nix does; fails with Nix's
+/// error for the failed derivations.
+pub(super) fn realise(
+    ctx: &Context,
+    store: &crate::store::local::LocalStore,
+    plan: &goal::Plan,
+    wanted: &[Wanted],
+    settings: &crate::build::Settings,
+) -> anyhow::Result<()> {
+    let dir = store.store_dir().clone();
+    let events = Printing {
+        ctx,
+        logs: ctx.global.print_build_logs,
+    };
+    let realiser = goal::LocalRealiser { store, settings };
+    let mut failed = goal::run(plan, &realiser, settings, &events);
+    let mut top_failed: Vec<(StorePath, Option<BuildError>)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for w in wanted {
+        if !seen.insert(w.drv.clone()) {
+            continue;
+        }
+        if let Some(e) = failed.remove(&w.drv) {
+            top_failed.push((w.drv.clone(), Some(e)));
+        } else if !failed.is_empty() && plan.nodes[&w.drv].build && !outputs_valid(store, plan, w) {
+            top_failed.push((w.drv.clone(), None));
+        }
+    }
+    if top_failed.is_empty() {
+        return Ok(());
+    }
+    if top_failed.len() == 1
+        && let Some((_, Some(e))) = top_failed.pop()
+    {
+        return Err(e.into());
+    }
+    if let Some(e) = top_failed.iter().rev().find_map(|(_, e)| e.as_ref()) {
+        events.error(&e.to_string());
+    }
+    let paths: Vec<String> = top_failed
+        .iter()
+        .map(|(p, _)| format!("'{}'", dir.print(p)))
+        .collect();
+    Err(BuildError::Several {
+        paths: paths.join(", "),
+    }
+    .into())
 }
 
 fn outputs_valid(store: &crate::store::local::LocalStore, plan: &goal::Plan, w: &Wanted) -> bool {
@@ -288,7 +298,10 @@ fn derivation_of(m: &mut Machine, v: &Value, inst: &str) -> crate::eval::R<Built
 }
 
 /// The build settings from the configuration (`max-jobs`, `cores`, `log-lines`, …) and `-j`.
-fn build_settings(ctx: &Context, jobs: Option<&str>) -> anyhow::Result<crate::build::Settings> {
+pub(super) fn build_settings(
+    ctx: &Context,
+    jobs: Option<&str>,
+) -> anyhow::Result<crate::build::Settings> {
     let d = &ctx.settings.daemon;
     let get = |name: &str| {
         d.overrides

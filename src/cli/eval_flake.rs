@@ -10,6 +10,7 @@ use crate::eval::error::{R, err};
 use crate::eval::symbol::Symbol;
 use crate::eval::{Machine, Value};
 use crate::eval_host::Host;
+use crate::flakeref::FlakeRef;
 use crate::flakeref::installable::Installable;
 use crate::report::Reporter as _;
 
@@ -29,6 +30,19 @@ pub fn select(
         &ctx.cwd_parse_options(),
         &ctx.printer,
     )?;
+    let (value, _) = lock_and_call(ctx, host, &inst.flake_ref, args)?;
+    let system = m.opts.system.clone();
+    Ok(find(m, value, &inst, &system))
+}
+
+/// Locks the flake `top` (applying its `nixConfig` first, as `getLockedFlake` does) and calls
+/// its outputs: the flake's value and its locked reference. The host may then read its tree.
+pub fn lock_and_call(
+    ctx: &Context,
+    host: &Host,
+    top: &FlakeRef,
+    args: &FlakeArgs,
+) -> anyhow::Result<(Value, FlakeRef)> {
     let flags = super::lock_args::flags(ctx, args)?;
     if args.no_registries {
         ctx.printer
@@ -43,7 +57,6 @@ pub fn select(
         anyhow::bail!("internal error: the evaluator cannot fetch");
     };
     let session = &flakes.session;
-    let top = &inst.flake_ref;
     let locked = session.with_loader(flakes.flag_registry.clone(), &inputs_from, |loader| {
         let flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
         crate::flake::config::apply(
@@ -54,10 +67,10 @@ pub fn select(
         );
         crate::flake::lock::lock_flake(loader, top, &flags)
     })?;
+    let locked_ref = locked.flake.locked.clone();
     let (value, path) = crate::flake::builtins::call_locked(session, locked)?;
     host.allow(&path);
-    let system = m.opts.system.clone();
-    Ok(find(m, value, &inst, &system))
+    Ok((value, locked_ref))
 }
 
 /// The attribute paths tried for an installable, in order.
@@ -111,7 +124,7 @@ fn find(m: &mut Machine, root: Value, inst: &Installable, system: &str) -> R<Val
 
 /// The value at `path` below `root`, or `None` when an attribute is missing or a value on
 /// the way is not a set.
-fn follow(m: &mut Machine, root: &Value, path: &str) -> R<Option<Value>> {
+pub fn follow(m: &mut Machine, root: &Value, path: &str) -> R<Option<Value>> {
     let mut v = m.force(root)?;
     if path.is_empty() {
         return Ok(Some(v));

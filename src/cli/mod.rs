@@ -24,6 +24,7 @@ mod output;
 mod profile;
 mod profile_show;
 mod profile_upgrade;
+mod profile_upgrade_eval;
 mod registry;
 mod registry_explain;
 mod settings_help;

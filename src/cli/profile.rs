@@ -62,6 +62,13 @@ pub struct UpgradeArgs {
     /// Show what this command would do without doing it
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the plan or the result as JSON (not implemented yet)
+    #[arg(long)]
+    pub json: bool,
+    /// Leave elements that fail to evaluate or build as they were and upgrade the others (not
+    /// implemented yet)
+    #[arg(long)]
+    pub skip_failed: bool,
     #[command(flatten)]
     pub profile: ProfileArg,
     /// Interpret installables as attribute paths relative to the Nix expression EXPR (ignored)

@@ -245,7 +245,18 @@ fn replace_symlink(target: &Path, link: &Path, style: &str) -> Result<(), Error>
 /// Makes `out` the current generation of `profile` under the profile lock: creates (or
 /// reuses) the generation, then switches (Nix's `updateProfile`). Returns the generation link.
 pub fn update(profile: &Path, out: &StorePath, roots: &Roots<'_>) -> Result<PathBuf, Error> {
-    let _lock = lock(profile)?;
+    let held = lock(profile)?;
+    update_held(profile, out, roots, &held)
+}
+
+/// [`update`] for a caller that already holds the profile lock (`profile upgrade` holds it
+/// from reading the manifest to the switch).
+pub fn update_held(
+    profile: &Path,
+    out: &StorePath,
+    roots: &Roots<'_>,
+    _held: &ProfileLock,
+) -> Result<PathBuf, Error> {
     let generation = create(profile, out, roots)?;
     switch(profile, &generation)?;
     Ok(generation)

@@ -13,6 +13,7 @@
 mod default_location;
 mod list_history;
 mod object_oracle;
+mod upgrade;
 mod upgrade_checks;
 mod write_generation;
 
