@@ -407,3 +407,109 @@ fn default_outputs_follow_outputs_to_install() {
     assert!(std::fs::symlink_metadata(object.join("share")).is_ok());
     assert!(std::fs::symlink_metadata(object.join("include")).is_err());
 }
+
+/// Spec U4 (observed with Nix 2.8): an element added through the registry (`flake:myflake`)
+/// is re-resolved, so a new registry entry is an upgrade, and `--override-flake` applies.
+#[test]
+fn registry_elements_are_re_resolved() {
+    let Some(f) = Fixture::new() else { return };
+    let p = f.profile();
+    let flake1 = f.write_flake("flake1", 1);
+    write_flake_at(&f, "flake3", &super::hello_flake(3), 1700000300);
+    let flake1_url = format!("path:{}", flake1.display());
+    let flake3_url = format!("path:{}", f.env.path("work/flake3").display());
+    assert!(
+        f.rflake(&["registry", "add", "myflake", &flake1_url])
+            .success()
+    );
+    f.nix_ok(&["profile", "install", "--profile", &p, "flake:myflake"]);
+    assert!(manifest(&f).contains(r#""originalUrl":"flake:myflake""#));
+
+    assert!(
+        f.rflake(&["registry", "add", "myflake", &flake3_url])
+            .success()
+    );
+    let out = f.rflake(&["profile", "upgrade", "--profile", &p, "--all"]);
+    assert!(out.success(), "{out}");
+    assert!(
+        out.stderr().starts_with(&format!(
+            "upgrading 'packages.x86_64-linux.default' from flake '{}?lastModified=1700000000&",
+            flake1_url.replace(&f.env.root().display().to_string(), "$TEST_ENV")
+        )),
+        "{out}"
+    );
+    assert!(
+        out.stderr()
+            .contains("/work/flake3?lastModified=1700000300&"),
+        "{out}"
+    );
+    let m = manifest(&f);
+    // The element keeps its name and its originalUrl.
+    assert!(m.contains(r#""originalUrl":"flake:myflake""#), "{m}");
+    assert!(m.contains("-hello-3.0\""), "{m}");
+
+    // `--override-flake` goes first: back to flake1.
+    let out = f.rflake(&[
+        "profile",
+        "upgrade",
+        "--profile",
+        &p,
+        "--all",
+        "--override-flake",
+        "myflake",
+        &flake1_url,
+    ]);
+    assert!(out.success(), "{out}");
+    assert!(
+        out.stderr()
+            .contains("/work/flake1?lastModified=1700000000&"),
+        "{out}"
+    );
+    assert!(manifest(&f).contains(&format!("\"storePaths\":[\"{HELLO_1}\"]")));
+}
+
+/// Two elements from one flake: the flake is locked and evaluated once, and each element
+/// gets its own attribute's package.
+#[test]
+fn two_elements_from_one_flake() {
+    let Some(f) = Fixture::new() else { return };
+    let p = f.profile();
+    let two = |v: u32| {
+        let b = format!(
+            "packages.x86_64-linux.b = derivation {{ name = \"b-{v}\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; PATH = \"/usr/bin:/bin\"; args = [ \"-c\" \"mkdir -p $out/share; echo b > $out/share/b\" ]; }};\n    packages.x86_64-linux.a = derivation {{"
+        );
+        super::hello_flake(v).replace("packages.x86_64-linux.default = derivation {", &b)
+    };
+    write_flake_at(&f, "pair", &two(1), 1700000000);
+    let url = format!("path:{}", f.env.path("work/pair").display());
+    for attr in ["a", "b"] {
+        f.nix_ok(&[
+            "profile",
+            "install",
+            "--profile",
+            &p,
+            &format!("{url}#{attr}"),
+        ]);
+    }
+    write_flake_at(&f, "pair", &two(2), 1700000100);
+    let out = f.rflake(&["profile", "upgrade", "--profile", &p, "--all"]);
+    assert!(out.success(), "{out}");
+    assert!(
+        out.stderr().contains("upgrading 'packages.x86_64-linux.a'"),
+        "{out}"
+    );
+    assert!(
+        out.stderr().contains("upgrading 'packages.x86_64-linux.b'"),
+        "{out}"
+    );
+    let m = manifest(&f);
+    let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+    let path_of = |name: &str| {
+        v["elements"][name]["storePaths"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(path_of("a").ends_with("-hello-2.0"), "{m}");
+    assert!(path_of("b").ends_with("-b-2"), "{m}");
+}
