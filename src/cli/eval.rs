@@ -62,9 +62,9 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
         anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
     }
-    // Flakes are evaluated purely unless `--impure`. (Nix makes `--expr` pure too; rflake
-    // keeps it impure for now, see docs/deviations.md.)
-    let pure = flake_mode && !a.eval.impure;
+    // Nix's new CLI evaluates purely unless `--impure`; `--file` alone is impure (a
+    // "backward compatibility hack" in Nix's `SourceExprCommand::parseInstallables`).
+    let pure = a.file.is_none() && !a.eval.impure;
     let uri = ctx.store_uri(None);
     let store_root = match &uri {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
@@ -95,11 +95,15 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_purity(pure)
         .with_flakes(flakes);
     let host = Rc::new(host);
-    // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting).
+    // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting);
+    // pure evaluation has none.
     let mut nix_path: Vec<String> = a.eval.include.clone();
     match env.get("NIX_PATH") {
         Some(p) => nix_path.extend(split_nix_path(p)),
         None => nix_path.extend(ctx.settings.nix_path.iter().cloned()),
+    }
+    if pure {
+        nix_path.clear();
     }
     // Relative entries are relative to the working directory.
     let cwd_text = ctx.cwd.to_string_lossy().into_owned();
