@@ -36,6 +36,8 @@ pub struct Options {
     pub show_trace: bool,
     /// The parser's lint settings.
     pub lints: super::lower::Lints,
+    /// `abort-on-warn`: `builtins.warn` fails (uncatchably) after its warning.
+    pub abort_on_warn: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             features: Vec::new(),
             show_trace: false,
             lints: super::lower::Lints::default(),
+            abort_on_warn: false,
         }
     }
 }
@@ -141,20 +144,23 @@ impl Machine {
                 pos,
             } => self.select(e, path, default.as_ref(), *pos, env),
             Expr::HasAttr { e, path } => {
+                // As Nix: each set on the path is forced before its name is computed; the
+                // last attribute's value is never forced (`x ? a` inside `x.a` is fine).
                 let mut v = self.eval(e, env)?;
-                for name in path.iter() {
+                for (i, name) in path.iter().enumerate() {
+                    if i > 0 {
+                        v = self.force(&v)?;
+                    }
+                    let Value::Attrs(a) = &v else {
+                        return Ok(Value::Bool(false));
+                    };
+                    let a = a.clone();
                     let name = match self.attr_name(name, env)? {
                         Some(n) => n,
                         None => return Ok(Value::Bool(false)),
                     };
-                    let Value::Attrs(a) = &v else {
-                        return Ok(Value::Bool(false));
-                    };
                     match a.get(name) {
-                        Some(attr) => {
-                            let next = attr.value.clone();
-                            v = self.force(&next)?;
-                        }
+                        Some(attr) => v = attr.value.clone(),
                         None => return Ok(Value::Bool(false)),
                     }
                 }
@@ -1160,8 +1166,10 @@ impl Machine {
     /// `default.nix`.
     pub fn import(&mut self, path: &str) -> R<Value> {
         let path = self.resolve_import(path)?;
-        if let Some(v) = self.imports.get(&*path) {
-            return Ok(v.clone());
+        if let Some(v) = self.imports.get(&*path).cloned() {
+            // The cached thunk: forced, so a second import sees the value (or the same
+            // infinite-recursion error while the first is still being evaluated).
+            return self.force(&v);
         }
         let (text, origin) = match builtins::search_path::core_file(&path) {
             Some(t) => (t.to_owned(), super::pos::Origin::Internal("nix")),

@@ -17,7 +17,7 @@ mod read;
 mod restore;
 mod small;
 
-pub use dump::{Copied, DumpError, StoreMeta, copy_tree, dump, hash_path};
+pub use dump::{Copied, DumpError, StoreMeta, copy_tree, dump, hash_path, hash_path_with_mtime};
 pub use filtered::{FilterError, Kind, dump_filtered, kind_of};
 pub use read::{Check, Entry, ParseError, Visitor, parse};
 pub use restore::{RestoreError, restore};
