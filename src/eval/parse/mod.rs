@@ -115,7 +115,7 @@ pub fn describe(e: &ParseError, text: &str) -> (String, Option<usize>) {
             format!(
                 "syntax error, unexpected {}{}",
                 got(*kind, r),
-                expecting(wanted)
+                bison_expecting(wanted, text, start(r)).unwrap_or_else(|| expecting(wanted))
             ),
             Some(start(r)),
         ),
@@ -137,6 +137,30 @@ pub fn describe(e: &ParseError, text: &str) -> (String, Option<usize>) {
         ParseError::RecursionLimitExceeded => ("syntax error, too deeply nested".to_owned(), None),
         other => (format!("syntax error, {other}"), None),
     }
+}
+
+/// What bison expects where rnix wants an attribute name, told by the token before the
+/// error: after `.` or `?` an attribute name of any form, at the start of a binding `inherit` (bison
+/// names only the first of its many choices there), after `inherit` nothing.
+fn bison_expecting(wanted: &[SyntaxKind], text: &str, offset: usize) -> Option<String> {
+    if !wanted.contains(&SyntaxKind::TOKEN_IDENT) {
+        return None;
+    }
+    let before = text.get(..offset)?;
+    let prev = rnix::tokenize(before)
+        .filter(|(k, _)| !matches!(k, SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT))
+        .last()
+        .map(|(k, _)| k)?;
+    Some(match prev {
+        SyntaxKind::TOKEN_DOT | SyntaxKind::TOKEN_QUESTION => {
+            ", expecting identifier or 'or' or '${' or '\"'".to_owned()
+        }
+        SyntaxKind::TOKEN_L_BRACE | SyntaxKind::TOKEN_SEMICOLON | SyntaxKind::TOKEN_LET => {
+            ", expecting 'inherit'".to_owned()
+        }
+        SyntaxKind::TOKEN_INHERIT => String::new(),
+        _ => return None,
+    })
 }
 
 /// `, expecting A or B` (bison lists at most four expected tokens).
