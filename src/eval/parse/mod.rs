@@ -45,7 +45,7 @@ pub fn parse(text: &str) -> Result<rnix::Root, SyntaxError> {
     let input = lexer::for_rnix(text);
     let parse = rnix::Root::parse(&input);
     if let Some(e) = parse.errors().first() {
-        let (msg, offset) = describe(e, &input);
+        let (msg, offset) = describe_as_bison(e, &input);
         if let Err((start, l)) = lexed
             && offset.is_none_or(|o| start <= o)
         {
@@ -115,7 +115,7 @@ pub fn describe(e: &ParseError, text: &str) -> (String, Option<usize>) {
             format!(
                 "syntax error, unexpected {}{}",
                 got(*kind, r),
-                bison_expecting(wanted, text, start(r)).unwrap_or_else(|| expecting(wanted))
+                expecting(wanted)
             ),
             Some(start(r)),
         ),
@@ -137,6 +137,21 @@ pub fn describe(e: &ParseError, text: &str) -> (String, Option<usize>) {
         ParseError::RecursionLimitExceeded => ("syntax error, too deeply nested".to_owned(), None),
         other => (format!("syntax error, {other}"), None),
     }
+}
+
+/// [`describe`], and where rnix wants an attribute name, what bison expects there (the flake
+/// reader keeps rnix's shorter list, see `flake::decl`).
+fn describe_as_bison(e: &ParseError, text: &str) -> (String, Option<usize>) {
+    if let ParseError::UnexpectedWanted(kind, r, wanted) = e
+        && let Some(exp) = bison_expecting(wanted, text, usize::from(r.start()))
+    {
+        let got = token_name(*kind, &text[*r]);
+        return (
+            format!("syntax error, unexpected {got}{exp}"),
+            Some(usize::from(r.start())),
+        );
+    }
+    describe(e, text)
 }
 
 /// What bison expects where rnix wants an attribute name, told by the token before the
