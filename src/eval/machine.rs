@@ -617,9 +617,7 @@ impl Machine {
     ) -> R<Value> {
         match (op.f)(self, args, pos) {
             Ok(v) => Ok(v),
-            Err(e) => Err(e
-                .at(pos)
-                .frame(format!("while calling the '{}' builtin", op.name), pos)),
+            Err(e) => Err(e.frame(format!("while calling the '{}' builtin", op.name), pos)),
         }
     }
 
