@@ -143,6 +143,22 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
         drv.env.insert(b"__json".to_vec(), text);
     }
     let _ = pos;
+    instantiate_and_write(m, name, drv, ctx, ca, outputs)
+}
+
+/// The rest of `derivationStrict` once every attribute is forced: the output paths, the
+/// `.drv` written to the store, the result set. A function of its own so that its locals
+/// (the store's hashing and ATerm text) are not in the frame that stays on the stack while
+/// the attributes are forced: in a chain of derivations that frame is there once per link.
+#[inline(never)]
+fn instantiate_and_write(
+    m: &mut Machine,
+    name: String,
+    mut drv: Derivation,
+    ctx: Context,
+    ca: Ca,
+    outputs: Option<BTreeSet<String>>,
+) -> R<Value> {
     let dir = StoreDir::new(m.io.store_dir());
     add_inputs(m, &dir, &ctx, &mut drv)?;
     if drv.builder.is_empty() {

@@ -121,26 +121,109 @@ pub fn to_json(m: &mut Machine, v: &Value) -> R<Vec<u8>> {
     Ok(out)
 }
 
-fn from_json_value(j: serde_json::Value) -> Value {
-    match j {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(0.0)),
-        },
-        serde_json::Value::String(s) => Value::string(s),
-        serde_json::Value::Array(a) => Value::list(a.into_iter().map(from_json_value).collect()),
-        serde_json::Value::Object(o) => Value::Attrs(Rc::new(Attrs::from_unsorted(
-            o.into_iter()
-                .map(|(k, v)| Attr {
-                    name: Symbol::intern(&k),
-                    value: from_json_value(v),
-                    pos: PosIdx::NONE,
-                })
-                .collect(),
-        ))),
+/// `fromJSON`'s parse: serde_json drives a visitor that builds evaluator values directly,
+/// with no intermediate `serde_json::Value` tree (half the peak memory on large documents).
+struct NixValueSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for NixValueSeed {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(NixValueVisitor)
     }
+}
+
+struct NixValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NixValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Int(n))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        // Beyond i64: a float, as serde_json's `Number::as_i64` then `as_f64` gave.
+        Ok(i64::try_from(n).map_or(Value::Float(n as f64), Value::Int))
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::string(s))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::string(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(NixValueSeed)? {
+            items.push(v);
+        }
+        items.shrink_to_fit();
+        Ok(Value::list(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value_seed(NixValueSeed)?;
+            entries.push(Attr {
+                name,
+                value,
+                pos: PosIdx::NONE,
+            });
+        }
+        Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
+    }
+}
+
+/// An object's key, interned straight from the parser's buffer.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = Symbol;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Symbol, D::Error> {
+        d.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = Symbol;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Symbol, E> {
+        Ok(Symbol::intern(s))
+    }
+}
+
+/// Parses JSON text into a value.
+fn from_json(text: &[u8]) -> Result<Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut d = serde_json::Deserializer::from_slice(text);
+    let v = NixValueSeed.deserialize(&mut d)?;
+    d.end()?;
+    Ok(v)
 }
 
 pub static OPS: &[PrimOp] = &[
@@ -159,8 +242,8 @@ pub static OPS: &[PrimOp] = &[
         arity: 1,
         f: |m, a, _| {
             let s = m.str_of(&a[0])?;
-            match serde_json::from_slice::<serde_json::Value>(&s.s) {
-                Ok(j) => Ok(from_json_value(j)),
+            match from_json(&s.s) {
+                Ok(v) => Ok(v),
                 Err(e) => err(format!("{e}")),
             }
         },
