@@ -295,5 +295,7 @@ mod tests {
         // allocation of its state. Growing either costs memory on every workload.
         assert_eq!(std::mem::size_of::<super::Value>(), 16);
         assert!(std::mem::size_of::<super::ThunkState>() <= 32);
+        // A string's header (bytes and context) is three words.
+        assert_eq!(std::mem::size_of::<super::NixStr>(), 24);
     }
 }
