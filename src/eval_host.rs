@@ -16,7 +16,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 
-use crate::eval::io::{FetchedTree, FileType, Io, UrlFetch};
+use crate::eval::io::{AddPath, FetchedTree, FileType, Io, PathFilter, UrlFetch};
 use crate::eval::value::Value;
 use crate::flake::session::Session;
 use crate::flakeref::Input;
@@ -262,6 +262,17 @@ impl Io for Host {
         Ok(added)
     }
 
+    fn add_path_filtered(
+        &self,
+        req: &AddPath<'_>,
+        filter: Option<PathFilter<'_>>,
+    ) -> Result<String, String> {
+        self.check(req.path)?;
+        let added = self.add_filtered_unchecked(req, filter)?;
+        self.allow(&added);
+        Ok(added)
+    }
+
     fn get_env(&self, name: &str) -> Option<String> {
         self.env.get(name).cloned()
     }
@@ -337,6 +348,100 @@ impl Host {
             .add_tree(name, &self.real(path))
             .map_err(|e| format!("{e}"))?;
         Ok(self.store_dir.print(&p))
+    }
+
+    fn add_filtered_unchecked(
+        &self,
+        req: &AddPath<'_>,
+        mut filter: Option<PathFilter<'_>>,
+    ) -> Result<String, String> {
+        use crate::store::nar::{FilterError, Kind, dump_filtered};
+        let fixed_path = |hash: &Hash| {
+            self.store_dir
+                .make_fixed_output_path(req.recursive, hash, req.name, &Default::default())
+                .map_err(|e| format!("{e}"))
+        };
+        let expected = req.expected.map(fixed_path).transpose()?;
+        if let Some(p) = &expected
+            && !req.dry
+            && self.store()?.is_valid_path(p).map_err(|e| format!("{e}"))?
+        {
+            return Ok(self.store_dir.print(p));
+        }
+        // The path with its symlinks resolved is what is read.
+        let real = self.real(req.path);
+        let real = std::fs::canonicalize(&real).unwrap_or(real);
+        let (nar, hash) = if req.recursive {
+            let mut nar = Vec::new();
+            let mut keep = |p: &std::path::Path, k: Kind| -> Result<bool, String> {
+                let Some(f) = filter.as_mut() else {
+                    return Ok(true);
+                };
+                let below = p.strip_prefix(&real).unwrap_or(p);
+                let shown = format!("{}/{}", req.path.trim_end_matches('/'), below.display());
+                let t = match k {
+                    Kind::Regular => FileType::Regular,
+                    Kind::Directory => FileType::Directory,
+                    Kind::Symlink => FileType::Symlink,
+                    Kind::Unknown => FileType::Unknown,
+                };
+                f(&shown, t)
+            };
+            dump_filtered(&real, &mut keep, &mut nar).map_err(|e| match e {
+                FilterError::Dump(e) => e.to_string(),
+                FilterError::Filter(e) => e,
+            })?;
+            let hash = Hash::digest(Algo::Sha256, &nar);
+            (nar, hash)
+        } else {
+            let data = match std::fs::symlink_metadata(&real) {
+                Ok(m) if m.is_file() => {
+                    std::fs::read(&real).map_err(|e| io_msg("opening file", req.path, &e))?
+                }
+                Ok(_) => return Err(format!("file '{}' has an unsupported type", req.path)),
+                Err(e) => return Err(io_msg("getting status of", req.path, &e)),
+            };
+            (flat_nar(&data), Hash::digest(Algo::Sha256, &data))
+        };
+        let path = fixed_path(&hash)?;
+        if expected.as_ref().is_some_and(|e| *e != path) {
+            return Err(format!(
+                "store path mismatch in (possibly filtered) path added from '{}'",
+                req.path
+            ));
+        }
+        let printed = self.store_dir.print(&path);
+        if req.dry {
+            return Ok(printed);
+        }
+        let store = self.store()?;
+        if store.is_valid_path(&path).map_err(|e| format!("{e}"))? {
+            return Ok(printed);
+        }
+        let info = PathInfo {
+            path: path.clone(),
+            nar_hash: Hash::digest(Algo::Sha256, &nar),
+            nar_size: nar.len() as u64,
+            references: BTreeSet::new(),
+            deriver: None,
+            registration_time: 0,
+            ultimate: true,
+            sigs: BTreeSet::new(),
+            ca: Some(ContentAddress {
+                method: if req.recursive {
+                    Method::Recursive
+                } else {
+                    Method::Flat
+                },
+                hash,
+            }),
+        };
+        let mut reader: &[u8] = &nar;
+        let r: &mut dyn Read = &mut reader;
+        store
+            .add_nars(vec![(info, r)], crate::store::CheckSigs::NoCheck)
+            .map_err(|e| format!("{e}"))?;
+        Ok(printed)
     }
 
     fn add_text_unchecked(

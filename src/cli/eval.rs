@@ -70,7 +70,11 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
         _ => None,
     };
-    let store_dir = "/nix/store".to_owned();
+    // The logical store directory: a local store's `store` parameter, else Nix's default.
+    let store_dir = crate::store::open::local_options(&uri).map_or_else(
+        || "/nix/store".to_owned(),
+        |o| o.store_dir.as_str().to_owned(),
+    );
     let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
     let opener: crate::eval_host::Opener =
         Box::new(move || crate::store::open::open_local(&uri, &cfg));
@@ -78,8 +82,15 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     let now = super::env::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let sink: Box<dyn Fn(&str)> = Box::new(|line| {
+    // Messages and errors lose the ANSI escapes Nix code put in them unless stderr shows
+    // colours, as Nix's logger does.
+    let colours = crate::util::ansi::colours_on(
+        |k| env.get(k).cloned(),
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let sink: Box<dyn Fn(&str)> = Box::new(move |line| {
         use std::io::Write;
+        let line = crate::util::ansi::filter_escapes(line, colours);
         let _ = writeln!(std::io::stderr(), "{line}");
     });
     let use_registries = ctx.settings.use_registries && !a.flake.no_registries;
@@ -129,6 +140,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         nix_path,
         max_call_depth: usize::try_from(s.max_call_depth).unwrap_or(usize::MAX),
         show_trace: s.show_trace,
+        abort_on_warn: s.abort_on_warn,
         lints: crate::eval::lower::Lints {
             absolute_paths: lint(&s.lint_absolute_path_literals),
             short_paths: lint(&s.lint_short_path_literals),
@@ -160,8 +172,8 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             // Evaluation errors are rendered here, frames and code included, as Nix does.
-            ctx.printer
-                .error(&e.render(m.opts.show_trace), &e.msg, None);
+            let rendered = crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
+            ctx.printer.error(&rendered, &e.msg, None);
             Ok(ExitCode::FAILURE)
         }
     }
@@ -245,19 +257,46 @@ fn select(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Value> {
     if let Some(path) = attr_path.filter(|p| !p.is_empty()) {
         for part in split_attr_path(&path) {
             v = auto_call(m, v, &auto)?;
-            let set = m.attrs_of(&v)?;
-            let sym = crate::eval::symbol::Symbol::intern(&part);
-            match set.get(sym) {
-                Some(x) => {
-                    let x = x.value.clone();
-                    v = m.force(&x)?;
-                }
-                None => {
+            // As Nix's findAlongAttrPath: a name of digits is a list index.
+            let index = part
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| part.parse::<u32>().ok())
+                .flatten();
+            let next = match (index, &v) {
+                (Some(i), Value::List(l)) => match l.get(i as usize) {
+                    Some(x) => x.clone(),
+                    None => {
+                        return crate::eval::error::err(format!(
+                            "list index {i} in selection path '{path}' is out of range"
+                        ));
+                    }
+                },
+                (Some(_), other) => {
                     return crate::eval::error::err(format!(
-                        "attribute '{part}' in selection path '{path}' not found"
+                        "the expression selected by the selection path '{path}' should be a list but is {}",
+                        other.show_type()
                     ));
                 }
-            }
+                (None, Value::Attrs(set)) => {
+                    let sym = crate::eval::symbol::Symbol::intern(&part);
+                    match set.get(sym) {
+                        Some(x) => x.value.clone(),
+                        None => {
+                            return crate::eval::error::err(format!(
+                                "attribute '{part}' in selection path '{path}' not found"
+                            ));
+                        }
+                    }
+                }
+                (None, other) => {
+                    return crate::eval::error::err(format!(
+                        "the expression selected by the selection path '{path}' should be a set but is {}",
+                        other.show_type()
+                    ));
+                }
+            };
+            v = m.force(&next)?;
         }
         v = auto_call(m, v, &auto)?;
     }

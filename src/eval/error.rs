@@ -106,21 +106,24 @@ impl EvalError {
     pub fn render(&self, show_trace: bool) -> String {
         let mut out = String::from("error:");
         let indent = "       ";
+        // The lines of a message after its first are indented as the rest of the error.
+        let msg = self.msg.replace('\n', &format!("\n{indent}"));
         if show_trace {
             for f in self.frames.iter().rev() {
                 out.push_str(&format!("\n{indent}… {}", f.msg));
-                push_pos(&mut out, f.pos, indent);
+                push_pos(&mut out, f.pos, indent, "  ");
                 out.push('\n');
             }
             if !self.frames.is_empty() {
-                out.push_str(&format!("\n{indent}error: {}", self.msg));
+                out.push_str(&format!("\n{indent}error: {msg}"));
             } else {
-                out.push_str(&format!(" {}", self.msg));
+                out.push_str(&format!(" {msg}"));
             }
         } else {
-            out.push_str(&format!(" {}", self.msg));
+            out.push_str(&format!(" {msg}"));
         }
-        push_pos(&mut out, self.pos, indent);
+        // The error's own position is not indented further, a frame's is.
+        push_pos(&mut out, self.pos, indent, "");
         out
     }
 }
@@ -128,15 +131,15 @@ impl EvalError {
 /// A warning at a position, as Nix logs one (`warning:` and the code frame under it).
 pub fn render_warning(msg: &str, p: PosIdx) -> String {
     let mut out = format!("warning: {msg}");
-    push_pos(&mut out, p, "         ");
+    push_pos(&mut out, p, "         ", "  ");
     out
 }
 
-fn push_pos(out: &mut String, p: PosIdx, indent: &str) {
+fn push_pos(out: &mut String, p: PosIdx, indent: &str, at_indent: &str) {
     let Some(r) = pos::resolve(p) else {
         return;
     };
-    out.push_str(&format!("\n{indent}  at {}:", r.location()));
+    out.push_str(&format!("\n{indent}{at_indent}at {}:", r.location()));
     for l in crate::util::code_frame::lines(&r.text, r.pos.line, r.pos.column) {
         out.push_str(&format!("\n{indent}{l}"));
     }

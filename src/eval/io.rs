@@ -31,6 +31,25 @@ pub struct UrlFetch<'a> {
     pub unpack: bool,
 }
 
+/// What `builtins.path` and `builtins.filterSource` add to the store.
+#[derive(Clone, Debug)]
+pub struct AddPath<'a> {
+    /// The file or tree.
+    pub path: &'a str,
+    /// The store path name.
+    pub name: &'a str,
+    /// The NAR serialisation (`true`) or the flat bytes of a regular file.
+    pub recursive: bool,
+    /// `sha256`: the content hash the result must have (a valid path with it is used as is).
+    pub expected: Option<&'a Hash>,
+    /// Compute the path only (`--read-only`).
+    pub dry: bool,
+}
+
+/// A path filter: called with each entry's path and type, true to keep it. Its error is a
+/// complete message (empty when the caller keeps the real error itself).
+pub type PathFilter<'a> = &'a mut dyn FnMut(&str, FileType) -> Result<bool, String>;
+
 const NO_FETCH: &str = "fetching is not available in this evaluation";
 
 /// A file's type.
@@ -89,6 +108,17 @@ pub trait Io {
     fn now(&self) -> i64;
     /// Shows a line of `trace`/`warn` output (on stderr, in order with other messages).
     fn message(&self, line: &str);
+
+    /// Adds a file or tree as a fixed-output (content-addressed) path, leaving out what
+    /// `filter` rejects (Nix's `addPath`); the store path.
+    fn add_path_filtered(
+        &self,
+        req: &AddPath<'_>,
+        filter: Option<PathFilter<'_>>,
+    ) -> Result<String, String> {
+        let _ = (req, filter);
+        Err("adding paths is not available in this evaluation".into())
+    }
 
     /// Fetches a direct or (in impure evaluation) indirect input into the store (Nix's
     /// `fetchTree` after the arguments are checked); `is_final` for the inputs of a lock file.

@@ -12,6 +12,7 @@ use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 
 use super::error::{EvalError, Kind, R};
 use super::ir::{AttrName, AttrsExpr, BinOp, Bind, Binds, DynAttr, Expr, Formal, Formals, Lambda};
+use super::parse::lexer;
 use super::paths::canonicalise;
 use super::pos::PosIdx;
 use super::symbol::Symbol;
@@ -400,7 +401,7 @@ impl Lowerer<'_> {
             match p {
                 InterpolPart::Literal(l) => {
                     text.push_str(&l);
-                    parts.push(Rc::new(Expr::Const(Value::string(l))));
+                    parts.push(Rc::new(Expr::Const(Value::string(lexer::literal_bytes(l)))));
                 }
                 InterpolPart::Interpolation(i) => {
                     all_literal = false;
@@ -410,7 +411,9 @@ impl Lowerer<'_> {
             }
         }
         if all_literal {
-            return Ok(Rc::new(Expr::Const(Value::string(text))));
+            return Ok(Rc::new(Expr::Const(Value::string(lexer::literal_bytes(
+                text,
+            )))));
         }
         Ok(Rc::new(Expr::Interp {
             parts: parts.into(),

@@ -36,6 +36,8 @@ pub struct Options {
     pub show_trace: bool,
     /// The parser's lint settings.
     pub lints: super::lower::Lints,
+    /// `abort-on-warn`: `builtins.warn` fails (uncatchably) after its warning.
+    pub abort_on_warn: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             features: Vec::new(),
             show_trace: false,
             lints: super::lower::Lints::default(),
+            abort_on_warn: false,
         }
     }
 }
@@ -232,20 +235,23 @@ impl Machine {
     /// `e ? a.b`.
     #[inline(never)]
     fn has_attr(&mut self, e: &Rc<Expr>, path: &[AttrName], env: &Rc<Env>) -> R<Value> {
+        // As Nix: each set on the path is forced before its name is computed; the
+        // last attribute's value is never forced (`x ? a` inside `x.a` is fine).
         let mut v = self.eval(e, env)?;
-        for name in path.iter() {
+        for (i, name) in path.iter().enumerate() {
+            if i > 0 {
+                v = self.force(&v)?;
+            }
+            let Value::Attrs(a) = &v else {
+                return Ok(Value::Bool(false));
+            };
+            let a = a.clone();
             let name = match self.attr_name(name, env)? {
                 Some(n) => n,
                 None => return Ok(Value::Bool(false)),
             };
-            let Value::Attrs(a) = &v else {
-                return Ok(Value::Bool(false));
-            };
             match a.get(name) {
-                Some(attr) => {
-                    let next = attr.value.clone();
-                    v = self.force(&next)?;
-                }
+                Some(attr) => v = attr.value.clone(),
                 None => return Ok(Value::Bool(false)),
             }
         }
@@ -1188,9 +1194,8 @@ impl Machine {
         dir: &str,
         scoped: bool,
     ) -> R<Rc<Expr>> {
-        let text: Rc<str> = text.into();
-        let base = super::pos::add_source(origin, text.clone());
-        let root = super::parse::parse(&text).map_err(|e| {
+        let base = super::pos::add_source(origin, super::parse::lexer::line_text(text).into());
+        let root = super::parse::parse(text).map_err(|e| {
             Box::new(EvalError {
                 kind: Kind::Eval,
                 msg: e.msg,
@@ -1218,8 +1223,10 @@ impl Machine {
     /// `default.nix`.
     pub fn import(&mut self, path: &str) -> R<Value> {
         let path = self.resolve_import(path)?;
-        if let Some(v) = self.imports.get(&*path) {
-            return Ok(v.clone());
+        if let Some(v) = self.imports.get(&*path).cloned() {
+            // The cached thunk: forced, so a second import sees the value (or the same
+            // infinite-recursion error while the first is still being evaluated).
+            return self.force(&v);
         }
         let (text, origin) = match builtins::search_path::core_file(&path) {
             Some(t) => (t.to_owned(), super::pos::Origin::Internal("nix")),
@@ -1258,7 +1265,7 @@ impl Machine {
     /// Reads a file as text.
     pub fn read_text(&mut self, path: &str) -> R<String> {
         let bytes = self.io.read_file(path).map_err(io_error)?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        Ok(super::parse::lexer::source_text(bytes))
     }
 }
 

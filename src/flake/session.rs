@@ -128,7 +128,9 @@ impl<'r> Session<'r> {
             },
             false => self.cfg.store.clone(),
         };
-        let store = open::open_local(&uri, self.open_config()?)?;
+        let mut store = open::open_local(&uri, self.open_config()?)?;
+        // The staging store has most trees from the previous run: hash before copying.
+        store.set_hash_first(self.remote());
         Ok(self.store.get_or_init(|| store))
     }
 

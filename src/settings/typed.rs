@@ -69,6 +69,8 @@ pub struct Settings {
     pub download_attempts: u64,
     /// `show-trace`: evaluation errors show their whole trace.
     pub show_trace: bool,
+    /// `abort-on-warn`: `builtins.warn` raises an error after printing its warning.
+    pub abort_on_warn: bool,
     /// `max-call-depth`: how deep evaluation may nest calls.
     pub max_call_depth: u64,
     /// `nix-path`: the search path for `<…>` lookups.
@@ -116,6 +118,7 @@ impl Default for Settings {
             commit_lock_file_summary: String::new(),
             download_attempts: 5,
             show_trace: false,
+            abort_on_warn: false,
             max_call_depth: 10000,
             nix_path: Vec::new(),
             lint_absolute_path_literals: "ignore".to_owned(),
@@ -216,6 +219,7 @@ impl Settings {
             "trust-tarballs-from-git-forges" => &mut self.trust_tarballs_from_git_forges,
             "allow-dirty-locks" => &mut self.allow_dirty_locks,
             "show-trace" => &mut self.show_trace,
+            "abort-on-warn" => &mut self.abort_on_warn,
             _ => return None,
         })
     }

@@ -1,5 +1,6 @@
 //! Small helpers shared by the effects layers.
 
+pub mod ansi;
 pub mod code_frame;
 pub mod edit_distance;
 pub mod fs;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Evaluates nixpkgs `lib` with TOOL: its own test suite `tests/misc.nix` (lib.runTests: the
-# list of failing tests, empty when all pass) and a `lib.evalModules` smoke test. It is a
-# report, not a test: it exits 0 whatever the results, and 1 only when the lib or the tool is
-# missing.
+# list of failing tests, empty when all pass), a `lib.evalModules` smoke test, and a service
+# configuration over six modules (evalmodules.nix, its expected JSON in evalmodules.json). It
+# is a report, not a test: it exits 0 whatever the results, and 1 only when the lib or the
+# tool is missing.
 #
 # Usage: tests/conformance/nixpkgs_lib.sh LIB_DIR [TOOL]
 #   LIB_DIR  a nixpkgs `lib` directory (default.nix, modules.nix, tests/misc.nix, …)
@@ -171,6 +172,19 @@ else
   modules="FAIL: $(why)"
 fi
 
+# A service configuration over six modules (tests/conformance/evalmodules.nix): mkIf, mkMerge,
+# mkOverride, mkDefault, submodules, imports, module arguments, assertions; the JSON printed
+# must equal evalmodules.json (Nix 2.8's output on the 2022 lib).
+services_want=$(tr -d '\n' <"$repo/tests/conformance/evalmodules.json")
+evaluate "import $repo/tests/conformance/evalmodules.nix { lib = import $work/lib; }"
+if [ "$rc" = 0 ] && [ "$out" = "$services_want" ]; then
+  services="pass"
+elif [ "$rc" = 0 ]; then
+  services="FAIL: printed $out, expected $services_want"
+else
+  services="FAIL: $(why)"
+fi
+
 version=$("${isolated[@]}" "$tool" --version 2>/dev/null | head -n 1)
 {
   echo "# nixpkgs lib through \`$(basename "$tool") eval --impure --json --expr\`"
@@ -183,6 +197,7 @@ version=$("${isolated[@]}" "$tool" --version 2>/dev/null | head -n 1)
     echo "tests/misc.nix: $((total - ${#failed[@]} - ${#errored[@]}))/$total pass, ${#failed[@]} fail, ${#errored[@]} raise an error ($mode); ${#excluded[@]} excluded"
   fi
   echo "lib.evalModules smoke test: $modules"
+  echo "lib.evalModules service configuration (evalmodules.nix): $services"
   echo
   echo "## failing (${#failed[@]})"
   [ ${#failed[@]} -gt 0 ] && printf '%s\n' "${failed[@]}"

@@ -93,3 +93,37 @@ fn read_only_evaluation_computes_paths_and_writes_nothing() {
             .exists()
     );
 }
+
+#[test]
+fn a_chroot_store_with_another_store_dir_gives_nix_paths_and_files() {
+    if !require_nix() {
+        return;
+    }
+    let env = TestEnv::new();
+    let expr = "[ (builtins.toFile \"a\" \"b\") (derivation { name = \"x\"; builder = \"/bin/sh\"; system = \"x86_64-linux\"; }).drvPath ]";
+    let run = |nix: bool| {
+        let root = env.path(if nix { "nix-root" } else { "rflake-root" });
+        let store = format!("local?root={}&store=/foo/store", root.display());
+        let args = ["eval", "--json", "--store", &store, "--expr", expr];
+        let out = if nix {
+            env.run_nix(&args)
+        } else {
+            env.run(&args)
+        };
+        assert!(out.success(), "{out}");
+        (
+            out.stdout().trim_end().to_owned(),
+            drv_files(&root.join("nix/store")),
+        )
+    };
+    let (nix, nix_files) = run(true);
+    let (ours, our_files) = run(false);
+    assert_eq!(
+        ours,
+        r#"["/foo/store/0k8dwp2g6y0qsq34ywigmnhp5rqzbgxf-a","/foo/store/bbsvgp3pgrmz6q2f6rv3fi6z3880s32k-x.drv"]"#
+    );
+    assert_eq!(ours, nix);
+    // The files are in `<root>/nix/store`, as Nix keeps them, whatever the logical directory.
+    assert_eq!(our_files, nix_files);
+    assert_eq!(our_files.len(), 1, "{:?}", our_files.keys());
+}

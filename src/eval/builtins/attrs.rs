@@ -81,7 +81,8 @@ fn map_attrs(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
             Attr {
                 name: e.name,
                 value: Value::apply_lazily(g, e.value.clone()),
-                pos: e.pos,
+                // As Nix: the new attributes have no position (`unsafeGetAttrPos` gives null).
+                pos: PosIdx::NONE,
             }
         })
         .collect();

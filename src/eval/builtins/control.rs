@@ -157,6 +157,13 @@ pub static OPS: &[PrimOp] = &[
         f: |m, a, _| {
             let s = m.str_of(&a[0])?;
             m.io.message(&format!("evaluation warning: {}", s.text()));
+            if m.opts.abort_on_warn {
+                // As Nix: not an error `tryEval` catches.
+                return err_kind(
+                    Kind::Eval,
+                    "aborting to reveal stack trace of warning, as abort-on-warn is set",
+                );
+            }
             m.force(&a[1])
         },
     },

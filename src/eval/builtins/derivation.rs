@@ -37,7 +37,12 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
     let attrs = m.attrs_of(&a[0])?;
     let get = |n: &str| attrs.get(Symbol::intern(n)).map(|x| x.value.clone());
     let Some(name_v) = get("name") else {
-        return err("required attribute 'name' missing");
+        return err("attribute 'name' missing").map_err(|e| {
+            e.frame(
+                "in the attrset passed as argument to builtins.derivationStrict",
+                PosIdx::NONE,
+            )
+        });
     };
     let name = m.str_of(&name_v)?.text().into_owned();
     check_name(&name).map_err(|e| crate::eval::error::EvalError::boxed(e.to_string()))?;
@@ -103,7 +108,7 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
                     let s = m
                         .coerce_to_string(&v, &mut ctx, true, true)
                         .map_err(in_attr)?;
-                    special(&mut drv, &mut ca, key, s);
+                    special(&mut drv, &mut ca, key, s).map_err(in_attr)?;
                 }
                 "outputs" => {
                     let l = m.list_of(&v).map_err(in_attr)?;
@@ -127,7 +132,7 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
                 .collect();
             outputs = Some(output_names(names).map_err(in_attr)?);
         }
-        special(&mut drv, &mut ca, key, s.clone());
+        special(&mut drv, &mut ca, key, s.clone()).map_err(in_attr)?;
         drv.env.insert(key.as_bytes().to_vec(), s);
     }
     if structured {
@@ -247,16 +252,26 @@ fn placeholder_for(_drv: &str, output: &str, _hash: &HashInput) -> String {
     placeholder(output)
 }
 
-/// Records `builder`, `system` and the content-addressing attributes.
-fn special(drv: &mut Derivation, ca: &mut Ca, key: &str, s: Vec<u8>) {
+/// Records `builder`, `system` and the content-addressing attributes; an `outputHashMode`
+/// that names no method fails as soon as it is read, as in Nix.
+fn special(drv: &mut Derivation, ca: &mut Ca, key: &str, s: Vec<u8>) -> R<()> {
     match key {
         "builder" => drv.builder = s,
         "system" => drv.system = s,
         "outputHash" => ca.hash = Some(String::from_utf8_lossy(&s).into_owned()),
         "outputHashAlgo" => ca.algo = Some(String::from_utf8_lossy(&s).into_owned()),
-        "outputHashMode" => ca.mode = Some(String::from_utf8_lossy(&s).into_owned()),
+        "outputHashMode" => {
+            let mode = String::from_utf8_lossy(&s).into_owned();
+            if !matches!(mode.as_str(), "recursive" | "flat" | "nar" | "text" | "git") {
+                return err(format!(
+                    "invalid value '{mode}' for 'outputHashMode' attribute"
+                ));
+            }
+            ca.mode = Some(mode);
+        }
         _ => {}
     }
+    Ok(())
 }
 
 fn output_names(names: Vec<String>) -> R<BTreeSet<String>> {

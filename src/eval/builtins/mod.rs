@@ -25,6 +25,7 @@ mod lists;
 pub mod prelude;
 mod regex;
 pub mod search_path;
+mod store_paths;
 
 pub use fetch::tree_attrs;
 pub use json::to_json;
@@ -83,6 +84,7 @@ fn tables() -> impl Iterator<Item = &'static PrimOp> {
         .chain(search_path::OPS)
         .chain(derivation::OPS)
         .chain(fetch::OPS)
+        .chain(store_paths::OPS)
         .chain(flakeref::OPS)
 }
 

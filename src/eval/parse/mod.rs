@@ -3,6 +3,7 @@
 //! line and column positions Nix prints (`libexpr/parser.y`, `nixexpr.cc` `PosTable`).
 
 pub mod guard;
+pub mod lexer;
 
 use rnix::{ParseError, SyntaxKind, TextRange};
 
@@ -30,7 +31,9 @@ pub struct SyntaxError {
     pub offset: Option<usize>,
 }
 
-/// Parses `text`: the guard first, then rnix; the first error as Nix words it.
+/// Parses `text`: the guard first, then rnix; the first error as Nix words it. Line ends
+/// are read as Nix's lexer reads them ([`lexer::for_rnix`]), and the lexer's own rejections
+/// ([`lexer::check`]) come first when they are earlier in the text.
 pub fn parse(text: &str) -> Result<rnix::Root, SyntaxError> {
     if let Err(deep) = guard::check(text) {
         return Err(SyntaxError {
@@ -38,11 +41,19 @@ pub fn parse(text: &str) -> Result<rnix::Root, SyntaxError> {
             offset: Some(deep.offset),
         });
     }
-    let parse = rnix::Root::parse(text);
+    let lexed = lexer::check(text);
+    let input = lexer::for_rnix(text);
+    let parse = rnix::Root::parse(&input);
     if let Some(e) = parse.errors().first() {
-        let (msg, offset) = describe(e, text);
+        let (msg, offset) = describe(e, &input);
+        if let Err((start, l)) = lexed
+            && offset.is_none_or(|o| start <= o)
+        {
+            return Err(l);
+        }
         return Err(SyntaxError { msg, offset });
     }
+    lexed.map_err(|(_, e)| e)?;
     Ok(parse.tree())
 }
 

@@ -113,6 +113,11 @@ pub struct Options {
     pub sig_checker: Arc<dyn SigChecker>,
     /// The registration time of new paths.
     pub clock: Clock,
+    /// Whether a tree added from outside the store is hashed before it is copied, whatever
+    /// its size, so that a tree already there costs one read and no writes: for a store that
+    /// usually has the tree already (the staging store of a remote store, re-sent on every
+    /// run). Otherwise only small trees are, and a big one is hashed while it is copied.
+    pub hash_first: bool,
 }
 
 impl Options {
@@ -125,6 +130,7 @@ impl Options {
             require_sigs: true,
             sig_checker: Arc::new(NoTrustedKeys),
             clock: system_clock(),
+            hash_first: false,
         }
     }
 }
@@ -145,11 +151,10 @@ pub struct LocalStore {
 impl LocalStore {
     /// Opens the store described by `opts`, creating its layout and database if needed.
     pub fn open(opts: Options) -> Result<LocalStore, Error> {
+        // As in Nix, a chroot store keeps its files in `<root>/nix/store` whatever its logical
+        // directory (`store=`) is.
         let (real_store_dir, state_dir) = match &opts.root {
-            Some(root) => (
-                root.join(opts.store_dir.as_str().trim_start_matches('/')),
-                root.join("nix/var/nix"),
-            ),
+            Some(root) => (root.join("nix/store"), root.join("nix/var/nix")),
             None => (
                 PathBuf::from(opts.store_dir.as_str()),
                 PathBuf::from("/nix/var/nix"),
@@ -172,6 +177,11 @@ impl LocalStore {
             reclaimed: Once::new(),
             _big_lock: big_lock,
         })
+    }
+
+    /// Sets [`Options::hash_first`].
+    pub fn set_hash_first(&mut self, on: bool) {
+        self.opts.hash_first = on;
     }
 
     /// Returns the chroot root, if any.

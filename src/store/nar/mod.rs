@@ -2,7 +2,8 @@
 //! file, executable or not, a symlink, or a directory of them).
 //!
 //! Mirrors the Nix source's `src/libutil/archive.cc`. [`dump`] writes a NAR of a tree on disk,
-//! [`hash_path`] hashes one (reading files in parallel), [`parse`] reads a NAR strictly and
+//! [`hash_path`] hashes one (reading files in parallel), [`dump_filtered`] writes one leaving
+//! out what a filter rejects, [`parse`] reads a NAR strictly and
 //! [`restore`] materialises one on disk.
 //!
 //! # Deviations
@@ -11,11 +12,13 @@
 //! bytes, symlink targets ≤ 4095 bytes); Nix 2.8 was laxer.
 
 mod dump;
+mod filtered;
 mod read;
 mod restore;
 mod small;
 
-pub use dump::{Copied, DumpError, StoreMeta, copy_tree, dump, hash_path};
+pub use dump::{Copied, DumpError, StoreMeta, copy_tree, dump, hash_path, hash_path_with_mtime};
+pub use filtered::{FilterError, Kind, dump_filtered, kind_of};
 pub use read::{Check, Entry, ParseError, Visitor, parse};
 pub use restore::{RestoreError, restore};
 pub use small::{SmallTree, hash_small};

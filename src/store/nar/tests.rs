@@ -505,9 +505,13 @@ fn copy_finds_the_newest_mtime_without_following_symlinks() {
         for rel in ["sub/deep/file", "root-file", "link", "sub/deep", "sub", ""] {
             set(&src.join(rel), if rel == newest { 500 } else { 100 });
         }
+        // Hashing without a copy finds the same newest time, hash and size.
+        let h = super::hash_path_with_mtime(&src).unwrap();
+        assert_eq!(h.newest_mtime, 500, "hash only, newest: '{newest}'");
         let copied = tmp.path().join("copied");
         let c = copy_tree(&src, &copied, &META).unwrap();
         assert_eq!(c.newest_mtime, 500, "newest: '{newest}'");
+        assert_eq!((&h.hash, h.size), (&c.hash, c.size));
         assert_store_meta(&copied);
         make_writable(&copied);
     }

@@ -85,7 +85,20 @@ const CHUNK: usize = 1 << 20;
 
 /// Writes the NAR of `path` (not following a symlink at `path`) to `sink`.
 pub fn dump(path: &Path, sink: &mut dyn Write) -> Result<(), DumpError> {
-    run(path, None, None, sink).map(drop)
+    run(path, None, None, false, sink).map(drop)
+}
+
+/// Returns what [`copy_tree`] would, without copying: the sha256 and size of the NAR of
+/// `path` and the newest modification time in it, reading files in parallel.
+pub fn hash_path_with_mtime(path: &Path) -> Result<Copied, DumpError> {
+    let mut hasher = Hasher::new(Algo::Sha256);
+    let walked = run(path, None, None, true, &mut hasher)?;
+    let size = hasher.len();
+    Ok(Copied {
+        hash: hasher.finish(),
+        size,
+        newest_mtime: walked.newest_mtime,
+    })
 }
 
 /// Returns the sha256 and size of the NAR of `path`, reading files in parallel.
@@ -126,7 +139,7 @@ pub fn copy_tree(src: &Path, dest: &Path, meta: &StoreMeta) -> Result<Copied, Du
         .parent()
         .and_then(|p| fs::symlink_metadata(p).ok())
         .map(|m| (m.dev(), m.ino()));
-    let walked = run(src, Some((dest, &finish)), skip, &mut hasher)?;
+    let walked = run(src, Some((dest, &finish)), skip, true, &mut hasher)?;
     // Entries are all in place now, so the directories' times and modes are final.
     for dir in walked.dirs.iter().rev() {
         finish.dir(dir)?;
@@ -144,7 +157,7 @@ pub fn copy_tree(src: &Path, dest: &Path, meta: &StoreMeta) -> Result<Copied, Du
 struct Walked {
     /// The directories a copy created, parents first.
     dirs: Vec<PathBuf>,
-    /// The newest modification time seen (a copy only).
+    /// The newest modification time seen (when asked for).
     newest_mtime: i64,
 }
 
@@ -155,9 +168,10 @@ fn run(
     src: &Path,
     dest: Option<(&Path, &Finish)>,
     skip: Option<(u64, u64)>,
+    track_mtime: bool,
     sink: &mut dyn Write,
 ) -> Result<Walked, DumpError> {
-    let shared = Shared::new(dest.map(|(_, f)| f));
+    let shared = Shared::new(dest.map(|(_, f)| f), track_mtime);
     // The writer loads files too while it waits, so one worker fewer than cores.
     let workers = std::thread::available_parallelism()
         .map_or(2, usize::from)

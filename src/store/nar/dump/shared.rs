@@ -13,7 +13,9 @@ pub(super) struct Shared<'f> {
     pub(super) work: Condvar,
     /// With a copy, what gives its objects their metadata.
     pub(super) finish: Option<&'f Finish>,
-    /// The newest modification time of the files loaded so far (a copy only).
+    /// Whether the walk records the newest modification time (a copy, or a hash asked for it).
+    pub(super) track_mtime: bool,
+    /// The newest modification time of the files loaded so far (with `track_mtime`).
     pub(super) newest_mtime: AtomicI64,
 }
 
@@ -43,7 +45,7 @@ pub(super) struct State {
 }
 
 impl<'f> Shared<'f> {
-    pub(super) fn new(finish: Option<&'f Finish>) -> Shared<'f> {
+    pub(super) fn new(finish: Option<&'f Finish>, track_mtime: bool) -> Shared<'f> {
         Shared {
             state: Mutex::new(State {
                 ops: Vec::new(),
@@ -59,6 +61,7 @@ impl<'f> Shared<'f> {
             ready: Condvar::new(),
             work: Condvar::new(),
             finish,
+            track_mtime,
             newest_mtime: AtomicI64::new(i64::MIN),
         }
     }
@@ -135,7 +138,7 @@ impl<'f> Shared<'f> {
             .into_iter()
             .map(|j| load(j, &mut buf, self.finish))
             .collect();
-        if self.finish.is_some() {
+        if self.track_mtime {
             let newest = files.iter().flatten().map(|l| l.mtime).max();
             if let Some(m) = newest {
                 self.newest_mtime.fetch_max(m, Ordering::Relaxed);

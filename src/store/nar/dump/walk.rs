@@ -72,7 +72,7 @@ impl Walker<'_> {
         use std::os::unix::fs::MetadataExt as _;
         self.tok(crate::store::nar::MAGIC.as_bytes());
         let meta = fs::symlink_metadata(src).map_err(io_err("getting status of", src))?;
-        if dest.is_some() {
+        if self.shared.track_mtime {
             self.saw_mtime(meta.mtime());
         }
         self.node(
@@ -159,14 +159,16 @@ impl Walker<'_> {
         self.tok(b"symlink");
         self.tok(b"target");
         self.tok(target.as_os_str().as_bytes());
-        let Some((d, dest_dir)) = dest else {
-            return Ok(());
-        };
-        if let Some((dir, name)) = at {
+        if self.shared.track_mtime
+            && let Some((dir, name)) = at
+        {
             let st = rfs::statat(dir.as_fd(), name, AtFlags::SYMLINK_NOFOLLOW)
                 .map_err(rio("getting status of", src))?;
             self.saw_mtime(st.st_mtime);
         }
+        let Some((d, dest_dir)) = dest else {
+            return Ok(());
+        };
         let finish = self.shared.finish.expect("a copy has a finish");
         match (dest_dir, at) {
             (Some(dir), Some((_, name))) => {
@@ -220,9 +222,10 @@ impl Walker<'_> {
         }
         .map_err(rio("opening directory", src))?;
         let mut dev = None;
-        if (dest.is_some() && at.is_some()) || self.skip.is_some() {
+        let track = self.shared.track_mtime && at.is_some();
+        if track || self.skip.is_some() {
             let st = rfs::fstat(&fd).map_err(rio("getting status of", src))?;
-            if dest.is_some() && at.is_some() {
+            if track {
                 self.saw_mtime(st.st_mtime);
             }
             dev = Some(st.st_dev);

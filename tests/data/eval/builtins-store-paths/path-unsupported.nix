@@ -1,0 +1,1 @@
+builtins.path { path = ./tree; foo = 1; }

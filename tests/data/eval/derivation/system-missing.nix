@@ -1,0 +1,5 @@
+builtins.derivationStrict {
+  name = "x";
+  builder = "/b";
+  outputHashMode = "recursive";
+}

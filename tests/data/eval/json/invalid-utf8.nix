@@ -1,0 +1,1 @@
+builtins.toJSON { a = [ "ok" "${builtins.substring 0 1 "é"}x" ]; }

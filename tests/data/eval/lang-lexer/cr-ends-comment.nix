@@ -1,0 +1,1 @@
+# CR alone ends a comment tooinvalid

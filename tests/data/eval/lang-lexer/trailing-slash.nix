@@ -1,0 +1,2 @@
+# Paths may not end in a slash.
+./dir/

@@ -1,0 +1,2 @@
+# A list index applied to a set.
+{ a = { "0" = 1; }; }

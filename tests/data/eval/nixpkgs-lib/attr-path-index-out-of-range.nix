@@ -1,0 +1,2 @@
+# A list index past the end.
+{ a = [ 1 ]; }

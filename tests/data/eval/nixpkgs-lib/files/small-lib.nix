@@ -1,0 +1,1 @@
+{ id = x: x; twice = f: x: f (f x); }
