@@ -20,8 +20,11 @@
 //!    │          flake::load      getting a flake: resolve, fetch, read flake.nix
 //!    │          flake::archive   flake archive        flake::metadata   flake metadata
 //!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
-//!    │          eval_host       the evaluator's world (files, store) (coming) build
-//!    │          (coming) profile profiles and profile upgrade
+//!    │          eval_host       the evaluator's world (files, store)
+//!    │          build           realising derivations: the goal graph, the local builder
+//!    │          profile          profiles: generations, the profile object (effects);
+//!    │                           manifests and buildenv planning are formats;
+//!    │                           profile upgrade (coming)
 //!    │
 //!   language    eval: parse, lower, machine, builtins, print; the world only through
 //!    │          eval::io::Io (implemented above it by eval_host); uses formats, not effects
@@ -92,9 +95,15 @@
 //! | the fetch builtins and `getFlake` (`primops/fetchTree.cc`, `flake-primops.cc`) | checks in `eval/builtins/fetch.rs`, fetching in [`flake::builtins`], reached through [`eval_host`] |
 //! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |
 //! | flake installables of `eval` (`InstallableFlake`, default attribute paths) | `cli/eval_flake.rs` |
-//! | building and substituting (`libstore/build`) | coming: `build` |
-//! | profiles, `profile upgrade` (`profiles.cc`, `src/nix/profile.cc`) | coming: `profile` (today `cli/profile.rs` says it is not implemented) |
+//! | profiles on disk: the default profile, generations, GC roots (`libstore/profiles.cc`) | [`profile::location`], [`profile::generations`] |
+//! | `manifest.json` v1–3, `manifest.nix`, element names (`src/nix/profile.cc`, `libflake/url-name.cc`, `names.cc`) | [`profile::manifest`], [`profile::url_name`], [`profile::drv_name`] |
+//! | the profile object: buildenv, priorities, conflicts (`builtins/buildenv.cc`, `ProfileManifest::build`) | [`profile::buildenv`], [`profile::object`] |
+//! | `profile list`, `history`, `upgrade`'s matchers (`src/nix/profile.cc`) | `cli/profile*.rs`, [`profile::matchers`], [`profile::history`]; upgrading from a flake is coming |
+//! | realising derivations: goals, scheduling, `max-jobs` (`libstore/build/worker.cc`, `derivation-goal.cc`) | [`build::goal`] |
+//! | the local builder: environment, logs, output checks, registration (`libstore/unix/build/*`) | [`build::builder`], [`build::env`], [`build::log`], [`build::scan`]; a chroot store's mount namespace in [`build::chroot`] |
+//! | `nix build`, result links as GC roots (`src/nix/build.cc`, `addPermRoot`) | `cli/build.rs`, `store::local::LocalStore::add_perm_root` |
 
+pub mod build;
 pub mod cli;
 pub mod eval;
 pub mod eval_host;
@@ -103,6 +112,7 @@ pub mod flake;
 pub mod flakeref;
 pub mod fuzzing;
 pub mod hash;
+pub mod profile;
 pub mod registry;
 pub mod report;
 pub mod settings;

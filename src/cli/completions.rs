@@ -57,6 +57,11 @@ _rflake_with_refs() {
     esac
     local w
     for w in "${COMP_WORDS[@]:1:COMP_CWORD-1}"; do
+        if [ "$w" = upgrade ]; then
+            local IFS=$'\n'
+            COMPREPLY+=( $(compgen -W "$(rflake __complete profile-element -- "$cur" 2>/dev/null)" -- "$cur") )
+            return 0
+        fi
         case " __WORDS__ " in *" $w "*)
             local IFS=$'\n'
             COMPREPLY+=( $(compgen -W "$(rflake __complete flakeref -- "$cur" 2>/dev/null)" -- "$cur") )
@@ -69,6 +74,7 @@ complete -F _rflake_with_refs -o nosort -o bashdefault -o default rflake
 
 const FISH_HOOK: &str = r#"
 complete -c rflake -n '__fish_seen_subcommand_from __WORDS__' -f -a '(rflake __complete flakeref -- (commandline -ct) 2>/dev/null)'
+complete -c rflake -n '__fish_seen_subcommand_from upgrade' -f -a '(rflake __complete profile-element -- (commandline -ct) 2>/dev/null)'
 "#;
 
 /// Prints the completion script.
@@ -155,12 +161,17 @@ const SCHEMES: &[&str] = &[
     "hg+https://",
 ];
 
-/// Prints completion candidates for a partially typed word.
+/// Prints completion candidates for a partially typed word: flake references (`flakeref`) or
+/// the element names of the default profile (`profile-element`, as Nix 2.35 completes
+/// `profile upgrade`), from local files only.
 pub fn complete(args: &CompleteArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let prefix = args.prefix.as_deref().unwrap_or("");
+    if args.kind == "profile-element" {
+        return complete_elements(prefix, ctx);
+    }
     if args.kind != "flakeref" {
         return Ok(ExitCode::SUCCESS);
     }
-    let prefix = args.prefix.as_deref().unwrap_or("");
     let mut out = BTreeSet::new();
     for reg in local_registries(ctx) {
         for e in &reg.entries {
@@ -173,6 +184,24 @@ pub fn complete(args: &CompleteArgs, ctx: &Context) -> anyhow::Result<ExitCode> 
     let mut text = String::new();
     for c in out.iter().filter(|c| c.starts_with(prefix)) {
         text.push_str(c);
+        text.push('\n');
+    }
+    ctx.printer.out(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the names of the default profile's elements that start with `prefix`; nothing when
+/// the manifest cannot be read.
+fn complete_elements(prefix: &str, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let profile = super::profile::profile_path(&super::profile::ProfileArg::default(), ctx);
+    let (dir, fs) = super::profile::store_fs(ctx);
+    let report = crate::report::Silent;
+    let Ok(manifest) = crate::profile::read::read_manifest(&profile, &fs, &dir, &report) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut text = String::new();
+    for name in manifest.elements.keys().filter(|n| n.starts_with(prefix)) {
+        text.push_str(name);
         text.push('\n');
     }
     ctx.printer.out(&text)?;

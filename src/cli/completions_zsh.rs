@@ -3,7 +3,8 @@
 //! Installed through `fpath` (as `_rflake`), zsh autoloads the file on the first TAB and runs it
 //! as the body of `_rflake`; sourced, it registers `_rflake` with `compdef`. Either way the
 //! entry point is the function `_rflake` defined here: it completes flake references (registry
-//! ids and schemes, from `rflake __complete`) where a command takes them, the `--<setting>`
+//! ids and schemes, from `rflake __complete`) where a command takes them, the element names of
+//! the default profile after `profile upgrade`, the `--<setting>`
 //! flags, and hands everything else to clap's function (renamed `_rflake_clap`), which
 //! completes subcommands and options. clap's script offers whatever zsh's `_default` finds for a
 //! positional argument, and lists the hidden `__complete`; neither is wanted.
@@ -22,6 +23,12 @@ _rflake() {
     if [[ "$cur" != -* && " __VALUE_OPTS__ " != *" $prev "* ]]; then
         local w
         for w in "${(@)words[2,CURRENT-1]}"; do
+            if [[ "$w" == upgrade ]]; then
+                local -a elements
+                elements=(${(f)"$(rflake __complete profile-element -- "$cur" 2>/dev/null)"})
+                compadd -Q -a elements
+                return 0
+            fi
             if [[ " __WORDS__ " == *" $w "* ]]; then
                 local -a refs
                 refs=(${(f)"$(rflake __complete flakeref -- "$cur" 2>/dev/null)"})

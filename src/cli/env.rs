@@ -41,6 +41,12 @@ pub const NIX_REMOTE: &str = "NIX_REMOTE";
 pub const NIX_SSHOPTS: &str = "NIX_SSHOPTS";
 /// The socket of the Nix daemon (default `/nix/var/nix/daemon-socket/socket`).
 pub const NIX_DAEMON_SOCKET_PATH: &str = "NIX_DAEMON_SOCKET_PATH";
+/// Nix's system state directory (default `/nix/var/nix`): root's profiles live under it.
+pub const NIX_STATE_DIR: &str = "NIX_STATE_DIR";
+/// Overrides `$XDG_STATE_HOME/nix`, where a user's profiles live.
+pub const NIX_STATE_HOME: &str = "NIX_STATE_HOME";
+/// The user's state directory (default `~/.local/state`).
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 /// CA bundle for HTTPS, checked first.
 pub const NIX_SSL_CERT_FILE: &str = "NIX_SSL_CERT_FILE";
 /// CA bundle for HTTPS, checked second.
@@ -212,6 +218,28 @@ pub fn downloader(
         offline,
         http,
         now: now(),
+    }
+}
+
+/// Gathers where profiles live (Nix's `getDefaultProfile` inputs): the home directory, the
+/// user's and the system's state directories, whether the effective user is root, and the
+/// `use-xdg-base-directories` setting.
+pub fn profile_dirs(settings: &Settings) -> crate::profile::location::Dirs {
+    let home = PathBuf::from(var(HOME).unwrap_or_else(|| "/".into()));
+    let user_state_dir = var(NIX_STATE_HOME).map_or_else(
+        || {
+            var(XDG_STATE_HOME)
+                .map_or_else(|| home.join(".local/state"), PathBuf::from)
+                .join("nix")
+        },
+        PathBuf::from,
+    );
+    crate::profile::location::Dirs {
+        user_state_dir,
+        nix_state_dir: var(NIX_STATE_DIR).map_or_else(|| "/nix/var/nix".into(), PathBuf::from),
+        is_root: rustix::process::geteuid().is_root(),
+        use_xdg: settings.use_xdg_base_directories,
+        home,
     }
 }
 

@@ -18,7 +18,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// Indents the lines of a message after its first to align under the text after `error: `,
 /// trailing blanks removed, as Nix's `showErrorInfo` does.
-fn indent(msg: &str) -> String {
+pub(super) fn indent(msg: &str) -> String {
     let mut lines = msg.lines();
     let mut out = lines.next().unwrap_or_default().trim_end().to_owned();
     for l in lines {
@@ -35,6 +35,8 @@ pub fn report(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     }
     let mut parts = err.chain().map(|e| match e.downcast_ref() {
         Some(framed @ crate::flake::decl::Error::At { .. }) => indent(&framed.to_string()),
+        // Build failures span lines (the log tail), indented as Nix indents them.
+        _ if e.downcast_ref::<crate::build::Error>().is_some() => indent(&e.to_string()),
         _ => e.to_string(),
     });
     let mut rendered = format!("error: {}", parts.next().unwrap_or_default());

@@ -62,9 +62,49 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
         anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
     }
+    let (mut m, host, colours) = machine(ctx, &a.eval, &a.flake, flake_mode, a.read_only)?;
+    let cwd = ctx.cwd.to_string_lossy().into_owned();
+    let root = if flake_mode {
+        let installable = a.installable.as_deref().unwrap_or(".");
+        Some(super::eval_flake::select(
+            ctx,
+            &host,
+            &mut m,
+            installable,
+            &a.flake,
+        )?)
+    } else {
+        None
+    };
+    match evaluate(&mut m, &a, &cwd, root) {
+        Ok(out) => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            // Evaluation errors are rendered here, frames and code included, as Nix does.
+            let rendered = crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
+            ctx.printer.error(&rendered, &e.msg, None);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Sets up the evaluator as `rflake eval` does (also for `rflake build`): the host over the
+/// store, the search path, the settings that drive evaluation; flakes are pure unless
+/// `--impure`. Also returns whether messages keep their colours.
+pub(super) fn machine(
+    ctx: &Context,
+    eval: &EvalArgs,
+    flake: &super::args::FlakeArgs,
+    flake_mode: bool,
+    read_only: bool,
+) -> anyhow::Result<(Machine, Rc<crate::eval_host::Host>, bool)> {
     // Flakes are evaluated purely unless `--impure`. (Nix makes `--expr` pure too; rflake
     // keeps it impure for now, see docs/deviations.md.)
-    let pure = flake_mode && !a.eval.impure;
+    let pure = flake_mode && !eval.impure;
     let uri = ctx.store_uri(None);
     let store_root = match &uri {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
@@ -93,13 +133,13 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         let line = crate::util::ansi::filter_escapes(line, colours);
         let _ = writeln!(std::io::stderr(), "{line}");
     });
-    let use_registries = ctx.settings.use_registries && !a.flake.no_registries;
+    let use_registries = ctx.settings.use_registries && !flake.no_registries;
     let flakes = crate::eval_host::Flakes {
         session: crate::flake::session::Session::owning(
             ctx.session_config(use_registries),
             std::sync::Arc::new(ctx.printer.clone()),
         ),
-        flag_registry: ctx.flag_registry(&a.eval.override_flake)?,
+        flag_registry: ctx.flag_registry(&eval.override_flake)?,
     };
     let host = crate::eval_host::Host::new(&store_dir, opener, env.clone(), now, sink)
         .with_store_root(store_root)
@@ -107,7 +147,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_flakes(flakes);
     let host = Rc::new(host);
     // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting).
-    let mut nix_path: Vec<String> = a.eval.include.clone();
+    let mut nix_path: Vec<String> = eval.include.clone();
     match env.get("NIX_PATH") {
         Some(p) => nix_path.extend(split_nix_path(p)),
         None => nix_path.extend(ctx.settings.nix_path.iter().cloned()),
@@ -136,7 +176,7 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     let s = &ctx.settings;
     let opts = Options {
         pure,
-        read_only: a.read_only,
+        read_only,
         nix_path,
         max_call_depth: usize::try_from(s.max_call_depth).unwrap_or(usize::MAX),
         show_trace: s.show_trace,
@@ -149,34 +189,8 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         features: s.experimental_features.clone(),
         ..Options::default()
     };
-    let mut m = Machine::new(host.clone(), opts);
-    let cwd = ctx.cwd.to_string_lossy().into_owned();
-    let root = if flake_mode {
-        let installable = a.installable.as_deref().unwrap_or(".");
-        Some(super::eval_flake::select(
-            ctx,
-            &host,
-            &mut m,
-            installable,
-            &a.flake,
-        )?)
-    } else {
-        None
-    };
-    match evaluate(&mut m, &a, &cwd, root) {
-        Ok(out) => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&out)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            // Evaluation errors are rendered here, frames and code included, as Nix does.
-            let rendered = crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
-            ctx.printer.error(&rendered, &e.msg, None);
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    let m = Machine::new(host.clone(), opts);
+    Ok((m, host, colours))
 }
 
 /// The entries of `NIX_PATH`: separated by `:`, except the `:` of a URL scheme
@@ -214,7 +228,14 @@ fn evaluate(
 ) -> crate::eval::R<Vec<u8>> {
     let mut v = match selected {
         Some(v) => v?,
-        None => select(m, a, cwd)?,
+        None => select(
+            m,
+            a.expr.as_deref(),
+            a.file.as_deref(),
+            a.installable.clone(),
+            &a.eval,
+            cwd,
+        )?,
     };
     if let Some(f) = &a.apply {
         let f = m.eval_source(f, Origin::String, cwd)?;
@@ -235,24 +256,28 @@ fn evaluate(
 }
 
 /// The value `--expr`/`--file` and the attribute path select.
-fn select(m: &mut Machine, a: &EvalCmd, cwd: &str) -> crate::eval::R<Value> {
-    let (root, attr_path) = match (&a.expr, &a.file) {
-        (Some(e), _) => (
-            m.eval_source(e, Origin::String, cwd)?,
-            a.installable.clone(),
-        ),
+pub(super) fn select(
+    m: &mut Machine,
+    expr: Option<&str>,
+    file: Option<&str>,
+    attr_path: Option<String>,
+    eval: &EvalArgs,
+    cwd: &str,
+) -> crate::eval::R<Value> {
+    let (root, attr_path) = match (expr, file) {
+        (Some(e), _) => (m.eval_source(e, Origin::String, cwd)?, attr_path),
         (None, Some(f)) => {
             let p = if f.starts_with('/') {
-                f.clone()
+                f.to_owned()
             } else {
                 format!("{cwd}/{f}")
             };
             let p = crate::eval::paths::canonicalise(&p);
-            (m.import(&p)?, a.installable.clone())
+            (m.import(&p)?, attr_path)
         }
         (None, None) => return crate::eval::error::err("internal error: no expression"),
     };
-    let auto = auto_args(m, &a.eval, cwd)?;
+    let auto = auto_args(m, eval, cwd)?;
     let mut v = auto_call(m, root, &auto)?;
     if let Some(path) = attr_path.filter(|p| !p.is_empty()) {
         for part in split_attr_path(&path) {

@@ -6,6 +6,7 @@
 //! shared [`Context`] and dispatches.
 
 mod args;
+mod build;
 mod completions;
 mod completions_zsh;
 mod env;
@@ -21,6 +22,8 @@ mod lock_args;
 mod log_json;
 mod output;
 mod profile;
+mod profile_show;
+mod profile_upgrade;
 mod registry;
 mod registry_explain;
 mod settings_help;
@@ -70,6 +73,8 @@ pub struct Cli {
 /// The commands, mirroring `nix`'s tree.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Build a derivation or fetch a store path
+    Build(build::BuildCmd),
     /// Evaluate a Nix expression
     Eval(eval::EvalCmd),
     /// Manage Nix flakes
@@ -137,7 +142,7 @@ impl Context {
     }
 
     /// Returns the fetcher settings of this run (`--offline` and `--refresh` included).
-    fn fetch_settings(&self) -> crate::fetch::Settings {
+    pub(crate) fn fetch_settings(&self) -> crate::fetch::Settings {
         let s = &self.settings;
         crate::fetch::Settings {
             tarball_ttl: if self.global.refresh {
@@ -324,6 +329,13 @@ fn run_on_big_stack(args: Vec<OsString>) -> anyhow::Result<ExitCode> {
 
 /// Parses `argv`, loads the settings and runs the command.
 pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
+    // The binary doubles as the helper that runs a builder for a chroot store.
+    if argv
+        .get(1)
+        .is_some_and(|a| a == crate::build::chroot::HELPER_ARG)
+    {
+        return Ok(crate::build::chroot::helper_main(&argv[2..]));
+    }
     let cmd = Cli::command();
     let reserved: Vec<String> = clap_long_names(&cmd)
         .into_iter()
@@ -395,6 +407,7 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
         global: cli.global,
     };
     match command {
+        Command::Build(c) => build::run(c, &ctx),
         Command::Eval(c) => eval::run(c, &ctx),
         Command::Flake(c) => flake::run(c, &ctx),
         Command::Registry(c) => registry::run(c, &ctx),

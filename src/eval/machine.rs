@@ -743,7 +743,7 @@ impl Machine {
                             err::<()>(format!(
                                 "function '{}' called without required argument '{}'",
                                 lambda_name(l),
-                                f.name
+                                super::show::identifier(f.name.as_str())
                             )),
                             pos,
                         ));
@@ -758,7 +758,7 @@ impl Machine {
                         err::<()>(format!(
                             "function '{}' called with unexpected argument '{}'",
                             lambda_name(l),
-                            a.name
+                            super::show::identifier(a.name.as_str())
                         )),
                         pos,
                     ));
@@ -1257,6 +1257,10 @@ impl Machine {
         match self.io.file_type(path) {
             Ok(Some(super::io::FileType::Directory)) => {
                 Ok(format!("{}/default.nix", path.trim_end_matches('/')).into())
+            }
+            // As Nix (resolveExprPath's lstat): a missing file is named as such.
+            Ok(None) if builtins::search_path::core_file(path).is_none() => {
+                err(format!("path '{path}' does not exist"))
             }
             _ => Ok(path.into()),
         }

@@ -24,6 +24,14 @@ fn lit(s: &str, out: &mut String) {
     out.push_str(&String::from_utf8_lossy(&v));
 }
 
+/// A name as Nix's `printIdentifier` writes it, as a string (Nix's error messages print
+/// attribute names this way: `called with unexpected argument '"a b"'`).
+pub fn identifier(s: &str) -> String {
+    let mut out = String::new();
+    ident(s, &mut out);
+    out
+}
+
 /// A name as Nix's `printIdentifier` writes it.
 fn ident(s: &str, out: &mut String) {
     let mut chars = s.chars();

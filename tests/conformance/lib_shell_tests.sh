@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs nixpkgs lib's own shell test scripts (`tests/modules.sh`, the module system, and
-# `debug.sh`, `filesystem.sh`, `network.sh` where the lib has them) with TOOL. (`sources.sh`
-# is left out: it reads the store paths it gets at their printed place, /nix/store, which a
-# hermetic run's chroot store does not have.)
+# `tests/debug.sh`, `tests/filesystem.sh`, `tests/network.sh`, `path/tests/prop.sh` where
+# the lib has them) with TOOL. `tests/sources.sh` and `fileset/tests.sh` read the store paths
+# they get at their printed place, /nix/store, which a hermetic run's chroot store is not:
+# they run only with BIND_STORE=1.
 # They call `nix-instantiate --eval …` (modules.sh a few hundred times: each check an
 # evaluation whose output must match a pattern, or whose error must); here `nix-instantiate` on
 # their PATH is a small wrapper that turns each call into `TOOL eval`. It is a report, not a
@@ -14,15 +15,21 @@
 #            nix-instantiate (the oracle); default $RFLAKE, else target/release/rflake
 # Environment:
 #   OUT_DIR  where the reports go (default target/conformance/shell-<basename of LIB_DIR>-<basename of TOOL>)
-#   SCRIPTS  the scripts to run, separated by blanks (default: those of the four the lib has)
+#   SCRIPTS  the scripts to run, relative to LIB_DIR, separated by blanks (default: those of
+#            the five the lib has, and the two above with BIND_STORE=1)
+#   BIND_STORE  1: run each script in a private mount namespace (`unshare -m`, needs root or
+#            user namespaces) where the temporary chroot store's nix/store is bind-mounted on
+#            /nix/store; the machine's own /nix/store is not changed or seen
 #
 # The wrapper maps nix-instantiate's words to `nix eval`'s: `-E EXPR` → `--expr EXPR`, a file
 # → `--file FILE`, `-A ATTR` → the attribute path after it; `--show-trace`, `--json`,
 # `--option K V`, `--arg`/`--argstr` pass through; `--eval-only`/`--eval`, `--strict`
 # (`eval` prints the whole value), `--read-write-mode` and `--timeout N` are dropped, and
-# `--impure` is added (the scripts import files by path). The lib is copied to a temporary
-# `lib/` and the scripts run with `TEST_LIB` naming it, so `<nixpkgs/lib>` is the copy. Each
-# script's whole output goes to OUT_DIR/<script>.txt; the summary gives its exit code and,
+# `--impure` is added (the scripts import files by path); functions in the output are
+# printed as nix-instantiate prints them (`<LAMBDA>`, `<PRIMOP>`, `<PRIMOP-APP>`). The lib is
+# copied to a temporary `lib/` and the scripts run with `TEST_LIB` naming it, so
+# `<nixpkgs/lib>` is the copy. Each
+# script's whole output goes to OUT_DIR/<dir>-<script>.txt; the summary gives its exit code and,
 # for modules.sh, the pass/fail counts it prints at the end.
 set -uo pipefail
 
@@ -84,7 +91,12 @@ while [ \$# -gt 0 ]; do
     *) file=(--file "\$1"); shift ;;
   esac
 done
-exec "$tool" "\${args[@]}" "\${file[@]}" "\${attr[@]}"
+# nix-instantiate prints functions as <LAMBDA>, <PRIMOP>, <PRIMOP-APP>; nix eval names them
+# (a lambda with its position, which may be «string»).
+set -o pipefail
+"$tool" "\${args[@]}" "\${file[@]}" "\${attr[@]}" |
+  LC_ALL=C.UTF-8 sed -E -e 's/«lambda([^«»]|«[^«»]*»)*»/<LAMBDA>/g' \\
+    -e 's/«partially applied primop[^»]*»/<PRIMOP-APP>/g' -e 's/«primop[^»]*»/<PRIMOP>/g'
 EOF
   chmod +x "$work/bin/nix-instantiate"
 fi
@@ -97,21 +109,33 @@ if [ -n "${SCRIPTS:-}" ]; then
   read -r -a scripts <<<"$SCRIPTS"
 else
   scripts=()
-  for s in modules.sh debug.sh filesystem.sh network.sh; do
-    [ -f "$lib/tests/$s" ] && scripts+=("$s")
+  for s in tests/modules.sh tests/debug.sh tests/filesystem.sh tests/network.sh \
+    path/tests/prop.sh; do
+    [ -f "$lib/$s" ] && scripts+=("$s")
   done
+  [ "${BIND_STORE:-}" = 1 ] && for s in tests/sources.sh fileset/tests.sh; do
+    [ -f "$lib/$s" ] && scripts+=("$s")
+  done
+fi
+
+in_ns=()
+if [ "${BIND_STORE:-}" = 1 ]; then
+  mkdir -p "$work/store/nix/store"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  in_ns=(unshare -m --propagation private sh -c 'mount --bind "$0" /nix/store && exec "$@"'
+    "$work/store/nix/store")
 fi
 
 echo "# nixpkgs lib's shell tests through \`$(basename "$tool")\`"
 echo "lib: $lib"
 for s in "${scripts[@]}"; do
-  out=$OUT_DIR/$s.txt
+  out=$OUT_DIR/${s//\//-}.txt
   (
     cd "$work/lib/tests" || exit 125
-    env -i "PATH=$work/bin:$PATH" "HOME=$work/home" "XDG_CONFIG_HOME=$work/cfg" \
+    "${in_ns[@]}" env -i "PATH=$work/bin:$PATH" "HOME=$work/home" "XDG_CONFIG_HOME=$work/cfg" \
       "XDG_CACHE_HOME=$work/cache" "XDG_DATA_HOME=$work/data" "XDG_STATE_HOME=$work/state" \
       "XDG_CONFIG_DIRS=$work/xdg-dirs" "NIX_CONF_DIR=$work/etc" NO_COLOR=1 TERM=dumb \
-      "NIX_CONFIG=$nix_config" "TEST_LIB=$work/lib" bash "./$s"
+      "NIX_CONFIG=$nix_config" "TEST_LIB=$work/lib" bash "$work/lib/$s"
   ) >"$out" 2>&1 </dev/null
   rc=$?
   sed -i "s#$work/lib#LIB#g" "$out"

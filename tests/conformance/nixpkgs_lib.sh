@@ -3,7 +3,8 @@
 # list of failing tests, empty when all pass), a `lib.evalModules` smoke test, and a service
 # configuration over six modules (evalmodules.nix, its expected JSON in evalmodules.json). It
 # is a report, not a test: it exits 0 whatever the results, and 1 only when the lib or the
-# tool is missing.
+# tool is missing. The lib's other self-contained test files (tests/systems.nix,
+# tests/fetchers.nix, path/tests/unit.nix, where present) run too.
 #
 # Usage: tests/conformance/nixpkgs_lib.sh LIB_DIR [TOOL]
 #   LIB_DIR  a nixpkgs `lib` directory (default.nix, modules.nix, tests/misc.nix, …)
@@ -185,6 +186,24 @@ else
   services="FAIL: $(why)"
 fi
 
+# The lib's other test files that need nothing but the lib: each evaluates to the list of
+# failing tests (`runTests`: [] when all pass) or to null (`throwTestFailures`).
+others=()
+for f in tests/systems.nix tests/fetchers.nix path/tests/unit.nix; do
+  [ -f "$work/lib/$f" ] || continue
+  case $f in
+    path/tests/unit.nix) evaluate "import $work/lib/$f { libpath = $work/lib; }" ;;
+    *) evaluate "import $work/lib/$f" ;;
+  esac
+  if [ "$rc" = 0 ] && { [ "$out" = "[]" ] || [ "$out" = "null" ]; }; then
+    others+=("$f: pass")
+  elif [ "$rc" = 0 ]; then
+    others+=("$f: FAIL: $out")
+  else
+    others+=("$f: FAIL: $(why)")
+  fi
+done
+
 version=$("${isolated[@]}" "$tool" --version 2>/dev/null | head -n 1)
 {
   echo "# nixpkgs lib through \`$(basename "$tool") eval --impure --json --expr\`"
@@ -198,6 +217,7 @@ version=$("${isolated[@]}" "$tool" --version 2>/dev/null | head -n 1)
   fi
   echo "lib.evalModules smoke test: $modules"
   echo "lib.evalModules service configuration (evalmodules.nix): $services"
+  [ ${#others[@]} -gt 0 ] && printf '%s\n' "${others[@]}"
   echo
   echo "## failing (${#failed[@]})"
   [ ${#failed[@]} -gt 0 ] && printf '%s\n' "${failed[@]}"

@@ -107,3 +107,35 @@ fn additions_are_completed() {
         assert!(archive_opts.contains(flag), "{flag} not in {archive_opts}");
     }
 }
+
+/// `profile upgrade` completes the default profile's element names (Nix 2.35+), offline.
+#[test]
+fn profile_elements_are_completed_after_upgrade() {
+    let env = TestEnv::new();
+    let manifest = r#"{"elements":{"hello":{"active":true,"priority":5,"storePaths":[]},"hello-1":{"active":true,"priority":5,"storePaths":[]},"vim":{"active":true,"priority":5,"storePaths":[]}},"version":3}"#;
+    env.write("generation/manifest.json", manifest);
+    // Root's default profile lives under NIX_STATE_DIR, a user's under XDG_STATE_HOME.
+    for dir in ["nix-state/profiles/per-user/root", "state/nix/profiles"] {
+        std::fs::create_dir_all(env.path(dir)).unwrap();
+        std::os::unix::fs::symlink(env.path("generation"), env.path(format!("{dir}/profile")))
+            .unwrap();
+    }
+    let out = env.run(&["__complete", "profile-element", "--", "he"]);
+    assert_eq!(out.stdout(), "hello\nhello-1\n", "{out}");
+    let out = env.run(&["__complete", "profile-element", "--", ""]);
+    assert_eq!(out.stdout(), "hello\nhello-1\nvim\n", "{out}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.run(&["completions", shell]);
+        assert!(
+            out.stdout().contains("__complete profile-element"),
+            "{shell}"
+        );
+    }
+    // An unreadable manifest completes nothing, quietly.
+    env.write("generation/manifest.json", "{");
+    let out = env.run(&["__complete", "profile-element", "--", ""]);
+    assert!(
+        out.success() && out.stdout().is_empty() && out.stderr().is_empty(),
+        "{out}"
+    );
+}

@@ -19,7 +19,10 @@ fn help_of_every_command() {
         &["registry", "resolve"],
         &["profile"],
         &["profile", "upgrade"],
+        &["profile", "list"],
+        &["profile", "history"],
         &["completions"],
+        &["build"],
     ];
     for cmd in commands {
         let mut args = cmd.to_vec();

@@ -1,6 +1,7 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
 mod binary_cache;
+mod build_oracle;
 mod completions;
 mod completions_zsh;
 mod daemon_store;
@@ -27,6 +28,7 @@ mod local_store;
 mod messages;
 mod nar_oracle;
 mod offline_registry;
+mod profile;
 mod readme_example;
 mod registry_additions;
 mod registry_cli;

@@ -240,6 +240,15 @@ fn symlinked_registry_is_written_through_the_link() {
 #[test]
 fn later_commands_say_they_are_not_implemented() {
     let env = TestEnv::new();
+    // Upgrading an element from its flake needs the evaluator: give the default profile (root's
+    // under `NIX_STATE_DIR`, a user's under `XDG_STATE_HOME`) one such element.
+    let manifest = r#"{"elements":{"tool":{"active":true,"attrPath":"packages.x86_64-linux.default","originalUrl":"path:/nowhere/tool","outputs":null,"priority":5,"storePaths":[],"url":"path:/nowhere/tool?narHash=sha256-GaQOHP1tkctDak8caFrNpiPWOT%2BY/QHIkqbG%2ByeelCY%3D"}},"version":3}"#;
+    env.write("generation/manifest.json", manifest);
+    for dir in ["nix-state/profiles/per-user/root", "state/nix/profiles"] {
+        std::fs::create_dir_all(env.path(dir)).unwrap();
+        std::os::unix::fs::symlink(env.path("generation"), env.path(format!("{dir}/profile")))
+            .unwrap();
+    }
     let cases: &[&[&str]] = &[&["profile", "upgrade", "--all"]];
     for args in cases {
         let out = env.run(args);

@@ -33,14 +33,14 @@ pub(super) fn open_lock_file(path: &Path) -> Result<File, Error> {
 /// Each path `p` is locked through `p.lock`. Locks are taken in sorted order, so two processes
 /// locking overlapping sets cannot deadlock. A lock file found non-empty after locking was
 /// deleted by its previous holder (see [`PathLocks::set_deletion`]) and is opened afresh.
-pub(super) struct PathLocks {
+pub struct PathLocks {
     held: Vec<(File, PathBuf)>,
     delete: bool,
 }
 
 impl PathLocks {
     /// Locks `paths`, blocking until every lock is held.
-    pub(super) fn lock(paths: &BTreeSet<PathBuf>) -> Result<PathLocks, Error> {
+    pub fn lock(paths: &BTreeSet<PathBuf>) -> Result<PathLocks, Error> {
         let mut locks = PathLocks {
             held: Vec::with_capacity(paths.len()),
             delete: false,
@@ -57,7 +57,7 @@ impl PathLocks {
 
     /// Sets whether the lock files are deleted on release. Nix deletes them only after the
     /// locked work succeeded.
-    pub(super) fn set_deletion(&mut self, delete: bool) {
+    pub fn set_deletion(&mut self, delete: bool) {
         self.delete = delete;
     }
 }

@@ -41,10 +41,11 @@ pub mod canon;
 mod db;
 mod error;
 mod lock;
-pub use lock::TempDir;
+pub use lock::{PathLocks, TempDir};
 mod ops;
 pub use ops::AddedTree;
 mod reclaim;
+mod roots;
 mod temproots;
 
 use std::collections::BTreeSet;
@@ -246,8 +247,9 @@ impl LocalStore {
         TempDir::new_in(&self.real_store_dir)
     }
 
-    /// Records `path` as a temporary GC root of this process.
-    fn add_temp_root(&self, path: &StorePath) -> Result<(), Error> {
+    /// Records `path` as a temporary GC root of this process (Nix's `addTempRoot`): a build
+    /// keeps its inputs and outputs alive this way while it runs.
+    pub fn add_temp_root(&self, path: &StorePath) -> Result<(), Error> {
         let roots = match self.temp_roots.get() {
             Some(r) => r,
             None => {

@@ -187,6 +187,9 @@ impl TestEnv {
         for (var, dir) in dirs {
             cmd.env(var, self.path(dir));
         }
+        // Nix's system state directory: root's default profile lives under it, so a profile
+        // command run as root never touches the machine's `/nix/var/nix/profiles`.
+        cmd.env("NIX_STATE_DIR", self.path("nix-state"));
         // Local times (`flake metadata`'s `Last modified:`) in UTC whatever the machine's zone.
         cmd.env("NO_COLOR", "1")
             .env("TZ", "UTC")

@@ -1,0 +1,86 @@
+//! Building into a chroot store (`--store DIR`, whose objects live under `DIR/nix/store` but
+//! are named `/nix/store/…`): the builder must find its inputs and write its outputs at their
+//! logical paths. Nix forces its sandbox for such a store; rflake runs the builder through a
+//! small helper (the rflake binary itself, [`HELPER_ARG`]) that enters a private mount
+//! namespace, bind-mounts the real store directory over the logical one, and executes the
+//! builder. Nothing else of the host is hidden (that is the sandbox, a later step), and the
+//! host's own store directory is never written.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+
+/// The hidden first argument that makes the rflake binary act as the helper:
+/// `rflake __run-builder <real store dir> <logical store dir> <builder> <args…>`.
+pub const HELPER_ARG: &str = "__run-builder";
+
+/// Enters a private mount namespace (and a user namespace when not root), mounts `real` over
+/// `logical` and executes `builder` with `args`. Returns only on failure.
+fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString]) -> String {
+    use rustix::mount::{MountPropagationFlags, mount_bind, mount_change};
+    use rustix::thread::UnshareFlags;
+    let uid = rustix::process::getuid();
+    let gid = rustix::process::getgid();
+    let mut flags = UnshareFlags::NEWNS;
+    if !uid.is_root() {
+        flags |= UnshareFlags::NEWUSER;
+    }
+    // `unshare` is deprecated only for `CLONE_FILES`, which is not used here.
+    #[allow(deprecated)]
+    if let Err(e) = rustix::thread::unshare(flags) {
+        return format!("creating a mount namespace for the build: {e}");
+    }
+    if !uid.is_root() {
+        let maps = [
+            ("/proc/self/setgroups", "deny".to_owned()),
+            ("/proc/self/uid_map", format!("{0} {0} 1", uid.as_raw())),
+            ("/proc/self/gid_map", format!("{0} {0} 1", gid.as_raw())),
+        ];
+        for (file, text) in maps {
+            if let Err(e) = std::fs::write(file, text) {
+                return format!("writing '{file}': {e}");
+            }
+        }
+    }
+    if let Err(e) = mount_change(
+        "/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    ) {
+        return format!("making the mounts private: {e}");
+    }
+    if let Err(e) = mount_bind(real, logical) {
+        return format!(
+            "mounting '{}' on '{}': {e}",
+            real.display(),
+            logical.display()
+        );
+    }
+    let e = std::process::Command::new(builder)
+        .arg0(base_name(builder))
+        .args(args)
+        .exec();
+    format!(
+        "executing '{}': {}",
+        builder.to_string_lossy(),
+        crate::util::fs::strerror(&e)
+    )
+}
+
+/// The builder's `argv[0]`: the base name of its path, as Nix passes it.
+pub fn base_name(builder: &OsStr) -> &OsStr {
+    Path::new(builder).file_name().unwrap_or(builder)
+}
+
+/// The helper's `main`: `args` are what follows [`HELPER_ARG`]. Writes its error to stderr
+/// (the build log) and returns the exit code 1 when it cannot run the builder.
+pub fn helper_main(args: &[OsString]) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let msg = match args {
+        [real, logical, builder, rest @ ..] => {
+            enter_and_exec(Path::new(real), Path::new(logical), builder, rest)
+        }
+        _ => "usage: rflake __run-builder REAL LOGICAL BUILDER ARGS...".to_owned(),
+    };
+    let _ = writeln!(std::io::stderr(), "error: {msg}");
+    std::process::ExitCode::FAILURE
+}

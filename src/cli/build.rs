@@ -1,0 +1,351 @@
+//! `rflake build` (Nix's `src/nix/build.cc`): evaluate installables to derivations, realise
+//! their outputs ([`crate::build`]), then make `result` symlinks registered as GC roots, and
+//! print the outputs (`--print-out-paths`, `--json`). `--dry-run` lists what would be built.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::Context;
+use super::args::EvalArgs;
+use crate::build::goal::{self, Outputs, Wanted};
+use crate::build::{Error as BuildError, Events};
+use crate::eval::symbol::Symbol;
+use crate::eval::{Machine, Value};
+use crate::report::Reporter as _;
+use crate::store::{Store as _, StorePath};
+
+/// Arguments of `build`.
+#[derive(Args, Debug)]
+pub struct BuildCmd {
+    /// The installables (flake references with attribute paths, or attribute paths with
+    /// `--file`/`--expr`)
+    #[arg(value_name = "INSTALLABLES")]
+    installables: Vec<String>,
+    /// Interpret installables as attribute paths relative to the Nix expression EXPR
+    #[arg(
+        long,
+        value_name = "EXPR",
+        help_heading = "Options that change the interpretation of installables"
+    )]
+    expr: Option<String>,
+    /// Interpret installables as attribute paths relative to the Nix expression stored in FILE
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        help_heading = "Options that change the interpretation of installables"
+    )]
+    file: Option<String>,
+    /// Do not create symlinks to the build results
+    #[arg(long)]
+    no_link: bool,
+    /// Use PATH as prefix for the symlinks to the build results. It defaults to `result`
+    #[arg(short = 'o', long, value_name = "PATH")]
+    out_link: Option<String>,
+    /// Print the resulting output paths
+    #[arg(long)]
+    print_out_paths: bool,
+    /// Show what this command would do without doing it
+    #[arg(long)]
+    dry_run: bool,
+    /// Produce output in JSON format, suitable for consumption by another program
+    #[arg(long)]
+    json: bool,
+    /// The maximum number of parallel builds (the `max-jobs` setting)
+    #[arg(short = 'j', value_name = "N")]
+    jobs: Option<String>,
+    #[command(flatten)]
+    eval: EvalArgs,
+    #[command(flatten)]
+    flake: super::args::FlakeArgs,
+}
+
+/// A derivation an installable evaluated to.
+struct Built {
+    drv: String,
+    output: String,
+}
+
+/// Prints a realisation's progress as Nix's plain logger does.
+struct Printing<'a> {
+    ctx: &'a Context,
+    logs: bool,
+}
+
+impl Events for Printing<'_> {
+    fn building(&self, drv: &str) {
+        self.ctx.printer.notice(&format!("building '{drv}'..."));
+    }
+    fn log_line(&self, name: &str, line: &str) {
+        if self.logs {
+            self.ctx.printer.notice(&format!("{name}> {line}"));
+        }
+    }
+    fn error(&self, msg: &str) {
+        let rendered = format!("error: {}", super::error::indent(msg));
+        self.ctx.printer.error(&rendered, msg, None);
+    }
+    fn note(&self, msg: &str) {
+        self.ctx.printer.notice(&format!("note: {msg}"));
+    }
+}
+
+/// Runs `build`.
+pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
+    let flake_mode = a.expr.is_none() && a.file.is_none();
+    if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
+        anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
+    }
+    let (mut m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, flake_mode, false)?;
+    let cwd = ctx.cwd.to_string_lossy().into_owned();
+    let installables = if a.installables.is_empty() {
+        vec![if flake_mode { "." } else { "" }.to_owned()]
+    } else {
+        a.installables.clone()
+    };
+    let mut built = Vec::new();
+    for inst in &installables {
+        let value = if flake_mode {
+            super::eval_flake::select(ctx, &host, &mut m, inst, &a.flake)?
+        } else {
+            super::eval::select(
+                &mut m,
+                a.expr.as_deref(),
+                a.file.as_deref(),
+                Some(inst.clone()),
+                &a.eval,
+                &cwd,
+            )
+        };
+        match value.and_then(|v| derivation_of(&mut m, &v, inst)) {
+            Ok(b) => built.push(b),
+            Err(e) => {
+                let rendered =
+                    crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
+                ctx.printer.error(&rendered, &e.msg, None);
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    drop(m);
+    drop(host);
+    let uri = ctx.store_uri(None);
+    let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
+    let store = crate::store::open::open_local(&uri, &cfg)?;
+    // As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
+    // order of its goals (derivation name, then path); results and links follow that order.
+    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
+    for b in built {
+        let drv = store.store_dir().parse(&b.drv)?;
+        let key = (drv.name().to_owned(), drv.base_name().to_owned());
+        goals
+            .entry(key)
+            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
+            .1
+            .insert(b.output);
+    }
+    let wanted: Vec<Wanted> = goals
+        .into_values()
+        .map(|(drv, outputs)| Wanted {
+            drv,
+            outputs: Outputs::Names(outputs),
+        })
+        .collect();
+    let plan = goal::plan(&store, &wanted)?;
+    let dir = store.store_dir().clone();
+    if a.dry_run {
+        let todo = plan.to_build();
+        match todo.len() {
+            0 => {}
+            1 => ctx.printer.notice("this derivation will be built:"),
+            n => ctx
+                .printer
+                .notice(&format!("these {n} derivations will be built:")),
+        }
+        for p in &todo {
+            ctx.printer.notice(&format!("  {}", dir.print(p)));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = build_settings(ctx, a.jobs.as_deref())?;
+    let events = Printing {
+        ctx,
+        logs: ctx.global.print_build_logs,
+    };
+    let realiser = goal::LocalRealiser {
+        store: &store,
+        settings: &settings,
+    };
+    let mut failed = goal::run(&plan, &realiser, &settings, &events);
+    let mut top_failed: Vec<(StorePath, Option<BuildError>)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for w in &wanted {
+        if !seen.insert(w.drv.clone()) {
+            continue;
+        }
+        if let Some(e) = failed.remove(&w.drv) {
+            top_failed.push((w.drv.clone(), Some(e)));
+        } else if !failed.is_empty() && plan.nodes[&w.drv].build && !outputs_valid(&store, &plan, w)
+        {
+            top_failed.push((w.drv.clone(), None));
+        }
+    }
+    if !top_failed.is_empty() {
+        if top_failed.len() == 1
+            && let Some((_, Some(e))) = top_failed.pop()
+        {
+            return Err(e.into());
+        }
+        if let Some(e) = top_failed.iter().rev().find_map(|(_, e)| e.as_ref()) {
+            events.error(&e.to_string());
+        }
+        let paths: Vec<String> = top_failed
+            .iter()
+            .map(|(p, _)| format!("'{}'", dir.print(p)))
+            .collect();
+        return Err(BuildError::Several {
+            paths: paths.join(", "),
+        }
+        .into());
+    }
+    let mut json = Vec::new();
+    for (i, w) in wanted.iter().enumerate() {
+        let node = &plan.nodes[&w.drv];
+        let names: Vec<&String> = match &w.outputs {
+            Outputs::Names(n) => n.iter().collect(),
+            Outputs::All => node.drv.outputs.keys().collect(),
+        };
+        let mut outputs = serde_json::Map::new();
+        for name in names {
+            let path = node.drv.outputs[name]
+                .path()
+                .ok_or_else(|| anyhow::anyhow!("output '{name}' has no known path"))?;
+            if !a.no_link {
+                let mut link = a.out_link.clone().unwrap_or_else(|| "result".to_owned());
+                if i > 0 {
+                    link.push_str(&format!("-{i}"));
+                }
+                if name != "out" {
+                    link.push_str(&format!("-{name}"));
+                }
+                store.add_perm_root(path, &ctx.cwd.join(link))?;
+            }
+            if a.print_out_paths {
+                ctx.printer.out_line(&dir.print(path))?;
+            }
+            outputs.insert(name.clone(), dir.print(path).into());
+        }
+        let mut entry = serde_json::Map::new();
+        entry.insert("drvPath".to_owned(), dir.print(&w.drv).into());
+        entry.insert("outputs".to_owned(), outputs.into());
+        json.push(serde_json::Value::Object(entry));
+    }
+    if a.json {
+        ctx.printer
+            .out_line(&serde_json::Value::Array(json).to_string())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn outputs_valid(store: &crate::store::local::LocalStore, plan: &goal::Plan, w: &Wanted) -> bool {
+    let node = &plan.nodes[&w.drv];
+    node.wanted.iter().all(|o| {
+        node.drv.outputs[o]
+            .path()
+            .is_some_and(|p| store.is_valid_path(p).unwrap_or(false))
+    })
+}
+
+/// The derivation a value is (`type = "derivation"`), with its `drvPath` and `outputName`.
+fn derivation_of(m: &mut Machine, v: &Value, inst: &str) -> crate::eval::R<Built> {
+    let attrs = m.attrs_of(v)?;
+    let get_string = |m: &mut Machine, name: &str| -> crate::eval::R<Option<String>> {
+        match attrs.get(Symbol::intern(name)) {
+            None => Ok(None),
+            Some(a) => {
+                let x = m.force(&a.value.clone())?;
+                let mut c = crate::eval::context::Context::default();
+                let s = m.coerce_to_string(&x, &mut c, false, false)?;
+                Ok(Some(String::from_utf8_lossy(&s).into_owned()))
+            }
+        }
+    };
+    if get_string(m, "type")?.as_deref() != Some("derivation") {
+        return crate::eval::error::err(format!(
+            "installable '{inst}' does not evaluate to a derivation"
+        ));
+    }
+    let Some(drv_path) = get_string(m, "drvPath")? else {
+        return crate::eval::error::err("derivation does not have attribute 'drvPath'");
+    };
+    let output = get_string(m, "outputName")?.unwrap_or_else(|| "out".to_owned());
+    Ok(Built {
+        drv: drv_path,
+        output,
+    })
+}
+
+/// The build settings from the configuration (`max-jobs`, `cores`, `log-lines`, …) and `-j`.
+fn build_settings(ctx: &Context, jobs: Option<&str>) -> anyhow::Result<crate::build::Settings> {
+    let d = &ctx.settings.daemon;
+    let get = |name: &str| {
+        d.overrides
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    let max_jobs = match jobs {
+        None => d.max_jobs,
+        Some("auto") => cpus,
+        Some(n) => n.parse().map_err(|_| {
+            anyhow::anyhow!("error: invalid value '{n}' for '-j': expected an integer or 'auto'")
+        })?,
+    };
+    let env: BTreeMap<String, String> = super::env::all_vars().into_iter().collect();
+    let build_dir_parent = get("build-dir")
+        .filter(|s| !s.is_empty())
+        .or_else(|| env.get("TMPDIR").cloned())
+        .unwrap_or_else(|| "/tmp".to_owned());
+    Ok(crate::build::Settings {
+        max_jobs,
+        cores: d.cores,
+        log_lines: get("log-lines").and_then(|v| v.parse().ok()).unwrap_or(10),
+        keep_failed: d.keep_failed,
+        keep_going: d.keep_going,
+        keep_build_log: get("keep-build-log").is_none_or(|v| v == "true"),
+        compress_build_log: get("compress-build-log").is_none_or(|v| v == "true"),
+        build_dir_parent: build_dir_parent.into(),
+        caller_env: env,
+        helper: std::env::current_exe().ok(),
+        fetcher: Some(std::sync::Arc::new(Downloader {
+            settings: ctx.fetch_settings(),
+            http: ctx.http.clone(),
+            now: super::env::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        })),
+    })
+}
+
+/// `builtin:fetchurl`'s downloads through the fetch layer (retries, `file:` URLs, offline).
+struct Downloader {
+    settings: crate::fetch::Settings,
+    http: std::sync::Arc<crate::util::http::HttpClient>,
+    now: u64,
+}
+
+impl crate::build::builtins::Fetcher for Downloader {
+    fn fetch(&self, url: &str, sink: &mut dyn std::io::Write) -> Result<(), String> {
+        use crate::fetch::http::{Client, Reply, Request};
+        let client = Client::new(&self.settings, &self.http, &crate::report::Silent, self.now);
+        match client.get(Request::get(url)).map_err(|e| e.to_string())? {
+            Reply::Body(_, mut body) => std::io::copy(&mut body, sink)
+                .map(drop)
+                .map_err(|e| format!("unable to download '{url}': {e}")),
+            Reply::NotModified(_) => Err(format!("unable to download '{url}': not modified")),
+        }
+    }
+}
