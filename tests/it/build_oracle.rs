@@ -793,3 +793,35 @@ fn a_derivation_with_one_output_missing_is_rebuilt_without_touching_the_valid_on
     let verify = env.run_nix(&["store", "verify", "--store", &store, "--all", "--no-trust"]);
     assert!(verify.success(), "{verify}");
 }
+
+#[test]
+fn one_failed_installable_is_reported_alone_and_the_others_are_built() {
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let out = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        ".",
+        "fail",
+        "w7",
+        "--no-link",
+        "--keep-going",
+        "-j",
+        "1",
+    ]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        error_block(&out).starts_with("error: builder for '/nix/store/wb5zz13pa5nb8clxbk4acvh29p4bl7ld-fail.drv' failed with exit code 3;"),
+        "{out}"
+    );
+    let o = open(&env, "store");
+    assert!(
+        o.is_valid_path(&path("/nix/store/8r0mqrvjnajrw90ivrmhfhfq6vkl534x-refs"))
+            .unwrap()
+    );
+}
