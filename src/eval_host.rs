@@ -217,6 +217,13 @@ impl Io for Host {
         }
     }
 
+    fn read_link(&self, path: &str) -> Result<String, String> {
+        self.check(path)?;
+        std::fs::read_link(self.real(path))
+            .map(|t| t.to_string_lossy().into_owned())
+            .map_err(|e| io_msg("reading symbolic link", path, &e))
+    }
+
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, String> {
         self.check(path)?;
         let mut out = Vec::new();

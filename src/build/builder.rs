@@ -391,7 +391,7 @@ fn run_builder(
                 let status = std::thread::scope(|s| {
                     // On SIGINT/SIGTERM the builder's process group is killed (it has its own
                     // group, so the terminal's signal does not reach it), as Nix does.
-                    s.spawn(|| {
+                    let watcher = s.spawn(|| {
                         while !finished.load(Ordering::Relaxed) {
                             if crate::util::interrupt::is_interrupted() {
                                 if let Some(pid) = group {
@@ -402,7 +402,7 @@ fn run_builder(
                                 }
                                 return;
                             }
-                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            std::thread::park_timeout(std::time::Duration::from_millis(50));
                         }
                     });
                     let mut buf = vec![0u8; 64 * 1024];
@@ -420,6 +420,8 @@ fn run_builder(
                     }
                     let status = child.wait();
                     finished.store(true, Ordering::Relaxed);
+                    // Wake the watcher so the build does not wait out its poll interval.
+                    watcher.thread().unpark();
                     status
                 });
                 if crate::util::interrupt::is_interrupted() {

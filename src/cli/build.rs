@@ -98,7 +98,9 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
         anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
     }
-    let (mut m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, flake_mode, false)?;
+    // Pure unless `--impure` or `--file`, as `eval`.
+    let pure = a.file.is_none() && !a.eval.impure;
+    let (mut m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, pure, false)?;
     let cwd = ctx.cwd.to_string_lossy().into_owned();
     let installables = if a.installables.is_empty() {
         vec![if flake_mode { "." } else { "" }.to_owned()]

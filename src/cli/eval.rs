@@ -62,7 +62,10 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     if flake_mode && (!a.eval.arg.is_empty() || !a.eval.argstr.is_empty()) {
         anyhow::bail!("'--arg' and '--argstr' are incompatible with flakes");
     }
-    let (mut m, host, colours) = machine(ctx, &a.eval, &a.flake, flake_mode, a.read_only)?;
+    // Nix's new CLI evaluates purely unless `--impure`; `--file` alone is impure (a
+    // "backward compatibility hack" in Nix's `SourceExprCommand::parseInstallables`).
+    let pure = a.file.is_none() && !a.eval.impure;
+    let (mut m, host, colours) = machine(ctx, &a.eval, &a.flake, pure, a.read_only)?;
     let cwd = ctx.cwd.to_string_lossy().into_owned();
     let root = if flake_mode {
         let installable = a.installable.as_deref().unwrap_or(".");
@@ -93,18 +96,15 @@ pub fn run(a: EvalCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
 }
 
 /// Sets up the evaluator as `rflake eval` does (also for `rflake build`): the host over the
-/// store, the search path, the settings that drive evaluation; flakes are pure unless
-/// `--impure`. Also returns whether messages keep their colours.
+/// store, the search path, the settings that drive evaluation, purely when `pure` (as Nix's
+/// new CLI: unless `--impure` or `--file`). Also returns whether messages keep their colours.
 pub(super) fn machine(
     ctx: &Context,
     eval: &EvalArgs,
     flake: &super::args::FlakeArgs,
-    flake_mode: bool,
+    pure: bool,
     read_only: bool,
 ) -> anyhow::Result<(Machine, Rc<crate::eval_host::Host>, bool)> {
-    // Flakes are evaluated purely unless `--impure`. (Nix makes `--expr` pure too; rflake
-    // keeps it impure for now, see docs/deviations.md.)
-    let pure = flake_mode && !eval.impure;
     let uri = ctx.store_uri(None);
     let store_root = match &uri {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
@@ -146,11 +146,15 @@ pub(super) fn machine(
         .with_purity(pure)
         .with_flakes(flakes);
     let host = Rc::new(host);
-    // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting).
+    // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting);
+    // pure evaluation has none.
     let mut nix_path: Vec<String> = eval.include.clone();
     match env.get("NIX_PATH") {
         Some(p) => nix_path.extend(split_nix_path(p)),
         None => nix_path.extend(ctx.settings.nix_path.iter().cloned()),
+    }
+    if pure {
+        nix_path.clear();
     }
     // Relative entries are relative to the working directory.
     let cwd_text = ctx.cwd.to_string_lossy().into_owned();

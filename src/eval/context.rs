@@ -47,14 +47,16 @@ impl CtxElem {
     }
 }
 
-/// A set of elements, sorted, without duplicates.
+/// A set of elements, sorted, without duplicates. One pointer, null when empty: every string
+/// value holds one, and most have none.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
-pub struct Context(Option<Vec<CtxElem>>);
+#[allow(clippy::box_collection)] // the point: one word in every string instead of three
+pub struct Context(Option<Box<Vec<CtxElem>>>);
 
 impl Context {
     /// A context of one element.
     pub fn one(e: CtxElem) -> Context {
-        Context(Some(vec![e]))
+        Context(Some(Box::new(vec![e])))
     }
 
     /// Whether there are no elements.

@@ -10,7 +10,26 @@ pub struct Env {
     /// The environment around this one.
     pub up: Option<Rc<Env>>,
     /// The variables, by slot.
-    pub slots: Box<[Value]>,
+    pub slots: Slots,
+}
+
+/// An environment's variables: one inline (a call of `x: …`, a `with`: the most common
+/// environments, made with one allocation instead of two), or any number.
+pub enum Slots {
+    /// A single variable, inline.
+    One(Value),
+    /// Any number of variables.
+    Many(Box<[Value]>),
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Value];
+    fn deref(&self) -> &[Value] {
+        match self {
+            Slots::One(v) => std::slice::from_ref(v),
+            Slots::Many(b) => b,
+        }
+    }
 }
 
 impl Env {
@@ -18,7 +37,15 @@ impl Env {
     pub fn new(up: Option<Rc<Env>>, slots: Vec<Value>) -> Rc<Env> {
         Rc::new(Env {
             up,
-            slots: slots.into_boxed_slice(),
+            slots: Slots::Many(slots.into_boxed_slice()),
+        })
+    }
+
+    /// A new level of one variable over `up`.
+    pub fn one(up: Option<Rc<Env>>, v: Value) -> Rc<Env> {
+        Rc::new(Env {
+            up,
+            slots: Slots::One(v),
         })
     }
 

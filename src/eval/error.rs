@@ -101,31 +101,123 @@ impl EvalError {
         self
     }
 
-    /// Renders the error as Nix prints it: `error:` and the message, with frames (outermost
-    /// first) when `show_trace`, and the position with its code frame.
+    /// Renders the error as Nix's `showErrorInfo` prints it: the frames (outermost first;
+    /// without `show_trace` only the first few, counting a frame with a position twice),
+    /// runs of frames seen before elided, then `error:` with the message and its position.
+    /// Every line after the first is indented under `error: `, trailing blanks removed.
     pub fn render(&self, show_trace: bool) -> String {
-        let mut out = String::from("error:");
-        let indent = "       ";
-        // The lines of a message after its first are indented as the rest of the error.
-        let msg = self.msg.replace('\n', &format!("\n{indent}"));
-        if show_trace {
+        let mut body = String::new();
+        if !self.frames.is_empty() {
+            let mut seen: std::collections::HashSet<(&str, PosIdx)> = Default::default();
+            let mut skipped: Vec<&Frame> = Vec::new();
+            let mut count = 0usize;
+            let mut truncate = false;
             for f in self.frames.iter().rev() {
-                out.push_str(&format!("\n{indent}… {}", f.msg));
-                push_pos(&mut out, f.pos, indent, "  ");
-                out.push('\n');
+                if f.msg.is_empty() {
+                    continue;
+                }
+                if !show_trace && count > 3 {
+                    truncate = true;
+                    break;
+                }
+                if !seen.insert((f.msg.as_str(), f.pos)) {
+                    skipped.push(f);
+                    continue;
+                }
+                flush_skipped(&mut body, &mut count, &mut skipped, &mut seen);
+                count += 1;
+                push_frame(&mut body, &mut count, f);
             }
-            if !self.frames.is_empty() {
-                out.push_str(&format!("\n{indent}error: {msg}"));
-            } else {
-                out.push_str(&format!(" {msg}"));
+            flush_skipped(&mut body, &mut count, &mut skipped, &mut seen);
+            if truncate {
+                body.push_str(
+                    "\n(stack trace truncated; use '--show-trace' to show the full, detailed trace)\n",
+                );
             }
-        } else {
-            out.push_str(&format!(" {msg}"));
+            body.push_str("\nerror: ");
         }
-        // The error's own position is not indented further, a frame's is.
-        push_pos(&mut out, self.pos, indent, "");
-        out
+        body.push_str(&self.msg);
+        body.push('\n');
+        push_code(&mut body, self.pos, "");
+        let mut out = String::new();
+        for (i, line) in body.trim_end().split('\n').enumerate() {
+            let line = if i == 0 {
+                format!("error: {line}")
+            } else {
+                out.push('\n');
+                format!("       {line}")
+            };
+            out.push_str(line.trim_end());
+        }
+        if self.frames.is_empty() {
+            return out;
+        }
+        // With frames the first line is `error:` alone.
+        match out.strip_prefix("error: ") {
+            Some(rest) => format!("error:{rest}"),
+            None => out,
+        }
     }
+}
+
+/// Prints frames skipped as seen before: a few as they are, more as a count (after which
+/// frames count as new again).
+fn flush_skipped<'a>(
+    out: &mut String,
+    count: &mut usize,
+    skipped: &mut Vec<&'a Frame>,
+    seen: &mut std::collections::HashSet<(&'a str, PosIdx)>,
+) {
+    if skipped.len() > 5 {
+        out.push_str(&format!("\n({} duplicate frames omitted)\n", skipped.len()));
+        seen.clear();
+    } else {
+        for f in skipped.iter() {
+            push_frame(out, count, f);
+        }
+    }
+    skipped.clear();
+}
+
+fn push_frame(out: &mut String, count: &mut usize, f: &Frame) {
+    out.push_str(&format!("\n… {}\n", f.msg));
+    if push_code(out, f.pos, "  ") {
+        *count += 1;
+    }
+}
+
+/// `at FILE:LINE:COL:` and the code lines around it (Nix's `printPosMaybe`); whether there
+/// was a position.
+fn push_code(out: &mut String, p: PosIdx, indent: &str) -> bool {
+    let Some(r) = pos::resolve(p) else {
+        return false;
+    };
+    out.push_str(&format!("{indent}at {}:", r.location()));
+    // Lines as Nix's `LinesIterator` gives them: a text ending in a newline has an empty
+    // line after it.
+    let all: Vec<&str> = r
+        .text
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .collect();
+    let Some(index) = (r.pos.line as usize).checked_sub(1) else {
+        return true;
+    };
+    let Some(this) = all.get(index) else {
+        return true;
+    };
+    if let Some(prev) = index.checked_sub(1).and_then(|i| all.get(i)) {
+        out.push_str(&format!("\n {index:>5}| {prev}"));
+    }
+    out.push_str(&format!("\n {:>5}| {this}", index + 1));
+    if r.pos.column > 0 {
+        out.push_str(&format!("\n      |{}^", " ".repeat(r.pos.column as usize)));
+    }
+    if let Some(next) = all.get(index + 1) {
+        out.push_str(&format!("\n {:>5}| {next}", index + 2));
+    }
+    out.push('\n');
+    true
 }
 
 /// A warning at a position, as Nix logs one (`warning:` and the code frame under it).

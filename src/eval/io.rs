@@ -87,6 +87,10 @@ pub trait Io {
     fn file_type(&self, path: &str) -> Result<Option<FileType>, String>;
     /// The type of a path itself (not following a final symlink).
     fn lstat_type(&self, path: &str) -> Result<Option<FileType>, String>;
+    /// A symbolic link's target.
+    fn read_link(&self, path: &str) -> Result<String, String> {
+        Err(format!("'{path}' is not a symlink"))
+    }
     /// A directory's entries, with their types.
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, String>;
     /// Adds the file or tree at `path` to the store as a `source` path named `name`

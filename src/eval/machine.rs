@@ -67,16 +67,41 @@ pub struct Machine {
     /// The `builtins` set.
     pub builtins: Value,
     depth: usize,
+    /// Nested `eval`s, for checking the native stack at every few levels.
+    nesting: usize,
     /// Files imported so far, by path.
     pub imports: HashMap<Rc<str>, Value>,
     /// Derivations instantiated so far: their hashes as inputs of others.
     pub drv_hashes: crate::store::derivation::HashCache,
-    /// Derivations instantiated so far, by `.drv` path (for `drvPath` contexts).
-    pub drvs: HashMap<String, Rc<crate::store::derivation::Derivation>>,
+    /// Derivations instantiated so far, by `.drv` path: what `drvPath` contexts need of them.
+    pub drvs: HashMap<String, Rc<DrvRefs>>,
     /// Messages of `trace`/`warn`, for the caller to show (in order).
     pub messages: Vec<String>,
     /// Compiled regular expressions of `match` and `split`, by pattern.
     pub regexes: builtins::RegexCache,
+}
+
+/// What a `drvPath` context needs of a derivation instantiated earlier: its output names and
+/// the store paths it refers to (its input derivations, then its input sources). Only these
+/// are kept, not the whole derivation: a chain of 2,000 derivations kept 2,000 of them.
+pub struct DrvRefs {
+    /// The output names.
+    pub outputs: Box<[String]>,
+    /// The input derivations.
+    pub input_drvs: Box<[crate::store::path::StorePath]>,
+    /// The input sources.
+    pub input_srcs: Box<[crate::store::path::StorePath]>,
+}
+
+impl DrvRefs {
+    /// The parts of `drv` a `drvPath` context needs.
+    pub fn of(drv: &crate::store::derivation::Derivation) -> DrvRefs {
+        DrvRefs {
+            outputs: drv.outputs.keys().cloned().collect(),
+            input_drvs: drv.input_drvs.keys().cloned().collect(),
+            input_srcs: drv.input_srcs.iter().cloned().collect(),
+        }
+    }
 }
 
 /// What a `with` lookup finds out.
@@ -95,6 +120,7 @@ impl Machine {
             globals: Rc::new(globals),
             builtins,
             depth: 0,
+            nesting: 0,
             imports: HashMap::new(),
             drv_hashes: crate::store::derivation::HashCache::new(),
             drvs: HashMap::new(),
@@ -107,7 +133,16 @@ impl Machine {
 
     /// Evaluates `e` in `env` to weak head normal form.
     pub fn eval(&mut self, e: &Rc<Expr>, env: &Rc<Env>) -> R<Value> {
-        stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.eval_inner(e, env))
+        // The stack is checked at every 4th level of nesting only (the check was ~5% of
+        // the time): the frames of four levels are a few KiB, far inside the red zone.
+        self.nesting = self.nesting.wrapping_add(1);
+        let r = if self.nesting.is_multiple_of(4) {
+            stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, || self.eval_inner(e, env))
+        } else {
+            self.eval_inner(e, env)
+        };
+        self.nesting = self.nesting.wrapping_sub(1);
+        r
     }
 
     /// A value for `e` in `env` that is evaluated only when needed.
@@ -126,16 +161,18 @@ impl Machine {
         }
     }
 
+    /// One evaluation step. Its frame is on the native stack once per level of nesting, so
+    /// everything but the smallest cases is in functions that are never inlined here.
     fn eval_inner(&mut self, e: &Rc<Expr>, env: &Rc<Env>) -> R<Value> {
         match &**e {
             Expr::Const(v) => self.force(v),
             Expr::Var { depth, slot } => {
-                let v = env.at(*depth).slots[*slot as usize].clone();
-                self.force(&v)
+                // Forced in place: no reference count taken on the slot's thunk.
+                self.force(&env.at(*depth).slots[*slot as usize])
             }
             Expr::WithVar { name, withs, pos } => match self.with_lookup(*name, withs, env)? {
-                Found::Value(v) => self.force(&v),
-                Found::Missing => Err(at(err::<()>(format!("undefined variable '{name}'")), *pos)),
+                Found::Value(v) => Ok(v),
+                Found::Missing => Err(undefined_variable(*name, *pos)),
             },
             Expr::Select {
                 e,
@@ -143,29 +180,7 @@ impl Machine {
                 default,
                 pos,
             } => self.select(e, path, default.as_ref(), *pos, env),
-            Expr::HasAttr { e, path } => {
-                // As Nix: each set on the path is forced before its name is computed; the
-                // last attribute's value is never forced (`x ? a` inside `x.a` is fine).
-                let mut v = self.eval(e, env)?;
-                for (i, name) in path.iter().enumerate() {
-                    if i > 0 {
-                        v = self.force(&v)?;
-                    }
-                    let Value::Attrs(a) = &v else {
-                        return Ok(Value::Bool(false));
-                    };
-                    let a = a.clone();
-                    let name = match self.attr_name(name, env)? {
-                        Some(n) => n,
-                        None => return Ok(Value::Bool(false)),
-                    };
-                    match a.get(name) {
-                        Some(attr) => v = attr.value.clone(),
-                        None => return Ok(Value::Bool(false)),
-                    }
-                }
-                Ok(Value::Bool(true))
-            }
+            Expr::HasAttr { e, path } => self.has_attr(e, path, env),
             Expr::Attrs(a) => self.attrs(a, env),
             Expr::List(items) => Ok(Value::list(
                 items.iter().map(|i| self.delay(i, env)).collect(),
@@ -187,7 +202,7 @@ impl Machine {
                 self.eval(body, &env2)
             }
             Expr::With { attrs, body } => {
-                let env2 = Env::new(Some(env.clone()), vec![self.delay(attrs, env)]);
+                let env2 = Env::one(Some(env.clone()), self.delay(attrs, env));
                 self.eval(body, &env2)
             }
             Expr::If {
@@ -195,88 +210,117 @@ impl Machine {
                 then,
                 else_,
                 pos,
-            } => {
-                let c = self.eval(cond, env)?;
-                match c {
-                    Value::Bool(true) => self.eval(then, env),
-                    Value::Bool(false) => self.eval(else_, env),
-                    other => Err(at(
-                        err::<()>(format!(
-                            "expected a Boolean but found {}: {}",
-                            other.show_type(),
-                            super::print::brief(&other)
-                        )),
-                        *pos,
-                    )
-                    .frame("while evaluating a branch condition", *pos)),
-                }
-            }
+            } => match self.eval(cond, env)? {
+                Value::Bool(true) => self.eval(then, env),
+                Value::Bool(false) => self.eval(else_, env),
+                other => Err(cond_not_bool(&other, *pos)),
+            },
             Expr::Assert {
                 cond,
                 body,
                 text,
                 pos,
-            } => {
-                let c = self.eval(cond, env)?;
-                match c {
-                    Value::Bool(true) => self.eval(body, env),
-                    Value::Bool(false) => {
-                        if let Expr::Bin {
-                            op: BinOp::Eq,
-                            l,
-                            r,
-                            pos: eq_pos,
-                        } = &**cond
-                        {
-                            let a = self.eval(l, env)?;
-                            let b = self.eval(r, env)?;
-                            self.assert_eq_values(&a, &b, *eq_pos).map_err(|e| {
-                                e.frame(
-                                    format!(
-                                        "while evaluating the condition of the assertion '{text}'"
-                                    ),
-                                    *pos,
-                                )
-                            })?;
-                        }
-                        Err(at(
-                            err_kind::<()>(Kind::Assert, format!("assertion '{text}' failed")),
-                            *pos,
-                        ))
-                    }
-                    other => Err(at(
-                        err::<()>(format!(
-                            "expected a Boolean but found {}: {}",
-                            other.show_type(),
-                            super::print::brief(&other)
-                        )),
-                        *pos,
-                    )
-                    .frame("in the condition of the assert statement", *pos)),
-                }
-            }
+            } => self.assert(cond, body, text, *pos, env),
             Expr::Bin { op, l, r, pos } => self.bin(*op, l, r, *pos, env),
             Expr::Not { e, pos } => match self.eval(e, env)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
-                other => Err(at(self.type_error::<()>("a Boolean", &other), *pos)),
+                other => Err(at(type_error_of::<()>("a Boolean", &other), *pos)),
             },
             Expr::Interp { parts, path, pos } => self.interp(parts, *path, *pos, env),
-            Expr::HomePath { rest, pos } => {
-                if self.opts.pure {
-                    return Err(at(
-                        err::<()>(format!(
-                            "the path '~{rest}' can not be resolved in pure mode"
-                        )),
-                        *pos,
-                    ));
-                }
-                let home = self.io.home().unwrap_or_default();
-                Ok(Value::Path(
-                    super::paths::canonicalise(&format!("{home}/{rest}")).into(),
-                ))
-            }
+            Expr::HomePath { rest, pos } => self.home_path(rest, *pos),
             Expr::CurPos(pos) => Ok(self.pos_attrs(*pos)),
         }
+    }
+
+    /// `e ? a.b`.
+    #[inline(never)]
+    fn has_attr(&mut self, e: &Rc<Expr>, path: &[AttrName], env: &Rc<Env>) -> R<Value> {
+        // As Nix: each set on the path is forced before its name is computed; the
+        // last attribute's value is never forced (`x ? a` inside `x.a` is fine).
+        let mut v = self.eval(e, env)?;
+        for (i, name) in path.iter().enumerate() {
+            if i > 0 {
+                v = self.force(&v)?;
+            }
+            let Value::Attrs(a) = &v else {
+                return Ok(Value::Bool(false));
+            };
+            let a = a.clone();
+            let name = match self.attr_name(name, env)? {
+                Some(n) => n,
+                None => return Ok(Value::Bool(false)),
+            };
+            match a.get(name) {
+                Some(attr) => v = attr.value.clone(),
+                None => return Ok(Value::Bool(false)),
+            }
+        }
+        Ok(Value::Bool(true))
+    }
+
+    /// `assert cond; body`; out of `eval_inner` so that its error paths do not grow the
+    /// frame every evaluation step keeps on the stack.
+    #[inline(never)]
+    fn assert(
+        &mut self,
+        cond: &Rc<Expr>,
+        body: &Rc<Expr>,
+        text: &str,
+        pos: PosIdx,
+        env: &Rc<Env>,
+    ) -> R<Value> {
+        let c = self.eval(cond, env)?;
+        match c {
+            Value::Bool(true) => self.eval(body, env),
+            Value::Bool(false) => {
+                if let Expr::Bin {
+                    op: BinOp::Eq,
+                    l,
+                    r,
+                    pos: eq_pos,
+                } = &**cond
+                {
+                    let a = self.eval(l, env)?;
+                    let b = self.eval(r, env)?;
+                    self.assert_eq_values(&a, &b, *eq_pos).map_err(|e| {
+                        e.frame(
+                            format!("while evaluating the condition of the assertion '{text}'"),
+                            pos,
+                        )
+                    })?;
+                }
+                Err(at(
+                    err_kind::<()>(Kind::Assert, format!("assertion '{text}' failed")),
+                    pos,
+                ))
+            }
+            other => Err(at(
+                err::<()>(format!(
+                    "expected a Boolean but found {}: {}",
+                    other.show_type(),
+                    super::print::brief(&other)
+                )),
+                pos,
+            )
+            .frame("in the condition of the assert statement", pos)),
+        }
+    }
+
+    /// `~/…`.
+    #[inline(never)]
+    fn home_path(&mut self, rest: &str, pos: PosIdx) -> R<Value> {
+        if self.opts.pure {
+            return Err(at(
+                err::<()>(format!(
+                    "the path '~{rest}' can not be resolved in pure mode"
+                )),
+                pos,
+            ));
+        }
+        let home = self.io.home().unwrap_or_default();
+        Ok(Value::Path(
+            super::paths::canonicalise(&format!("{home}/{rest}")).into(),
+        ))
     }
 
     /// `{ file; line; column; }` of a position (null when there is none).
@@ -309,15 +353,15 @@ impl Machine {
         ])
     }
 
+    #[inline(never)]
     fn with_lookup(&mut self, name: Symbol, withs: &[u32], env: &Rc<Env>) -> R<Found> {
         for d in withs {
-            let slot = env.at(*d).slots[0].clone();
-            let set = self.force(&slot)?;
+            let set = self.force(&env.at(*d).slots[0])?;
             let Value::Attrs(a) = &set else {
                 return self.type_error("a set", &set);
             };
             if let Some(attr) = a.get(name) {
-                return Ok(Found::Value(attr.value.clone()));
+                return Ok(Found::Value(self.force(&attr.value)?));
             }
         }
         Ok(Found::Missing)
@@ -337,6 +381,7 @@ impl Machine {
         }
     }
 
+    #[inline(never)]
     fn select(
         &mut self,
         e: &Rc<Expr>,
@@ -356,39 +401,30 @@ impl Machine {
                     ));
                 }
             };
-            let found = match &v {
-                Value::Attrs(a) => a.get(name).map(|a| a.value.clone()),
+            // The attribute is forced where it is: no reference count taken on it.
+            let next = match &v {
+                Value::Attrs(a) => match a.get(name) {
+                    Some(attr) => self.force(&attr.value)?,
+                    None => {
+                        if let Some(d) = default {
+                            return self.eval(d, env);
+                        }
+                        return Err(at(err::<()>(missing_attr(name, a)), pos));
+                    }
+                },
                 other => {
                     if let Some(d) = default {
                         return self.eval(d, env);
                     }
-                    return Err(at(
-                        err::<()>(format!(
-                            "expected a set but found {}: {}",
-                            other.show_type(),
-                            super::print::brief(other)
-                        )),
-                        pos,
-                    )
-                    .frame(format!("while selecting attribute '{name}'"), pos));
+                    return Err(select_from_non_set(other, name, pos));
                 }
             };
-            match found {
-                Some(next) => v = self.force(&next)?,
-                None => {
-                    if let Some(d) = default {
-                        return self.eval(d, env);
-                    }
-                    let Value::Attrs(a) = &v else {
-                        return Err(unreachable_set().unwrap_err());
-                    };
-                    return Err(at(err::<()>(missing_attr(name, a)), pos));
-                }
-            }
+            v = next;
         }
         Ok(v)
     }
 
+    #[inline(never)]
     fn bind_env(&mut self, binds: &Binds, env: &Rc<Env>) -> Rc<Env> {
         let mut slots = Vec::with_capacity(binds.binds.len());
         let mut pending = Vec::new();
@@ -428,6 +464,7 @@ impl Machine {
         env2
     }
 
+    #[inline(never)]
     fn attrs(&mut self, a: &AttrsExpr, env: &Rc<Env>) -> R<Value> {
         let (inner, mut entries) = if a.rec {
             let env2 = self.bind_env(&a.binds, env);
@@ -561,6 +598,23 @@ impl Machine {
         {
             return self.call_primop(op, &[a, b], pos);
         }
+        // `a: b: body` (`foldl'`'s usual function): the closure of `b: body` would be made
+        // only to be called at once; the environments are built directly. The first call's
+        // depth is counted and released before the second, as two calls would.
+        if let Value::Lambda(c) = f
+            && c.lambda.formals.is_none()
+            && let Expr::Lambda(inner) = &*c.lambda.body
+            && inner.formals.is_none()
+        {
+            self.enter_call(pos)?;
+            self.leave_call();
+            let env1 = Env::one(Some(c.env.clone()), a);
+            self.enter_call(pos)?;
+            let env2 = Env::one(Some(env1), b);
+            let r = self.eval(&inner.body, &env2);
+            self.leave_call();
+            return r;
+        }
         let g = self.call(f.clone(), a, pos)?;
         self.call(g, b, pos)
     }
@@ -580,33 +634,34 @@ impl Machine {
                     })))
                 }
             }
-            Value::PrimOpApp(app) => {
-                let mut args = Vec::with_capacity(app.args.len() + 1);
-                args.extend(app.args.iter().cloned());
-                args.push(arg);
-                if args.len() == app.op.arity {
-                    self.call_primop(app.op, &args, pos)
-                } else {
-                    Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
-                }
-            }
-            Value::Attrs(a) if a.get(known().functor).is_some() => {
-                let functor = a
-                    .get(known().functor)
-                    .map(|x| x.value.clone())
-                    .unwrap_or(Value::Null);
-                let g = self.call(functor, Value::Attrs(a.clone()), pos)?;
-                self.call(g, arg, pos)
-            }
-            other => Err(at(
-                err::<()>(format!(
-                    "attempt to call something which is not a function but {}: {}",
-                    other.show_type(),
-                    super::print::brief(&other)
-                )),
-                pos,
-            )),
+            Value::PrimOpApp(app) => self.call_partial(&app, arg, pos),
+            Value::Attrs(a) if a.get(known().functor).is_some() => self.call_functor(a, arg, pos),
+            other => Err(not_a_function(&other, pos)),
         }
+    }
+
+    /// A partial primop application applied to one more argument.
+    #[inline(never)]
+    fn call_partial(&mut self, app: &PrimOpApp, arg: Value, pos: PosIdx) -> R<Value> {
+        let mut args = Vec::with_capacity(app.args.len() + 1);
+        args.extend(app.args.iter().cloned());
+        args.push(arg);
+        if args.len() == app.op.arity {
+            self.call_primop(app.op, &args, pos)
+        } else {
+            Ok(Value::PrimOpApp(Rc::new(PrimOpApp { op: app.op, args })))
+        }
+    }
+
+    /// A set with `__functor` applied: `s.__functor s arg`.
+    #[inline(never)]
+    fn call_functor(&mut self, a: Rc<Attrs>, arg: Value, pos: PosIdx) -> R<Value> {
+        let functor = a
+            .get(known().functor)
+            .map(|x| x.value.clone())
+            .unwrap_or(Value::Null);
+        let g = self.call(functor, Value::Attrs(a), pos)?;
+        self.call(g, arg, pos)
     }
 
     fn call_primop(
@@ -617,9 +672,7 @@ impl Machine {
     ) -> R<Value> {
         match (op.f)(self, args, pos) {
             Ok(v) => Ok(v),
-            Err(e) => Err(e
-                .at(pos)
-                .frame(format!("while calling the '{}' builtin", op.name), pos)),
+            Err(e) => Err(e.frame(format!("while calling the '{}' builtin", op.name), pos)),
         }
     }
 
@@ -654,7 +707,7 @@ impl Machine {
     fn call_lambda_inner(&mut self, c: &Rc<Closure>, arg: Value, pos: PosIdx) -> R<Value> {
         let l: &Lambda = &c.lambda;
         let Some(formals) = &l.formals else {
-            let env2 = Env::new(Some(c.env.clone()), vec![arg]);
+            let env2 = Env::one(Some(c.env.clone()), arg);
             return self.eval(&l.body, &env2);
         };
         let set = self.force(&arg)?;
@@ -722,6 +775,7 @@ impl Machine {
         self.eval(&l.body, &env2)
     }
 
+    #[inline(never)]
     fn interp(&mut self, parts: &[Rc<Expr>], path: bool, pos: PosIdx, env: &Rc<Env>) -> R<Value> {
         let mut out: Vec<u8> = Vec::new();
         let mut ctx = Context::default();
@@ -857,6 +911,7 @@ impl Machine {
             })
     }
 
+    #[inline(never)]
     fn bin(
         &mut self,
         op: BinOp,
@@ -1192,7 +1247,7 @@ impl Machine {
         let text = self.read_text(&path)?;
         let dir = super::paths::dir_of(&path).to_owned();
         let expr = self.parse(&text, super::pos::Origin::File(path.clone()), &dir, true)?;
-        let env = Env::new(None, vec![scope]);
+        let env = Env::one(None, scope);
         self.eval(&expr, &env)
     }
 
@@ -1236,10 +1291,6 @@ fn at<T>(r: R<T>, pos: PosIdx) -> Box<EvalError> {
             frames: Vec::new(),
         }),
     }
-}
-
-fn unreachable_set() -> R<std::convert::Infallible> {
-    err("internal error: selecting from a value that is not a set")
 }
 
 fn unreachable_done() -> R<Value> {
@@ -1351,10 +1402,63 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> R<Value> {
 }
 
 /// `expected <what> but found <type>: <value>`.
+#[cold]
+#[inline(never)]
 pub fn type_error_of<T>(what: &str, v: &Value) -> R<T> {
     err(format!(
         "expected {what} but found {}: {}",
         v.show_type(),
         super::print::brief(v)
     ))
+}
+
+/// `expected a Boolean but found …` of an `if` condition.
+#[cold]
+#[inline(never)]
+fn cond_not_bool(v: &Value, pos: PosIdx) -> Box<EvalError> {
+    at(
+        err::<()>(format!(
+            "expected a Boolean but found {}: {}",
+            v.show_type(),
+            super::print::brief(v)
+        )),
+        pos,
+    )
+    .frame("while evaluating a branch condition", pos)
+}
+
+/// `undefined variable 'x'`.
+#[cold]
+#[inline(never)]
+fn undefined_variable(name: Symbol, pos: PosIdx) -> Box<EvalError> {
+    at(err::<()>(format!("undefined variable '{name}'")), pos)
+}
+
+/// `attempt to call something which is not a function but …`.
+#[cold]
+#[inline(never)]
+fn not_a_function(v: &Value, pos: PosIdx) -> Box<EvalError> {
+    at(
+        err::<()>(format!(
+            "attempt to call something which is not a function but {}: {}",
+            v.show_type(),
+            super::print::brief(v)
+        )),
+        pos,
+    )
+}
+
+/// `expected a set but found …` of `e.a`.
+#[cold]
+#[inline(never)]
+fn select_from_non_set(v: &Value, name: Symbol, pos: PosIdx) -> Box<EvalError> {
+    at(
+        err::<()>(format!(
+            "expected a set but found {}: {}",
+            v.show_type(),
+            super::print::brief(v)
+        )),
+        pos,
+    )
+    .frame(format!("while selecting attribute '{name}'"), pos)
 }

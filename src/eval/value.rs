@@ -1,4 +1,4 @@
-//! Values (Nix's `Value` in `value.hh`): 16 bytes, immediates inline, everything else behind
+//! Values (Nix's `Value` in `value.hh`): 16 bytes (checked by a test below), immediates inline, everything else behind
 //! an `Rc`, so copying a value is at most a reference-count increment. Strings are bytes
 //! with a string context; attribute sets are vectors sorted by symbol; a thunk is shared and
 //! updated in place when forced.
@@ -23,7 +23,7 @@ pub enum Value {
     Float(f64),
     Str(Rc<NixStr>),
     /// An absolute, canonical path.
-    Path(Rc<str>),
+    Path(PathStr),
     Attrs(Rc<Attrs>),
     List(Rc<Vec<Value>>),
     Lambda(Rc<Closure>),
@@ -31,6 +31,36 @@ pub enum Value {
     /// A primop applied to fewer arguments than it takes.
     PrimOpApp(Rc<PrimOpApp>),
     Thunk(Rc<Thunk>),
+}
+
+/// A path's text behind one thin pointer (an `Rc<str>` is two words and would make every
+/// value 24 bytes instead of 16).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct PathStr(Rc<Box<str>>);
+
+impl std::ops::Deref for PathStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for PathStr {
+    fn from(s: String) -> PathStr {
+        PathStr(Rc::new(s.into_boxed_str()))
+    }
+}
+
+impl From<&str> for PathStr {
+    fn from(s: &str) -> PathStr {
+        PathStr(Rc::new(s.into()))
+    }
+}
+
+impl std::fmt::Display for PathStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
 }
 
 /// A string: bytes (not necessarily UTF-8) and the store paths it refers to.
@@ -254,5 +284,18 @@ impl Attrs {
         let mut v: Vec<&Attr> = self.entries.iter().collect();
         v.sort_by(|x, y| x.name.as_str().cmp(y.name.as_str()));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_and_thunks_stay_small() {
+        // Every list element, attribute and environment slot is a `Value`; a thunk is one
+        // allocation of its state. Growing either costs memory on every workload.
+        assert_eq!(std::mem::size_of::<super::Value>(), 16);
+        assert!(std::mem::size_of::<super::ThunkState>() <= 32);
+        // A string's header (bytes and context) is three words.
+        assert_eq!(std::mem::size_of::<super::NixStr>(), 24);
     }
 }

@@ -95,6 +95,22 @@ fn setup() -> TestEnv {
     env
 }
 
+/// Runs Nix 2.8 with a scratch directory mounted on `/nix/store` in a private mount namespace
+/// (through rflake's builder helper): with a chroot store, Nix 2.8 writes some outputs of
+/// failed builds (and of `builtin:fetchurl`) to the host's `/nix/store`, which tests must
+/// never touch.
+fn run_nix(env: &TestEnv, args: &[&str]) -> CommandOutput {
+    let scratch = env.path("host-nix-store");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_rflake"));
+    cmd.arg("__run-builder")
+        .arg(&scratch)
+        .arg("/nix/store")
+        .arg("nix")
+        .args(args);
+    env.run_command(&mut cmd)
+}
+
 fn store_arg(env: &TestEnv, name: &str) -> String {
     env.path(name).display().to_string()
 }
@@ -103,7 +119,7 @@ fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput
     let mut args = vec!["build", "--store", store, "-f", ".", "--no-link", "--json"];
     args.extend_from_slice(attrs);
     if nix {
-        env.run_nix(&args)
+        run_nix(env, &args)
     } else {
         env.run(&args)
     }
@@ -462,7 +478,7 @@ fn dry_run_lists_derivations_as_nix_does() {
         ]
     };
     let a = args(&nix_store);
-    let theirs = env.run_nix(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let theirs = run_nix(&env, &a.iter().map(String::as_str).collect::<Vec<_>>());
     let b = args(&our_store);
     let ours = env.run(&b.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(ours.success(), "{ours}");
@@ -529,7 +545,10 @@ fn concurrent_builds_of_one_dag_build_each_output_once() {
     assert_eq!(names.len(), 13, "each output built once: {built}");
     // The store is consistent: every registered path has the contents its NAR hash says.
     if require_nix() {
-        let verify = env.run_nix(&["store", "verify", "--store", &store, "--all", "--no-trust"]);
+        let verify = run_nix(
+            &env,
+            &["store", "verify", "--store", &store, "--all", "--no-trust"],
+        );
         assert!(verify.success(), "{verify}");
     }
 }
@@ -663,7 +682,7 @@ fn builtin_fetchurl_downloads_as_nix_does() {
     let run = |nix: bool, store: &str, attrs: &[&str]| {
         let a = args(store, attrs);
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        if nix { env.run_nix(&a) } else { env.run(&a) }
+        if nix { run_nix(&env, &a) } else { env.run(&a) }
     };
     let theirs = run(true, &nix_store, &["plain", "exe"]);
     assert!(theirs.success(), "{theirs}");
@@ -775,7 +794,7 @@ fn a_derivation_with_one_output_missing_is_rebuilt_without_touching_the_valid_on
     let o = open(&env, "store");
     let before = o.path_info(&path(out)).unwrap().unwrap();
     drop(o);
-    let deleted = env.run_nix(&["store", "delete", "--store", &store, dev]);
+    let deleted = run_nix(&env, &["store", "delete", "--store", &store, dev]);
     assert!(deleted.success(), "{deleted}");
     let again = env.run(&["build", "--store", &store, "-f", ".", "w4dev", "--no-link"]);
     assert!(again.success(), "{again}");
@@ -790,6 +809,41 @@ fn a_derivation_with_one_output_missing_is_rebuilt_without_touching_the_valid_on
         .filter(|n| n.ends_with("-multi-1.0") && !out.ends_with(n.as_str()))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let verify = env.run_nix(&["store", "verify", "--store", &store, "--all", "--no-trust"]);
+    let verify = run_nix(
+        &env,
+        &["store", "verify", "--store", &store, "--all", "--no-trust"],
+    );
     assert!(verify.success(), "{verify}");
+}
+
+#[test]
+fn one_failed_installable_is_reported_alone_and_the_others_are_built() {
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let store = store_arg(&env, "store");
+    let out = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        ".",
+        "fail",
+        "w7",
+        "--no-link",
+        "--keep-going",
+        "-j",
+        "1",
+    ]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        error_block(&out).starts_with("error: builder for '/nix/store/wb5zz13pa5nb8clxbk4acvh29p4bl7ld-fail.drv' failed with exit code 3;"),
+        "{out}"
+    );
+    let o = open(&env, "store");
+    assert!(
+        o.is_valid_path(&path("/nix/store/8r0mqrvjnajrw90ivrmhfhfq6vkl534x-refs"))
+            .unwrap()
+    );
 }

@@ -44,6 +44,7 @@ fn derivation_paths_and_files_equal_nix() {
         &store,
         "eval",
         "--json",
+        "--impure",
         "--expr",
         "builtins.attrValues (builtins.mapAttrs (n: d: d.drvPath) (import ./shapes.nix))",
     ]);
@@ -79,6 +80,7 @@ fn read_only_evaluation_computes_paths_and_writes_nothing() {
         "eval",
         "--read-only",
         "--raw",
+        "--impure",
         "--expr",
         "(import ./shapes.nix).plain.drvPath",
     ]);

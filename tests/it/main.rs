@@ -10,6 +10,7 @@ mod differential;
 mod docs_agree;
 mod eval_derivations;
 mod eval_golden;
+mod eval_purity;
 mod fetch_git;
 mod fetch_hg;
 mod fetch_path;

@@ -19,7 +19,7 @@ use crate::eval::value::Value;
 enum Seen {
     Ints(HashSet<i64>),
     Strs(HashSet<Box<[u8]>>),
-    Paths(HashSet<std::rc::Rc<str>>),
+    Paths(HashSet<crate::eval::value::PathStr>),
     /// Any keys, sorted by `<`.
     Sorted(Vec<Value>),
 }

@@ -55,10 +55,11 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
         None => false,
     };
     let mut ctx = Context::default();
-    let mut drv = Derivation {
+    // Boxed: this frame stays on the stack while the attributes are forced.
+    let mut drv = Box::new(Derivation {
         name: name.clone(),
         ..Default::default()
-    };
+    });
     let mut ca = Ca::default();
     let mut outputs: Option<BTreeSet<String>> = None;
     let mut json: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -148,6 +149,22 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
         drv.env.insert(b"__json".to_vec(), text);
     }
     let _ = pos;
+    instantiate_and_write(m, name, *drv, ctx, ca, outputs)
+}
+
+/// The rest of `derivationStrict` once every attribute is forced: the output paths, the
+/// `.drv` written to the store, the result set. A function of its own so that its locals
+/// (the store's hashing and ATerm text) are not in the frame that stays on the stack while
+/// the attributes are forced: in a chain of derivations that frame is there once per link.
+#[inline(never)]
+fn instantiate_and_write(
+    m: &mut Machine,
+    name: String,
+    mut drv: Derivation,
+    ctx: Context,
+    ca: Ca,
+    outputs: Option<BTreeSet<String>>,
+) -> R<Value> {
     let dir = StoreDir::new(m.io.store_dir());
     add_inputs(m, &dir, &ctx, &mut drv)?;
     if drv.builder.is_empty() {
@@ -195,8 +212,11 @@ fn derivation_strict(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
             "internal error: derivation written to '{written}', expected '{drv_path}'"
         ));
     }
-    let drv = Rc::new(done.drv);
-    m.drvs.insert(drv_path.clone(), drv.clone());
+    let drv = done.drv;
+    m.drvs.insert(
+        drv_path.clone(),
+        Rc::new(crate::eval::machine::DrvRefs::of(&drv)),
+    );
     let drv_rc: Rc<str> = drv_path.clone().into();
     let mut entries = vec![Attr {
         name: Symbol::intern("drvPath"),
@@ -352,23 +372,22 @@ fn add_inputs(m: &mut Machine, dir: &StoreDir, ctx: &Context, drv: &mut Derivati
                     if !p.ends_with(".drv") {
                         continue;
                     }
-                    let dep =
-                        match m.drvs.get(&p) {
-                            Some(d) => d.clone(),
-                            None => {
-                                let text = m.io.read_file(&p).map_err(io_error)?;
-                                let name =
-                                    crate::store::derivation::name_of_drv_path(&sp).unwrap_or("");
-                                Rc::new(Derivation::parse(dir, &text, name).map_err(|e| {
-                                    crate::eval::error::EvalError::boxed(e.to_string())
-                                })?)
-                            }
-                        };
+                    let dep = match m.drvs.get(&p) {
+                        Some(d) => d.clone(),
+                        None => {
+                            let text = m.io.read_file(&p).map_err(io_error)?;
+                            let name =
+                                crate::store::derivation::name_of_drv_path(&sp).unwrap_or("");
+                            let d = Derivation::parse(dir, &text, name)
+                                .map_err(|e| crate::eval::error::EvalError::boxed(e.to_string()))?;
+                            Rc::new(crate::eval::machine::DrvRefs::of(&d))
+                        }
+                    };
                     drv.input_drvs
                         .entry(sp)
                         .or_default()
-                        .extend(dep.outputs.keys().cloned());
-                    for i in dep.input_drvs.keys() {
+                        .extend(dep.outputs.iter().cloned());
+                    for i in dep.input_drvs.iter() {
                         todo.push(dir.print(i));
                     }
                     for s in &dep.input_srcs {

@@ -102,7 +102,6 @@ pub fn string_no_ctx(m: &mut Machine, v: &Value) -> R<String> {
 enum Fetcher {
     Tree,
     Git,
-    Mercurial,
 }
 
 impl Fetcher {
@@ -110,7 +109,6 @@ impl Fetcher {
         match self {
             Fetcher::Tree => "fetchTree",
             Fetcher::Git => "fetchGit",
-            Fetcher::Mercurial => "fetchMercurial",
         }
     }
 }
@@ -134,13 +132,12 @@ fn input_attrs(m: &mut Machine, arg: &Value, who: Fetcher) -> R<InputAttrs> {
     let set = m.attrs_of(arg)?;
     let mut attrs = InputAttrs::new();
     let ty = match (set.get(Symbol::intern("type")), who) {
-        (Some(_), Fetcher::Git | Fetcher::Mercurial) => return err("unexpected argument 'type'"),
+        (Some(_), Fetcher::Git) => return err("unexpected argument 'type'"),
         (Some(t), Fetcher::Tree) => {
             let t = t.value.clone();
             string_no_ctx(m, &t)?
         }
         (None, Fetcher::Git) => "git".into(),
-        (None, Fetcher::Mercurial) => "hg".into(),
         (None, Fetcher::Tree) => {
             return err("argument 'type' is missing in call to 'fetchTree'");
         }
@@ -218,19 +215,11 @@ fn input_of(m: &mut Machine, arg: &Value, who: Fetcher) -> R<Input> {
             }
             Ok(r.input)
         }
-        Fetcher::Git | Fetcher::Mercurial => {
+        Fetcher::Git => {
             let mut attrs = InputAttrs::new();
-            let ty = if who == Fetcher::Git { "git" } else { "hg" };
-            attrs.insert("type".into(), InputAttr::Str(ty.into()));
-            let url = if who == Fetcher::Git {
-                fix_git_url(&url)
-            } else {
-                url
-            };
-            attrs.insert("url".into(), InputAttr::Str(url));
-            if who == Fetcher::Git {
-                attrs.insert("exportIgnore".into(), InputAttr::Bool(true));
-            }
+            attrs.insert("type".into(), InputAttr::Str("git".into()));
+            attrs.insert("url".into(), InputAttr::Str(fix_git_url(&url)));
+            attrs.insert("exportIgnore".into(), InputAttr::Bool(true));
             Input::from_attrs(attrs, &Silent).map_err(|e| io_error(e.to_string()))
         }
     }
@@ -260,6 +249,86 @@ fn fetch_tree_like(m: &mut Machine, arg: &Value, who: Fetcher) -> R<Value> {
     }
     let tree = m.io.fetch_tree(&input, false).map_err(io_error)?;
     Ok(tree_attrs(&tree, who == Fetcher::Git, false))
+}
+
+/// `fetchMercurial` (Nix's `primops/fetchMercurial.cc`): its own arguments (`url`, `rev`, which
+/// may also name a branch, and `name`) and its own result (`outPath`, `branch`, `rev`, a
+/// 12-character `shortRev`, `revCount`), not `fetchTree`'s.
+fn fetch_mercurial(m: &mut Machine, arg: &Value) -> R<Value> {
+    let v = m.force(arg)?;
+    let mut url = String::new();
+    let mut rev = None;
+    let mut r#ref = None;
+    let mut name = "source".to_owned();
+    if let Value::Attrs(set) = &v {
+        for a in &set.entries {
+            match a.name.as_str() {
+                "url" => {
+                    let u = m.force(&a.value)?;
+                    let mut ctx = Context::default();
+                    let text = m.coerce_to_string(&u, &mut ctx, false, false)?;
+                    url = String::from_utf8_lossy(&text).into_owned();
+                }
+                "rev" => {
+                    let value = string_no_ctx(m, &a.value)?;
+                    if value.len() == 40 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        rev = Some(value.to_ascii_lowercase());
+                    } else {
+                        r#ref = Some(value);
+                    }
+                }
+                "name" => name = string_no_ctx(m, &a.value)?,
+                other => {
+                    return err(format!(
+                        "unsupported argument '{other}' to 'fetchMercurial'"
+                    ));
+                }
+            }
+        }
+        if url.is_empty() {
+            return err("'url' argument required");
+        }
+    } else {
+        let mut ctx = Context::default();
+        let text = m.coerce_to_string(&v, &mut ctx, false, false)?;
+        url = String::from_utf8_lossy(&text).into_owned();
+    }
+    if m.opts.pure && rev.is_none() {
+        return err("in pure evaluation mode, 'fetchMercurial' requires a Mercurial revision");
+    }
+    let mut attrs = InputAttrs::new();
+    attrs.insert("type".into(), InputAttr::Str("hg".into()));
+    let url = if url.contains("://") {
+        url
+    } else {
+        format!("file://{url}")
+    };
+    attrs.insert("url".into(), InputAttr::Str(url));
+    attrs.insert("name".into(), InputAttr::Str(name));
+    if let Some(r) = r#ref {
+        attrs.insert("ref".into(), InputAttr::Str(r));
+    }
+    if let Some(r) = rev {
+        attrs.insert("rev".into(), InputAttr::Str(r));
+    }
+    let input = Input::from_attrs(attrs, &Silent).map_err(|e| io_error(e.to_string()))?;
+    let tree = m.io.fetch_tree(&input, false).map_err(io_error)?;
+    let locked = &tree.input;
+    let mut out = vec![attr("outPath", store_path_string(&tree.path))];
+    if let Some(branch) = locked.get_str("ref") {
+        out.push(attr("branch", Value::string(branch)));
+    }
+    // A dirty work tree has no revision: Nix gives forty zeros for compatibility.
+    let rev = locked
+        .get_str("rev")
+        .unwrap_or("0000000000000000000000000000000000000000")
+        .to_owned();
+    out.push(attr("shortRev", Value::string(&rev[..rev.len().min(12)])));
+    out.push(attr("rev", Value::string(rev)));
+    if let Some(n) = locked.get_int("revCount") {
+        out.push(attr("revCount", Value::Int(n as i64)));
+    }
+    Ok(Value::attrs(out))
 }
 
 /// `fetchurl` and `fetchTarball` (Nix's `fetch` in `fetchTree.cc`).
@@ -372,7 +441,7 @@ pub static OPS: &[PrimOp] = &[
     PrimOp {
         name: "fetchMercurial",
         arity: 1,
-        f: |m, a, _| fetch_tree_like(m, &a[0], Fetcher::Mercurial),
+        f: |m, a, _| fetch_mercurial(m, &a[0]),
     },
     PrimOp {
         name: "fetchTarball",

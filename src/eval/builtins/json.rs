@@ -234,48 +234,145 @@ pub fn to_json(m: &mut Machine, v: &Value) -> R<Vec<u8>> {
     Ok(out)
 }
 
-/// A string of `fromJSON`'s result: Nix strings cannot hold NUL bytes.
-fn no_nul(s: String) -> Result<String, String> {
-    if s.contains('\0') {
-        return Err(format!(
-            "input string '{}' cannot be represented as Nix string because it contains null bytes",
-            s.replace('\0', "\u{2400}")
-        ));
+/// The first value `fromJSON` cannot represent (a string with a NUL byte, an unsigned number
+/// past the integer range): Nix's parser stops at it, in document order, before any later
+/// syntax error, with its own message (not serde's, which would add a position).
+type Refused<'a> = &'a std::cell::RefCell<Option<String>>;
+
+/// `fromJSON`'s parse: serde_json drives a visitor that builds evaluator values directly,
+/// with no intermediate `serde_json::Value` tree (half the peak memory on large documents).
+struct NixValueSeed<'a>(Refused<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for NixValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
-    Ok(s)
 }
 
-fn from_json_value(j: serde_json::Value) -> Result<Value, String> {
-    Ok(match j {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::Int(i),
-            (None, Some(u)) => {
-                return Err(format!(
-                    "unsigned json number {u} outside of Nix integer range"
-                ));
-            }
-            _ => Value::Float(n.as_f64().unwrap_or(0.0)),
-        },
-        serde_json::Value::String(s) => Value::string(no_nul(s)?),
-        serde_json::Value::Array(a) => Value::list(
-            a.into_iter()
-                .map(from_json_value)
-                .collect::<Result<_, _>>()?,
-        ),
-        serde_json::Value::Object(o) => {
-            let mut entries = Vec::with_capacity(o.len());
-            for (k, v) in o {
-                entries.push(Attr {
-                    name: Symbol::intern(&no_nul(k)?),
-                    value: from_json_value(v)?,
-                    pos: PosIdx::NONE,
-                });
-            }
-            Value::Attrs(Rc::new(Attrs::from_unsorted(entries)))
+impl NixValueSeed<'_> {
+    fn refuse<E: serde::de::Error>(&self, msg: String) -> E {
+        self.0.borrow_mut().get_or_insert(msg);
+        E::custom("refused")
+    }
+
+    fn string<E: serde::de::Error>(&self, s: &str) -> Result<Value, E> {
+        if s.contains('\0') {
+            return Err(self.refuse(nul_message(s)));
         }
-    })
+        Ok(Value::string(s))
+    }
+}
+
+/// Nix strings cannot hold NUL bytes.
+fn nul_message(s: &str) -> String {
+    format!(
+        "input string '{}' cannot be represented as Nix string because it contains null bytes",
+        s.replace('\0', "\u{2400}")
+    )
+}
+
+impl<'de> serde::de::Visitor<'de> for NixValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Int(n))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Value, E> {
+        match i64::try_from(n) {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => Err(self.refuse(format!(
+                "unsigned json number {n} outside of Nix integer range"
+            ))),
+        }
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+        self.string(s)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(NixValueSeed(self.0))? {
+            items.push(v);
+        }
+        items.shrink_to_fit();
+        Ok(Value::list(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(name) = map.next_key_seed(KeySeed(self.0))? {
+            let value = map.next_value_seed(NixValueSeed(self.0))?;
+            entries.push(Attr {
+                name,
+                value,
+                pos: PosIdx::NONE,
+            });
+        }
+        Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
+    }
+}
+
+/// An object's key, interned straight from the parser's buffer.
+struct KeySeed<'a>(Refused<'a>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Symbol;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Symbol, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed<'_> {
+    type Value = Symbol;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Symbol, E> {
+        if s.contains('\0') {
+            self.0.borrow_mut().get_or_insert(nul_message(s));
+            return Err(E::custom("refused"));
+        }
+        Ok(Symbol::intern(s))
+    }
+}
+
+/// Parses JSON text into a value: serde_json's message for a syntax error, or the message
+/// of the first value Nix cannot represent.
+fn from_json(text: &[u8]) -> Result<Value, String> {
+    use serde::de::DeserializeSeed;
+    let refused = std::cell::RefCell::new(None);
+    let mut d = serde_json::Deserializer::from_slice(text);
+    let r = NixValueSeed(&refused)
+        .deserialize(&mut d)
+        .and_then(|v| d.end().map(|()| v));
+    match (r, refused.into_inner()) {
+        (_, Some(msg)) => Err(msg),
+        (Ok(v), None) => Ok(v),
+        (Err(e), None) => Err(format!("{e}")),
+    }
 }
 
 pub static OPS: &[PrimOp] = &[
@@ -294,10 +391,7 @@ pub static OPS: &[PrimOp] = &[
         arity: 1,
         f: |m, a, _| {
             let s = m.str_of(&a[0])?;
-            match serde_json::from_slice::<serde_json::Value>(&s.s) {
-                Ok(j) => from_json_value(j).or_else(err),
-                Err(e) => err(format!("{e}")),
-            }
+            from_json(&s.s).or_else(err)
         },
     },
 ];

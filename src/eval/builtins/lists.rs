@@ -232,6 +232,9 @@ fn sort(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
     }
     // `lessThan` as the comparator is compared directly, as Nix does.
     let direct = matches!(&f, Value::PrimOp(op) if op.name == "lessThan");
+    if direct && let Some(sorted) = sort_plain(&mut items) {
+        return Ok(sorted);
+    }
     // A stable merge sort that calls the comparator (which may fail) at most n log n times.
     let mut failed = None;
     let mut less = |m: &mut Machine, x: &Value, y: &Value| -> bool {
@@ -264,6 +267,27 @@ fn sort(m: &mut Machine, a: &[Value], pos: PosIdx) -> R<Value> {
         return Err(e);
     }
     Ok(Value::list(sorted))
+}
+
+/// `sort lessThan` of a list of only integers or only strings: these compare without
+/// forcing or failing, so the standard library's stable sort gives the same order as the
+/// merge sort below (equal integers are indistinguishable; equal strings keep their order,
+/// which matters when their contexts differ).
+fn sort_plain(items: &mut [Value]) -> Option<Value> {
+    if items.iter().all(|v| matches!(v, Value::Int(_))) {
+        items.sort_by_key(|v| match v {
+            Value::Int(n) => *n,
+            _ => 0,
+        });
+    } else if items.iter().all(|v| matches!(v, Value::Str(_))) {
+        items.sort_by(|a, b| match (a, b) {
+            (Value::Str(x), Value::Str(y)) => x.s.cmp(&y.s),
+            _ => std::cmp::Ordering::Equal,
+        });
+    } else {
+        return None;
+    }
+    Some(Value::list(items.to_vec()))
 }
 
 fn merge_sort(

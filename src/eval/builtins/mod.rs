@@ -123,6 +123,12 @@ pub fn globals(opts: &Options, store_dir: &str) -> (HashMap<Symbol, Value>, Valu
     add("langVersion", Value::Int(6), false);
     if !opts.pure {
         add("currentSystem", Value::string(opts.system.clone()), false);
+        // Read once, when first used.
+        add(
+            "currentTime",
+            Value::native(|m| Ok(Value::Int(m.io.now()))),
+            false,
+        );
     }
     let nix_path: Vec<Value> = opts
         .nix_path

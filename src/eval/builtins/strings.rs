@@ -147,12 +147,52 @@ fn path_exists(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     Ok(Value::Bool(matches!(m.io.lstat_type(&p), Ok(Some(_)))))
 }
 
+/// `path` with every symlink in it resolved (Nix's `SourcePath::resolveSymlinks`), as far as
+/// it exists.
+fn resolve_symlinks(m: &Machine, path: &str) -> R<String> {
+    let mut done = String::new();
+    let mut todo: Vec<String> = path.split('/').rev().map(str::to_owned).collect();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                let cut = done.rfind('/').unwrap_or(0);
+                done.truncate(cut);
+                continue;
+            }
+            _ => {}
+        }
+        let next = format!("{done}/{c}");
+        if m.io.lstat_type(&next).map_err(io_error)? != Some(FileType::Symlink) {
+            done = next;
+            continue;
+        }
+        links += 1;
+        if links > 1024 {
+            return err(format!("infinite symlink recursion in path '{path}'"));
+        }
+        let target = m.io.read_link(&next).map_err(io_error)?;
+        if target.starts_with('/') {
+            done.clear();
+        }
+        todo.extend(target.split('/').rev().map(str::to_owned));
+    }
+    if done.is_empty() {
+        done.push('/');
+    }
+    Ok(done)
+}
+
 fn read_dir(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     let p = path_of(m, &a[0])?;
     match m.io.file_type(&p).map_err(io_error)? {
         None => return err(format!("path '{p}' does not exist")),
         Some(FileType::Directory) => {}
-        Some(_) => return err(format!("'{p}' is not a directory")),
+        Some(_) => {
+            let resolved = resolve_symlinks(m, &p)?;
+            return err(format!("'{resolved}' is not a directory"));
+        }
     }
     let entries = m.io.read_dir(&p).map_err(io_error)?;
     Ok(Value::attrs(

@@ -45,7 +45,7 @@ pub fn parse(text: &str) -> Result<rnix::Root, SyntaxError> {
     let input = lexer::for_rnix(text);
     let parse = rnix::Root::parse(&input);
     if let Some(e) = parse.errors().first() {
-        let (msg, offset) = describe(e, &input);
+        let (msg, offset) = describe_as_bison(e, &input);
         if let Err((start, l)) = lexed
             && offset.is_none_or(|o| start <= o)
         {
@@ -137,6 +137,45 @@ pub fn describe(e: &ParseError, text: &str) -> (String, Option<usize>) {
         ParseError::RecursionLimitExceeded => ("syntax error, too deeply nested".to_owned(), None),
         other => (format!("syntax error, {other}"), None),
     }
+}
+
+/// [`describe`], and where rnix wants an attribute name, what bison expects there (the flake
+/// reader keeps rnix's shorter list, see `flake::decl`).
+fn describe_as_bison(e: &ParseError, text: &str) -> (String, Option<usize>) {
+    if let ParseError::UnexpectedWanted(kind, r, wanted) = e
+        && let Some(exp) = bison_expecting(wanted, text, usize::from(r.start()))
+    {
+        let got = token_name(*kind, &text[*r]);
+        return (
+            format!("syntax error, unexpected {got}{exp}"),
+            Some(usize::from(r.start())),
+        );
+    }
+    describe(e, text)
+}
+
+/// What bison expects where rnix wants an attribute name, told by the token before the
+/// error: after `.` or `?` an attribute name of any form, at the start of a binding `inherit` (bison
+/// names only the first of its many choices there), after `inherit` nothing.
+fn bison_expecting(wanted: &[SyntaxKind], text: &str, offset: usize) -> Option<String> {
+    if !wanted.contains(&SyntaxKind::TOKEN_IDENT) {
+        return None;
+    }
+    let before = text.get(..offset)?;
+    let prev = rnix::tokenize(before)
+        .filter(|(k, _)| !matches!(k, SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT))
+        .last()
+        .map(|(k, _)| k)?;
+    Some(match prev {
+        SyntaxKind::TOKEN_DOT | SyntaxKind::TOKEN_QUESTION => {
+            ", expecting identifier or 'or' or '${' or '\"'".to_owned()
+        }
+        SyntaxKind::TOKEN_L_BRACE | SyntaxKind::TOKEN_SEMICOLON | SyntaxKind::TOKEN_LET => {
+            ", expecting 'inherit'".to_owned()
+        }
+        SyntaxKind::TOKEN_INHERIT => String::new(),
+        _ => return None,
+    })
 }
 
 /// `, expecting A or B` (bison lists at most four expected tokens).

@@ -217,3 +217,57 @@ fn untrusted_nix_config_is_ignored_with_a_warning() {
     let (_, accepted) = both(&g, &[".#x", "--accept-flake-config"]);
     assert_eq!(accepted.stderr(), "", "{accepted}");
 }
+
+#[test]
+fn fetch_tarball_and_fetch_mercurial() {
+    let Some(mut g) = Graph::new() else { return };
+    g.tarball("tb", &[("a.txt", "A\n")]);
+    let url = g.expand("@HTTP@/tb.tar.gz");
+    let tarball = format!(
+        "let p = builtins.fetchTarball \"{url}\"; in [ p (builtins.readFile (p + \"/a.txt\")) ]"
+    );
+    let out = same(&g, &["--impure", "--expr", &tarball]);
+    assert!(out.contains("\"A\\n\""), "{out}");
+    // fetchMercurial's own result: `branch`, a 12-character `shortRev`, no `narHash`.
+    let repo = g.env().path("hgrepo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("f"), "hi\n").unwrap();
+    let hg = |args: &[&str]| {
+        let out = std::process::Command::new("hg")
+            .current_dir(&repo)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HGPLAIN", "1")
+            .env("HGRCPATH", "/dev/null")
+            .env("HGUSER", "rflake test <test@example.invalid>")
+            .output()
+            .expect("running hg (Debian package mercurial)");
+        assert!(out.status.success(), "hg {args:?}: {out:?}");
+    };
+    hg(&["init", "-q"]);
+    hg(&["commit", "-A", "-q", "-m", "init", "-d", "0 0"]);
+    let dir = repo.display().to_string();
+    for expr in [
+        format!("builtins.fetchMercurial {dir}"),
+        format!("builtins.fetchMercurial \"file://{dir}\""),
+        format!("builtins.fetchMercurial {{ url = {dir}; rev = \"default\"; name = \"n\"; }}"),
+    ] {
+        let out = same(&g, &["--impure", "--expr", &expr]);
+        assert!(out.contains("branch = \"default\";"), "{out}");
+    }
+    let bad = format!("builtins.fetchMercurial {{ url = {dir}; foo = 1; }}");
+    let (nix, rflake) = both(&g, &["--impure", "--expr", &bad]);
+    assert_eq!(final_error(&rflake), final_error(&nix));
+    assert_eq!(
+        final_error(&rflake),
+        "error: unsupported argument 'foo' to 'fetchMercurial'"
+    );
+    let pure = format!("builtins.fetchMercurial {dir}");
+    let (nix, rflake) = both(&g, &["--expr", &pure]);
+    assert_eq!(
+        final_error(&rflake),
+        "error: in pure evaluation mode, 'fetchMercurial' requires a Mercurial revision"
+    );
+    assert!(!nix.success());
+}

@@ -1,0 +1,2 @@
+# The message names the file the symlinks lead to.
+builtins.readDir ./tree/link2
