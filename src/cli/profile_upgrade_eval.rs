@@ -39,7 +39,9 @@ pub struct Evaluator {
 impl Evaluator {
     /// Sets up the evaluator as `rflake eval` does for a flake installable.
     pub fn new(ctx: &Context, a: &UpgradeArgs) -> anyhow::Result<Evaluator> {
-        let (m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, true, false)?;
+        // Flakes are evaluated purely unless `--impure` (spec U7).
+        let pure = !a.eval.impure;
+        let (m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, pure, false)?;
         Ok(Evaluator {
             m,
             host,
