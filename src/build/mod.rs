@@ -6,6 +6,7 @@
 //!   dependency order, up to `max-jobs` at once; failures as Nix reports them. A goal is one
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
+//! - [`build_dir`]: build directories, and reclaiming those of killed builds.
 //! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
 //!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
 //!   reference scanning ([`scan`]), fixed-output hash checks, registration.
@@ -21,6 +22,7 @@
 //! - `maxSize`, `maxClosureSize` and structured attributes' `outputChecks` are not checked
 //!   yet; floating content-addressed and impure derivations are refused.
 
+pub mod build_dir;
 pub mod builder;
 pub mod builtins;
 pub mod checks;
