@@ -7,14 +7,15 @@
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
 //! - [`build_dir`]: build directories, and reclaiming those of killed builds.
-//! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
-//!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
-//!   reference scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`builder`]: one local build (E4.2's procedure): per-output locks, build directory,
+//!   environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation, reference
+//!   scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
 //!
 //! # Deviations
 //!
-//! - Builds always run unsandboxed, as with `sandbox = false` (Nix's default on Linux is a
-//!   sandbox), and as the calling user (no `build-users-group`).
+//! - See [`sandbox`] for what its sandbox leaves out; a chroot store with `sandbox = false` is
+//!   built unsandboxed ([`chroot`]), where Nix forces the sandbox.
 //! - Messages are Nix 2.8's (`builder for '…' failed with exit code N;` …), the oracle the
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
@@ -30,6 +31,7 @@ pub mod chroot;
 pub mod env;
 pub mod goal;
 pub mod log;
+pub mod sandbox;
 pub mod scan;
 
 use std::collections::BTreeMap;
@@ -60,6 +62,8 @@ pub struct Settings {
     pub helper: Option<PathBuf>,
     /// Downloads for `builtin:fetchurl`.
     pub fetcher: Option<std::sync::Arc<dyn builtins::Fetcher>>,
+    /// `sandbox`, `sandbox-paths`, … and `build-users-group`.
+    pub sandbox: sandbox::Config,
 }
 
 impl Default for Settings {
@@ -76,6 +80,7 @@ impl Default for Settings {
             caller_env: BTreeMap::new(),
             helper: None,
             fetcher: None,
+            sandbox: sandbox::Config::default(),
         }
     }
 }

@@ -272,8 +272,12 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
-    interrupt::install();
     let args = env::args();
+    // The sandbox helpers must run before any thread starts (see `build::sandbox::helper`).
+    if let Some(code) = crate::build::sandbox::helper::dispatch(&args) {
+        return code;
+    }
+    interrupt::install();
     let printer = Printer::for_format(output::INFO, log_json::LogFormat::from_args(&args));
     let result = if main_stack_can_grow() {
         run(args)

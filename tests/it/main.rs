@@ -3,6 +3,7 @@
 mod binary_cache;
 mod build_kill;
 mod build_oracle;
+mod build_sandbox;
 mod completions;
 mod completions_zsh;
 mod daemon_store;
