@@ -6,6 +6,10 @@
 //!   dependency order, up to `max-jobs` at once; failures as Nix reports them. A goal is one
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
+//! - [`daemon`]: realising through a Nix daemon (`buildPathsWithResults`), the `.drv`
+//!   closure uploaded first.
+//! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
+//!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
 //! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
 //!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
 //!   reference scanning ([`scan`]), fixed-output hash checks, registration.
@@ -25,9 +29,11 @@ pub mod builder;
 pub mod builtins;
 pub mod checks;
 pub mod chroot;
+pub mod daemon;
 pub mod env;
 pub mod goal;
 pub mod log;
+pub mod remote;
 pub mod scan;
 
 use std::collections::BTreeMap;
@@ -88,6 +94,8 @@ pub trait Events: Sync {
     fn error(&self, msg: &str);
     /// A note (`note: keeping build directory …`).
     fn note(&self, msg: &str);
+    /// A message printed as it is (`building '…' on '…'...`, remote builders' warnings).
+    fn info(&self, _msg: &str) {}
 }
 
 /// An [`Events`] that reports nothing.
@@ -180,6 +188,12 @@ pub enum Error {
         "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
     )]
     NoJobs,
+    /// `max-jobs = 0` and no remote machine fits: the whole realisation stops (Nix's worker
+    /// throws).
+    #[error(
+        "unable to start any build; remote machines may not have all required system features.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
+    )]
+    NoMachine,
     /// Anything else (I/O, the store), as its message.
     #[error("{0}")]
     Other(String),
