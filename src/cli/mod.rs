@@ -171,7 +171,10 @@ impl Context {
             secret_key_files: s.secret_key_files.clone(),
             daemon_socket: env::daemon_socket(),
             ssh_opts: env::nix_sshopts(),
-            daemon_client: daemon_client(&s.daemon),
+            daemon_client: ClientOptions {
+                print_build_logs: self.global.print_build_logs,
+                ..daemon_client(&s.daemon)
+            },
         }
     }
 
