@@ -6,15 +6,20 @@
 //!   dependency order, up to `max-jobs` at once; failures as Nix reports them. A goal is one
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
+//! - [`daemon`]: realising through a Nix daemon (`buildPathsWithResults`), the `.drv`
+//!   closure uploaded first.
+//! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
+//!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
 //! - [`build_dir`]: build directories, and reclaiming those of killed builds.
-//! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
-//!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
-//!   reference scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`builder`]: one local build (E4.2's procedure): per-output locks, build directory,
+//!   environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation, reference
+//!   scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
 //!
 //! # Deviations
 //!
-//! - Builds always run unsandboxed, as with `sandbox = false` (Nix's default on Linux is a
-//!   sandbox), and as the calling user (no `build-users-group`).
+//! - See [`sandbox`] for what its sandbox leaves out; a chroot store with `sandbox = false` is
+//!   built unsandboxed ([`chroot`]), where Nix forces the sandbox.
 //! - Messages are Nix 2.8's (`builder for '…' failed with exit code N;` …), the oracle the
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
@@ -27,9 +32,12 @@ pub mod builder;
 pub mod builtins;
 pub mod checks;
 pub mod chroot;
+pub mod daemon;
 pub mod env;
 pub mod goal;
 pub mod log;
+pub mod remote;
+pub mod sandbox;
 pub mod scan;
 
 use std::collections::BTreeMap;
@@ -60,6 +68,8 @@ pub struct Settings {
     pub helper: Option<PathBuf>,
     /// Downloads for `builtin:fetchurl`.
     pub fetcher: Option<std::sync::Arc<dyn builtins::Fetcher>>,
+    /// `sandbox`, `sandbox-paths`, … and `build-users-group`.
+    pub sandbox: sandbox::Config,
 }
 
 impl Default for Settings {
@@ -76,6 +86,7 @@ impl Default for Settings {
             caller_env: BTreeMap::new(),
             helper: None,
             fetcher: None,
+            sandbox: sandbox::Config::default(),
         }
     }
 }
@@ -90,6 +101,8 @@ pub trait Events: Sync {
     fn error(&self, msg: &str);
     /// A note (`note: keeping build directory …`).
     fn note(&self, msg: &str);
+    /// A message printed as it is (`building '…' on '…'...`, remote builders' warnings).
+    fn info(&self, _msg: &str) {}
 }
 
 /// An [`Events`] that reports nothing.
@@ -182,6 +195,12 @@ pub enum Error {
         "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
     )]
     NoJobs,
+    /// `max-jobs = 0` and no remote machine fits: the whole realisation stops (Nix's worker
+    /// throws).
+    #[error(
+        "unable to start any build; remote machines may not have all required system features.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
+    )]
+    NoMachine,
     /// Anything else (I/O, the store), as its message.
     #[error("{0}")]
     Other(String),

@@ -1,8 +1,10 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
 mod binary_cache;
+mod build_daemon;
 mod build_kill;
 mod build_oracle;
+mod build_sandbox;
 mod completions;
 mod completions_zsh;
 mod daemon_store;
