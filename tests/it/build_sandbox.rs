@@ -76,6 +76,8 @@ in {{
     );
     env.set_cwd("work");
     env.add_nix_config(&format!("sandbox-paths = {}", host_dirs()));
+    // Without namespaces the sandboxed tests fail on the sandbox, not on what leaks.
+    env.add_nix_config("sandbox-fallback = false");
     env
 }
 
@@ -325,4 +327,45 @@ fn worked_examples_build_as_with_nix_in_the_sandbox() {
         mine.contains(&"NIX_BUILD_TOP=/build".to_owned()),
         "{mine:?}"
     );
+}
+
+/// Failed builds in the sandbox: Nix 2.8's messages (Nix names the outputs in its chroot,
+/// rflake where they end up: masked) and nothing of them left in the store.
+#[test]
+fn failures_in_the_sandbox_give_nix_messages() {
+    use crate::build_oracle::{build, error_block, setup, store_arg};
+    if !crate::support::require_nix() {
+        return;
+    }
+    let mut env = setup();
+    env.add_nix_config("sandbox = true");
+    let (nix_store, our_store) = (store_arg(&env, "nix-store"), store_arg(&env, "our-store"));
+    let mask = |s: &str| {
+        let s = s
+            .replace("$TEST_ENV/our-store", "$STORE")
+            .replace("$TEST_ENV/nix-store", "$STORE");
+        let re = regex::Regex::new(r"/nix/store/[a-z0-9]{32}-[a-z]+\.drv\.chroot").unwrap();
+        re.replace_all(&s, "").into_owned()
+    };
+    for attr in ["fail", "w4b", "missing", "perm", "badfod"] {
+        let theirs = build(&env, true, &nix_store, &[attr]);
+        let ours = build(&env, false, &our_store, &[attr]);
+        assert!(!theirs.success() && !ours.success(), "{attr}: {ours}");
+        assert_eq!(ours.status().code(), theirs.status().code(), "{attr}");
+        assert_eq!(
+            mask(&error_block(&ours)),
+            mask(&error_block(&theirs)),
+            "{attr}: {ours}"
+        );
+    }
+    for entry in std::fs::read_dir(env.path("our-store/nix/store")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            !name.ends_with("-missing")
+                && !name.ends_with("-perm")
+                && !name.ends_with("-fail")
+                && !name.ends_with(".chroot"),
+            "{name}"
+        );
+    }
 }
