@@ -369,3 +369,36 @@ fn failures_in_the_sandbox_give_nix_messages() {
         );
     }
 }
+
+/// `sandbox-paths` may name store paths (read from the chroot store's real directory): the
+/// path is mounted where the entry says and, with its closure, at its store path; a missing
+/// optional entry (`…?`) is skipped.
+#[test]
+fn sandbox_paths_bring_store_paths_and_skip_missing_optional_ones() {
+    use rflake::store::local::{LocalStore, Options};
+    let server = HttpServer::start();
+    let mut env = setup(&server);
+    env.write("tool/hello", "echo from the tool\n");
+    let store = LocalStore::open(Options::new(Some(env.path("store")))).unwrap();
+    let (tool, _) = store.add_tree("tool", &env.path("tool")).unwrap();
+    let tool = rflake::store::StoreDir::default().print(&tool);
+    env.write(
+        "work/tool.nix",
+        format!(
+            r#"derivation {{ name = "uses-tool"; system = "x86_64-linux"; builder = "/bin/bash";
+                 PATH = "/usr/bin:/bin";
+                 args = [ "-c" "bash /opt/tool/hello > $out; ls {tool} >> $out; ls /opt >> $out" ]; }}"#
+        ),
+    );
+    env.add_nix_config("sandbox = true");
+    env.add_nix_config(&format!(
+        "extra-sandbox-paths = /opt/tool={tool} /opt/none=/does/not/exist?"
+    ));
+    let out = env.run(&["build", "-f", "tool.nix", "--no-link", "--print-out-paths"]);
+    assert!(out.success(), "{out}");
+    let built = env.path(format!("store{}", out.stdout().trim()));
+    assert_eq!(
+        std::fs::read_to_string(built).unwrap(),
+        "from the tool\nhello\ntool\n"
+    );
+}
