@@ -2,7 +2,8 @@
 # Runs rflake's whole test suite. Installs what the tests need first (Nix 2.8 as the
 # differential oracle, git, Mercurial, zsh and fish for the completion checks, OpenSSH for the
 # ssh-ng:// store tests, jq for the fault campaign), only if missing. Ends with a short run of
-# the fault campaign (tests/faults/run.sh: 10 kill trials per writer, 2 concurrency rounds).
+# the fault campaign (tests/faults/run.sh: 10 kill trials per writer, 5 of `build` and
+# `profile upgrade`, 2 concurrency rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,4 +38,4 @@ fi
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
-tests/faults/run.sh --trials 10 --rounds 2
+tests/faults/run.sh --trials 10 --build-trials 5 --rounds 2

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::io::Read as _;
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::log::{BuildLog, log_path};
 use super::{Error, Events, Settings, env, scan};
@@ -161,26 +161,6 @@ fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Creates `<parent>/nix-build-<drv base name>-<n>`, mode 0700, with the first free `n`.
-fn create_build_dir(parent: &Path, drv_path: &StorePath) -> Result<PathBuf, Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("nix-build-{}-{n}", drv_path.name()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Error::Other(format!(
-                    "creating directory '{}': {}",
-                    dir.display(),
-                    crate::util::fs::strerror(&e)
-                )));
-            }
-        }
-    }
-}
-
 /// The paths the outputs may refer to: the closure of the inputs.
 fn input_closure(
     store: &LocalStore,
@@ -225,7 +205,8 @@ fn run_and_register(
     let closure = input_closure(store, drv, input_outputs)?;
     let sandboxed = super::sandbox::decide(drv, &printed, settings)?;
     let user = super::sandbox::build_user(store, drv, settings)?;
-    let build_dir = create_build_dir(&settings.build_dir_parent, drv_path)?;
+    let build_dir_guard = super::build_dir::BuildDir::create(&settings.build_dir_parent, drv_path)?;
+    let build_dir = build_dir_guard.path().to_owned();
     let cores = if settings.cores == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
     } else {
@@ -329,7 +310,7 @@ fn run_and_register(
             build_dir.display()
         ));
     } else {
-        let _ = crate::util::fs::remove_tree(&build_dir);
+        build_dir_guard.remove();
     }
     outcome
 }

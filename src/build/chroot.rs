@@ -19,6 +19,13 @@ pub const HELPER_ARG: &str = "__run-builder";
 fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString]) -> String {
     use rustix::mount::{MountPropagationFlags, mount_bind, mount_change};
     use rustix::thread::UnshareFlags;
+    // The builder dies with the rflake thread that started it (as Nix's builders do, through
+    // `dieWithParent`): a killed rflake leaves no builder writing into the store behind it.
+    if let Err(e) =
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+    {
+        return format!("setting the parent death signal: {e}");
+    }
     let uid = rustix::process::getuid();
     let gid = rustix::process::getgid();
     let mut flags = UnshareFlags::NEWNS;

@@ -6,6 +6,11 @@
 //!   dependency order, up to `max-jobs` at once; failures as Nix reports them. A goal is one
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
+//! - [`daemon`]: realising through a Nix daemon (`buildPathsWithResults`), the `.drv`
+//!   closure uploaded first.
+//! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
+//!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
+//! - [`build_dir`]: build directories, and reclaiming those of killed builds.
 //! - [`builder`]: one local build (E4.2's procedure): per-output locks, build directory,
 //!   environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation, reference
 //!   scanning ([`scan`]), fixed-output hash checks, registration.
@@ -22,13 +27,16 @@
 //! - `maxSize`, `maxClosureSize` and structured attributes' `outputChecks` are not checked
 //!   yet; floating content-addressed and impure derivations are refused.
 
+pub mod build_dir;
 pub mod builder;
 pub mod builtins;
 pub mod checks;
 pub mod chroot;
+pub mod daemon;
 pub mod env;
 pub mod goal;
 pub mod log;
+pub mod remote;
 pub mod sandbox;
 pub mod scan;
 
@@ -93,6 +101,8 @@ pub trait Events: Sync {
     fn error(&self, msg: &str);
     /// A note (`note: keeping build directory …`).
     fn note(&self, msg: &str);
+    /// A message printed as it is (`building '…' on '…'...`, remote builders' warnings).
+    fn info(&self, _msg: &str) {}
 }
 
 /// An [`Events`] that reports nothing.
@@ -185,6 +195,12 @@ pub enum Error {
         "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
     )]
     NoJobs,
+    /// `max-jobs = 0` and no remote machine fits: the whole realisation stops (Nix's worker
+    /// throws).
+    #[error(
+        "unable to start any build; remote machines may not have all required system features.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
+    )]
+    NoMachine,
     /// Anything else (I/O, the store), as its message.
     #[error("{0}")]
     Other(String),

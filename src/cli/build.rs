@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+mod builders;
+mod remote;
+
 use super::Context;
 use super::args::EvalArgs;
 use crate::build::goal::{self, Outputs, Wanted};
@@ -90,6 +93,9 @@ impl Events for Printing<'_> {
     fn note(&self, msg: &str) {
         self.ctx.printer.notice(&format!("note: {msg}"));
     }
+    fn info(&self, msg: &str) {
+        self.ctx.printer.notice(msg);
+    }
 }
 
 /// Runs `build`.
@@ -134,27 +140,18 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     drop(m);
     drop(host);
     let uri = ctx.store_uri(None);
+    if crate::flake::session::is_remote(&uri) {
+        // The derivations are in the staging store; the daemon builds.
+        let staging = crate::flake::session::staging_uri(&ctx.dirs.cache_home);
+        let dir = crate::store::open::local_options(&staging)
+            .map(|o| o.store_dir)
+            .unwrap_or_default();
+        let wanted = goals_of(&dir, built)?;
+        return remote::run(&a, ctx, &uri, &wanted);
+    }
     let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
     let store = crate::store::open::open_local(&uri, &cfg)?;
-    // As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
-    // order of its goals (derivation name, then path); results and links follow that order.
-    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
-    for b in built {
-        let drv = store.store_dir().parse(&b.drv)?;
-        let key = (drv.name().to_owned(), drv.base_name().to_owned());
-        goals
-            .entry(key)
-            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
-            .1
-            .insert(b.output);
-    }
-    let wanted: Vec<Wanted> = goals
-        .into_values()
-        .map(|(drv, outputs)| Wanted {
-            drv,
-            outputs: Outputs::Names(outputs),
-        })
-        .collect();
+    let wanted = goals_of(store.store_dir(), built)?;
     let plan = goal::plan(&store, &wanted)?;
     let dir = store.store_dir().clone();
     if a.dry_run {
@@ -212,6 +209,28 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
+/// order of its goals (derivation name, then path); results and links follow that order.
+fn goals_of(dir: &crate::store::StoreDir, built: Vec<Built>) -> anyhow::Result<Vec<Wanted>> {
+    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
+    for b in built {
+        let drv = dir.parse(&b.drv)?;
+        let key = (drv.name().to_owned(), drv.base_name().to_owned());
+        goals
+            .entry(key)
+            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
+            .1
+            .insert(b.output);
+    }
+    Ok(goals
+        .into_values()
+        .map(|(drv, outputs)| Wanted {
+            drv,
+            outputs: Outputs::Names(outputs),
+        })
+        .collect())
+}
+
 /// Builds what `plan` needs for `wanted`, printing progress as Nix does; fails with Nix's
 /// error for the failed derivations.
 pub(super) fn realise(
@@ -226,8 +245,16 @@ pub(super) fn realise(
         ctx,
         logs: ctx.global.print_build_logs,
     };
-    let realiser = goal::LocalRealiser { store, settings };
-    let mut failed = goal::run(plan, &realiser, settings, &events);
+    let local = goal::LocalRealiser { store, settings };
+    // Remote builders, when the `builders` setting names machines.
+    let open = builders::opener(ctx)?;
+    let remote = builders::config(ctx, settings)?
+        .map(|cfg| crate::build::remote::RemoteRealiser::new(cfg, store, &local, &open));
+    let realiser: &dyn goal::Realiser = match &remote {
+        Some(r) => r,
+        None => &local,
+    };
+    let mut failed = goal::run(plan, realiser, settings, &events);
     let mut top_failed: Vec<(StorePath, Option<BuildError>)> = Vec::new();
     let mut seen = BTreeSet::new();
     for w in wanted {

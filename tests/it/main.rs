@@ -1,6 +1,8 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
 mod binary_cache;
+mod build_daemon;
+mod build_kill;
 mod build_oracle;
 mod build_sandbox;
 mod completions;
