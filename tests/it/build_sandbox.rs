@@ -54,6 +54,8 @@ in {{
       mkdir $out
       if [ -e {secret} ]; then echo visible; else echo hidden; fi > $out/secret
       cat /etc/passwd > $out/passwd
+      cat /etc/group > $out/group
+      cat /etc/hosts > $out/hosts 2>/dev/null || true
       if (${{fetch}}) > $out/body 2>/dev/null; then echo reached; else echo unreachable; fi > $out/network
       if echo leaked 2>/dev/null > {outside}/leak; then echo wrote; else echo denied; fi > $out/write
       id -u > $out/uid
@@ -108,6 +110,14 @@ fn sandboxed_build_sees_only_its_inputs_and_nix_s_etc() {
     let path = out.stdout().trim();
     assert_eq!(read(&env, path, "secret"), "hidden\n");
     assert_eq!(read(&env, path, "passwd"), SANDBOX_PASSWD);
+    assert_eq!(
+        read(&env, path, "group"),
+        "root:x:0:\nnixbld:!:100:\nnogroup:x:65534:\n"
+    );
+    assert_eq!(
+        read(&env, path, "hosts"),
+        "127.0.0.1 localhost\n::1 localhost\n"
+    );
     assert_eq!(read(&env, path, "network"), "unreachable\n");
     assert_eq!(read(&env, path, "write"), "denied\n");
     assert_eq!(read(&env, path, "uid"), "1000\n");
@@ -134,6 +144,8 @@ fn unsandboxed_build_sees_the_host() {
     assert_eq!(read(&env, path, "secret"), "visible\n");
     let host_passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     assert_eq!(read(&env, path, "passwd"), host_passwd);
+    let host_group = std::fs::read_to_string("/etc/group").unwrap();
+    assert_eq!(read(&env, path, "group"), host_group);
     assert_eq!(read(&env, path, "network"), "reached\n");
     assert_eq!(read(&env, path, "body"), "hello from the host\n");
     assert_eq!(read(&env, path, "write"), "wrote\n");
