@@ -414,3 +414,52 @@ fn sandbox_paths_bring_store_paths_and_skip_missing_optional_ones() {
         "from the tool\nhello\ntool\n"
     );
 }
+
+/// Unsandboxed (Debian's `nix.conf` says `sandbox = false`), root builds as a build user too:
+/// in a store kept at its own logical path (no chroot helper), the builder runs as a member of
+/// `nixbld` with the group's gid, the store directory becomes `1775 root:nixbld` as Nix makes
+/// it, and the output is root's once registered.
+#[test]
+fn root_builds_unsandboxed_as_a_build_user() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let uids = nixbld_uids();
+    if !rustix::process::geteuid().is_root() || uids.is_empty() {
+        return;
+    }
+    let gid = rflake::build::sandbox::users::parse_group(
+        &std::fs::read_to_string("/etc/group").unwrap(),
+        "nixbld",
+    )
+    .unwrap()
+    .0;
+    let server = HttpServer::start();
+    let mut env = setup(&server);
+    // The build user must reach the store under the test root.
+    std::fs::set_permissions(env.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.add_nix_config("sandbox = false");
+    env.add_nix_config("build-users-group = nixbld");
+    let root = env.path("own");
+    let store = format!("local?root={0}&store={0}/nix/store", root.display());
+    let out = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        ".",
+        "users",
+        "--no-link",
+        "--print-out-paths",
+    ]);
+    assert!(out.success(), "{out}");
+    // Printed with the test root masked.
+    let printed = out.stdout().trim();
+    assert!(printed.starts_with("$TEST_ENV/own/nix/store/"), "{printed}");
+    let built = printed.replace("$TEST_ENV", &env.root().display().to_string());
+    let ids = std::fs::read_to_string(&built).unwrap();
+    let (uid, g) = ids.split_once('\n').unwrap();
+    assert!(uids.contains(&uid.parse().unwrap()), "{ids}");
+    assert_eq!(g.trim(), gid.to_string());
+    assert_eq!(std::fs::symlink_metadata(&built).unwrap().uid(), 0);
+    let dir = std::fs::metadata(root.join("nix/store")).unwrap();
+    assert_eq!((dir.mode() & 0o7777, dir.gid()), (0o1775, gid));
+}
