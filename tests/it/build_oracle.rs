@@ -282,7 +282,7 @@ fn environment_equals_nix_but_for_the_build_directory() {
 }
 
 /// The `error: …` block of a failed build's stderr, with the test root masked.
-fn error_block(out: &CommandOutput) -> String {
+pub(crate) fn error_block(out: &CommandOutput) -> String {
     let err = out.stderr();
     let start = err.rfind("\nerror: ").map_or(0, |i| i + 1);
     err[start..].to_owned()
