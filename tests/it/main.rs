@@ -3,6 +3,7 @@
 mod binary_cache;
 mod build_daemon;
 mod build_oracle;
+mod build_remote;
 mod completions;
 mod completions_zsh;
 mod daemon_store;
