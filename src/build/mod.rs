@@ -10,14 +10,16 @@
 //!   closure uploaded first.
 //! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
 //!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
-//! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
-//!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
-//!   reference scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`build_dir`]: build directories, and reclaiming those of killed builds.
+//! - [`builder`]: one local build (E4.2's procedure): per-output locks, build directory,
+//!   environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation, reference
+//!   scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
 //!
 //! # Deviations
 //!
-//! - Builds always run unsandboxed, as with `sandbox = false` (Nix's default on Linux is a
-//!   sandbox), and as the calling user (no `build-users-group`).
+//! - See [`sandbox`] for what its sandbox leaves out; a chroot store with `sandbox = false` is
+//!   built unsandboxed ([`chroot`]), where Nix forces the sandbox.
 //! - Messages are Nix 2.8's (`builder for '…' failed with exit code N;` …), the oracle the
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
@@ -25,6 +27,7 @@
 //! - `maxSize`, `maxClosureSize` and structured attributes' `outputChecks` are not checked
 //!   yet; floating content-addressed and impure derivations are refused.
 
+pub mod build_dir;
 pub mod builder;
 pub mod builtins;
 pub mod checks;
@@ -34,6 +37,7 @@ pub mod env;
 pub mod goal;
 pub mod log;
 pub mod remote;
+pub mod sandbox;
 pub mod scan;
 
 use std::collections::BTreeMap;
@@ -64,6 +68,8 @@ pub struct Settings {
     pub helper: Option<PathBuf>,
     /// Downloads for `builtin:fetchurl`.
     pub fetcher: Option<std::sync::Arc<dyn builtins::Fetcher>>,
+    /// `sandbox`, `sandbox-paths`, … and `build-users-group`.
+    pub sandbox: sandbox::Config,
 }
 
 impl Default for Settings {
@@ -80,6 +86,7 @@ impl Default for Settings {
             caller_env: BTreeMap::new(),
             helper: None,
             fetcher: None,
+            sandbox: sandbox::Config::default(),
         }
     }
 }

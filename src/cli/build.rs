@@ -351,7 +351,9 @@ pub(super) fn build_settings(
         .filter(|s| !s.is_empty())
         .or_else(|| env.get("TMPDIR").cloned())
         .unwrap_or_else(|| "/tmp".to_owned());
+    let sandbox = sandbox_config(&get)?;
     Ok(crate::build::Settings {
+        sandbox,
         max_jobs,
         cores: d.cores,
         log_lines: get("log-lines").and_then(|v| v.parse().ok()).unwrap_or(10),
@@ -370,6 +372,39 @@ pub(super) fn build_settings(
                 .map_or(0, |d| d.as_secs()),
         })),
     })
+}
+
+/// The sandbox settings, with Nix's defaults for those not set (`sandbox = true`,
+/// `build-users-group = nixbld` for root; `sandbox-paths` empty, as in Debian's Nix).
+fn sandbox_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::build::sandbox::Config> {
+    use crate::build::sandbox::{Config, Mode};
+    let mut c = Config::default();
+    if let Some(v) = get("sandbox") {
+        c.mode = Mode::parse(&v)
+            .ok_or_else(|| anyhow::anyhow!("option 'sandbox' has invalid value '{v}'"))?;
+    }
+    if let Some(v) = get("sandbox-paths") {
+        c.paths = v.split_whitespace().map(str::to_owned).collect();
+    }
+    if let Some(v) = get("sandbox-build-dir") {
+        c.build_dir = v;
+    }
+    if let Some(v) = get("sandbox-fallback") {
+        c.fallback = v == "true";
+    }
+    if let Some(v) = get("sandbox-dev-shm-size") {
+        c.shm_size = v;
+    }
+    c.build_users_group = get("build-users-group").unwrap_or_else(|| {
+        if rustix::process::getuid().is_root() {
+            "nixbld".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    Ok(c)
 }
 
 /// `builtin:fetchurl`'s downloads through the fetch layer (retries, `file:` URLs, offline).

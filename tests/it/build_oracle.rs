@@ -81,7 +81,7 @@ in {
 }
 "##;
 
-fn setup() -> TestEnv {
+pub(crate) fn setup() -> TestEnv {
     let mut env = TestEnv::new();
     env.write("work/default.nix", EXPRESSIONS);
     env.set_cwd("work");
@@ -111,11 +111,11 @@ fn run_nix(env: &TestEnv, args: &[&str]) -> CommandOutput {
     env.run_command(&mut cmd)
 }
 
-fn store_arg(env: &TestEnv, name: &str) -> String {
+pub(crate) fn store_arg(env: &TestEnv, name: &str) -> String {
     env.path(name).display().to_string()
 }
 
-fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput {
+pub(crate) fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput {
     let mut args = vec!["build", "--store", store, "-f", ".", "--no-link", "--json"];
     args.extend_from_slice(attrs);
     if nix {
@@ -125,7 +125,7 @@ fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput
     }
 }
 
-fn open(env: &TestEnv, name: &str) -> LocalStore {
+pub(crate) fn open(env: &TestEnv, name: &str) -> LocalStore {
     LocalStore::open(Options::new(Some(env.path(name)))).unwrap()
 }
 
@@ -148,7 +148,7 @@ fn comparable(info: &PathInfo) -> String {
 }
 
 /// The output paths of a `--json` result.
-fn outputs(json: &str) -> BTreeSet<String> {
+pub(crate) fn outputs(json: &str) -> BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut out = BTreeSet::new();
     for entry in v.as_array().unwrap() {
@@ -160,7 +160,7 @@ fn outputs(json: &str) -> BTreeSet<String> {
 }
 
 /// The closure of `paths` in `store`, as comparable lines.
-fn closure_infos(store: &LocalStore, paths: &BTreeSet<String>) -> Vec<String> {
+pub(crate) fn closure_infos(store: &LocalStore, paths: &BTreeSet<String>) -> Vec<String> {
     let mut todo: Vec<StorePath> = paths.iter().map(|p| path(p)).collect();
     let mut seen = BTreeSet::new();
     let mut lines = Vec::new();

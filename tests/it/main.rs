@@ -2,8 +2,10 @@
 
 mod binary_cache;
 mod build_daemon;
+mod build_kill;
 mod build_oracle;
 mod build_remote;
+mod build_sandbox;
 mod completions;
 mod completions_zsh;
 mod daemon_store;
