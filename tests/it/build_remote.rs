@@ -53,6 +53,8 @@ fn setup() -> (TestEnv, SshServer) {
     let mut env = TestEnv::new();
     env.write("work/default.nix", EXPRESSIONS);
     env.set_cwd("work");
+    // Local builds (the comparison) run unsandboxed, with the host's `/bin/sh`.
+    env.add_nix_config("sandbox = false");
     let server = SshServer::start(&env.path("ssh"));
     env.add_env("NIX_SSHOPTS", server.ssh_opts());
     let host_dirs: Vec<&str> = ["/usr", "/bin", "/lib", "/lib64"]
@@ -237,6 +239,7 @@ fn no_fitting_machine_gives_nixs_messages() {
     env.write("work/default.nix", EXPRESSIONS);
     let mut env = env;
     env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
     // Never contacted: the derivation needs a feature the machine lacks, or lacks the
     // machine's mandatory feature.
     for (attr, machine, features) in [
