@@ -1,6 +1,9 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
 mod binary_cache;
+mod build_concurrent;
+mod build_extras;
+mod build_ifd;
 mod build_oracle;
 mod completions;
 mod completions_zsh;
