@@ -44,6 +44,12 @@ pub trait Realiser: Sync {
         input_outputs: &BTreeSet<StorePath>,
         events: &dyn Events,
     ) -> Result<(), Error>;
+
+    /// How many builds may run at once when `local` may run locally (remote builders add
+    /// theirs).
+    fn slots(&self, local: u64) -> u64 {
+        local
+    }
 }
 
 /// Builds locally ([`super::builder`]).
@@ -296,7 +302,8 @@ pub fn run(
         }
         waiting.insert(p.clone(), deps.len());
     }
-    if settings.max_jobs == 0 {
+    let slots = realiser.slots(settings.max_jobs);
+    if slots == 0 {
         let mut failed = BTreeMap::new();
         for p in &order {
             failed.insert(p.clone(), Error::NoJobs);
@@ -322,7 +329,7 @@ pub fn run(
         stop: false,
     });
     let wake = Condvar::new();
-    let workers = usize::try_from(settings.max_jobs)
+    let workers = usize::try_from(slots)
         .unwrap_or(usize::MAX)
         .min(order.len());
     let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
@@ -394,7 +401,9 @@ fn fail(
     settings: &Settings,
 ) {
     let deps = dependents.get(path).cloned().unwrap_or_default();
-    if !deps.is_empty() {
+    // An error that stops the whole realisation is the dependents' error too, reported once.
+    let fatal = matches!(e, Error::NoMachine).then(|| e.clone());
+    if !deps.is_empty() && fatal.is_none() {
         events.error(&e.to_string());
     }
     st.failed.insert(path.clone(), e);
@@ -412,10 +421,10 @@ fn fail(
             .keys()
             .filter(|i| st.failed.contains_key(*i))
             .count();
-        let err = Error::DependencyFailed {
+        let err = fatal.clone().unwrap_or_else(|| Error::DependencyFailed {
             count: dir_count,
             drv: plan.store_dir.print(d),
-        };
+        });
         fail(st, plan, dependents, d, err, events, settings);
     }
 }

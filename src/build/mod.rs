@@ -6,34 +6,44 @@
 //!   dependency order, up to `max-jobs` at once; failures as Nix reports them. A goal is one
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
-//! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, the
-//!   system check ([`platform`]), build directory, environment ([`mod@env`]), logs
-//!   ([`mod@log`]), output checks ([`checks`]), canonicalisation, reference scanning
-//!   ([`scan`]), fixed-output hash checks, registration, or with `--rebuild` the comparison
-//!   with the valid outputs ([`determinism`]).
+//! - [`daemon`]: realising through a Nix daemon (`buildPathsWithResults`), the `.drv`
+//!   closure uploaded first.
+//! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
+//!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
+//! - [`build_dir`]: build directories, and reclaiming those of killed builds.
+//! - [`builder`]: one local build (E4.2's procedure): per-output locks, the system check
+//!   ([`platform`]), build directory, environment ([`mod@env`]), logs ([`mod@log`]), output
+//!   checks ([`checks`]), canonicalisation, reference scanning ([`scan`]), fixed-output hash
+//!   checks, registration, or with `--rebuild` the comparison with the valid outputs
+//!   ([`determinism`]).
 //! - [`builtins`]: `builtin:fetchurl` and `builtin:buildenv` (whose symlink tree
 //!   [`buildenv`] plans, reading packages through [`store_fs`]; profiles use both too).
+//! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
 //!
 //! # Deviations
 //!
-//! - Builds always run unsandboxed, as with `sandbox = false` (Nix's default on Linux is a
-//!   sandbox), and as the calling user (no `build-users-group`).
+//! - See [`sandbox`] for what its sandbox leaves out; a chroot store with `sandbox = false` is
+//!   built unsandboxed ([`chroot`]), where Nix forces the sandbox.
 //! - Messages are Nix 2.8's (`builder for '…' failed with exit code N;` …), the oracle the
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
 //!   (Nix leaves them to the garbage collector).
 //! - Floating content-addressed and impure derivations are refused.
 
+pub mod build_dir;
 pub mod buildenv;
 pub mod builder;
 pub mod builtins;
 pub mod checks;
 pub mod chroot;
+pub mod daemon;
 pub mod determinism;
 pub mod env;
 pub mod goal;
 pub mod log;
 pub mod platform;
+pub mod remote;
+pub mod sandbox;
 pub mod scan;
 pub mod store_fs;
 
@@ -69,6 +79,8 @@ pub struct Settings {
     pub check: std::collections::BTreeSet<crate::store::StorePath>,
     /// What this machine can build ([`platform`]).
     pub platform: platform::Platform,
+    /// `sandbox`, `sandbox-paths`, … and `build-users-group`.
+    pub sandbox: sandbox::Config,
 }
 
 impl Default for Settings {
@@ -87,6 +99,7 @@ impl Default for Settings {
             fetcher: None,
             check: std::collections::BTreeSet::new(),
             platform: platform::Platform::default(),
+            sandbox: sandbox::Config::default(),
         }
     }
 }
@@ -109,6 +122,8 @@ pub trait Events: Sync {
     fn finished(&self, drv: &str, ok: bool) {
         let _ = (drv, ok);
     }
+    /// A message printed as it is (`building '…' on '…'...`, remote builders' warnings).
+    fn info(&self, _msg: &str) {}
 }
 
 /// An [`Events`] that reports nothing.
@@ -247,6 +262,12 @@ pub enum Error {
         /// `maxClosureSize`.
         limit: u64,
     },
+    /// `max-jobs = 0` and no remote machine fits: the whole realisation stops (Nix's worker
+    /// throws).
+    #[error(
+        "unable to start any build; remote machines may not have all required system features.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
+    )]
+    NoMachine,
     /// Anything else (I/O, the store), as its message.
     #[error("{0}")]
     Other(String),

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+mod builders;
+mod remote;
+
 use super::Context;
 use super::args::EvalArgs;
 use crate::build::goal::{self, Outputs, Wanted};
@@ -196,6 +199,9 @@ impl Events for Printing<'_> {
             }
         });
     }
+    fn info(&self, msg: &str) {
+        self.printer.notice(msg);
+    }
 }
 
 /// How an evaluation builds the outputs it reads (import from derivation): as `build` does,
@@ -206,7 +212,12 @@ pub(super) fn ifd_realiser(ctx: &Context) -> anyhow::Result<crate::eval_host::Re
     let logs = ctx.global.print_build_logs;
     Ok(Box::new(move |store, wanted| {
         let plan = goal::plan(store, wanted).map_err(|e| e.to_string())?;
-        realise_with(&printer, logs, store, &plan, wanted, &settings).map_err(|e| e.to_string())
+        let local = goal::LocalRealiser {
+            store,
+            settings: &settings,
+        };
+        realise_with(&printer, logs, store, &plan, wanted, &settings, &local)
+            .map_err(|e| e.to_string())
     }))
 }
 
@@ -251,36 +262,27 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     drop(m);
     // The store the evaluation wrote the derivations to, else a new connection.
-    let store = match std::rc::Rc::try_unwrap(host)
+    let host_store = std::rc::Rc::try_unwrap(host)
         .ok()
-        .and_then(|h| h.into_store())
-    {
+        .and_then(|h| h.into_store());
+    let uri = ctx.store_uri(None);
+    if crate::flake::session::is_remote(&uri) {
+        // The derivations are in the staging store; the daemon builds.
+        let staging = crate::flake::session::staging_uri(&ctx.dirs.cache_home);
+        let dir = crate::store::open::local_options(&staging)
+            .map(|o| o.store_dir)
+            .unwrap_or_default();
+        let wanted = goals_of(&dir, built)?;
+        return remote::run(&a, ctx, &uri, &wanted);
+    }
+    let store = match host_store {
         Some(store) => store,
         None => {
-            let uri = ctx.store_uri(None);
             let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
             crate::store::open::open_local(&uri, &cfg)?
         }
     };
-    // As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
-    // order of its goals (derivation name, then path); results and links follow that order.
-    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
-    for b in built {
-        let drv = store.store_dir().parse(&b.drv)?;
-        let key = (drv.name().to_owned(), drv.base_name().to_owned());
-        goals
-            .entry(key)
-            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
-            .1
-            .insert(b.output);
-    }
-    let wanted: Vec<Wanted> = goals
-        .into_values()
-        .map(|(drv, outputs)| Wanted {
-            drv,
-            outputs: Outputs::Names(outputs),
-        })
-        .collect();
+    let wanted = goals_of(store.store_dir(), built)?;
     // `--rebuild` builds the wanted derivations again (their inputs only if missing).
     let check: BTreeSet<StorePath> = if a.rebuild {
         wanted.iter().map(|w| w.drv.clone()).collect()
@@ -345,6 +347,28 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
+/// order of its goals (derivation name, then path); results and links follow that order.
+fn goals_of(dir: &crate::store::StoreDir, built: Vec<Built>) -> anyhow::Result<Vec<Wanted>> {
+    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
+    for b in built {
+        let drv = dir.parse(&b.drv)?;
+        let key = (drv.name().to_owned(), drv.base_name().to_owned());
+        goals
+            .entry(key)
+            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
+            .1
+            .insert(b.output);
+    }
+    Ok(goals
+        .into_values()
+        .map(|(drv, outputs)| Wanted {
+            drv,
+            outputs: Outputs::Names(outputs),
+        })
+        .collect())
+}
+
 /// Builds what `plan` needs for `wanted`, printing progress as Nix does; fails with Nix's
 /// error for the failed derivations.
 pub(super) fn realise(
@@ -354,6 +378,15 @@ pub(super) fn realise(
     wanted: &[Wanted],
     settings: &crate::build::Settings,
 ) -> anyhow::Result<()> {
+    let local = goal::LocalRealiser { store, settings };
+    // Remote builders, when the `builders` setting names machines.
+    let open = builders::opener(ctx)?;
+    let remote = builders::config(ctx, settings)?
+        .map(|cfg| crate::build::remote::RemoteRealiser::new(cfg, store, &local, &open));
+    let realiser: &dyn goal::Realiser = match &remote {
+        Some(r) => r,
+        None => &local,
+    };
     realise_with(
         &ctx.printer,
         ctx.global.print_build_logs,
@@ -361,10 +394,11 @@ pub(super) fn realise(
         plan,
         wanted,
         settings,
+        realiser,
     )
 }
 
-/// [`realise`], printing with `printer` (build logs too when `logs`).
+/// [`realise`] with `realiser`, printing with `printer` (build logs too when `logs`).
 fn realise_with(
     printer: &super::output::Printer,
     logs: bool,
@@ -372,11 +406,11 @@ fn realise_with(
     plan: &goal::Plan,
     wanted: &[Wanted],
     settings: &crate::build::Settings,
+    realiser: &dyn goal::Realiser,
 ) -> anyhow::Result<()> {
     let dir = store.store_dir().clone();
     let events = Printing::new(printer, logs, plan.to_build().len());
-    let realiser = goal::LocalRealiser { store, settings };
-    let mut failed = goal::run(plan, &realiser, settings, &events);
+    let mut failed = goal::run(plan, realiser, settings, &events);
     let mut top_failed: Vec<(StorePath, Option<BuildError>)> = Vec::new();
     let mut seen = BTreeSet::new();
     for w in wanted {
@@ -491,9 +525,11 @@ pub(super) fn build_settings(
             }
         }
     }
+    let sandbox = sandbox_config(&get)?;
     Ok(crate::build::Settings {
         check: BTreeSet::new(),
         platform,
+        sandbox,
         max_jobs,
         cores: d.cores,
         log_lines: get("log-lines").and_then(|v| v.parse().ok()).unwrap_or(10),
@@ -552,6 +588,39 @@ fn default_extra_platforms() -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// The sandbox settings, with Nix's defaults for those not set (`sandbox = true`,
+/// `build-users-group = nixbld` for root; `sandbox-paths` empty, as in Debian's Nix).
+fn sandbox_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::build::sandbox::Config> {
+    use crate::build::sandbox::{Config, Mode};
+    let mut c = Config::default();
+    if let Some(v) = get("sandbox") {
+        c.mode = Mode::parse(&v)
+            .ok_or_else(|| anyhow::anyhow!("option 'sandbox' has invalid value '{v}'"))?;
+    }
+    if let Some(v) = get("sandbox-paths") {
+        c.paths = v.split_whitespace().map(str::to_owned).collect();
+    }
+    if let Some(v) = get("sandbox-build-dir") {
+        c.build_dir = v;
+    }
+    if let Some(v) = get("sandbox-fallback") {
+        c.fallback = v == "true";
+    }
+    if let Some(v) = get("sandbox-dev-shm-size") {
+        c.shm_size = v;
+    }
+    c.build_users_group = get("build-users-group").unwrap_or_else(|| {
+        if rustix::process::getuid().is_root() {
+            "nixbld".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    Ok(c)
 }
 
 /// `builtin:fetchurl`'s downloads through the fetch layer (retries, `file:` URLs, offline).

@@ -105,7 +105,12 @@ pub(super) fn machine(
     pure: bool,
     read_only: bool,
 ) -> anyhow::Result<(Machine, Rc<crate::eval_host::Host>, bool)> {
-    let uri = ctx.store_uri(None);
+    let mut uri = ctx.store_uri(None);
+    // Another process's store (the daemon): derivations and sources are written to the
+    // staging store, and `build` copies what it needs over.
+    if crate::flake::session::is_remote(&uri) {
+        uri = crate::flake::session::staging_uri(&ctx.dirs.cache_home);
+    }
     let store_root = match &uri {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
         _ => None,

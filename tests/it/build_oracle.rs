@@ -81,7 +81,7 @@ in {
 }
 "##;
 
-fn setup() -> TestEnv {
+pub(crate) fn setup() -> TestEnv {
     let mut env = TestEnv::new();
     env.write("work/default.nix", EXPRESSIONS);
     env.set_cwd("work");
@@ -115,7 +115,7 @@ pub(crate) fn store_arg(env: &TestEnv, name: &str) -> String {
     env.path(name).display().to_string()
 }
 
-fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput {
+pub(crate) fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput {
     let mut args = vec!["build", "--store", store, "-f", ".", "--no-link", "--json"];
     args.extend_from_slice(attrs);
     if nix {
