@@ -24,6 +24,17 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Build users for the sandbox tests run as root (tests/it/build_sandbox.rs), made as Debian's
+# nix-setup-systemd (recommended by nix-bin) makes them, only if missing.
+if [ "$(id -u)" = 0 ] && ! getent group nixbld >/dev/null; then
+  groupadd --force --system nixbld
+  for n in $(seq 1 10); do
+    id "nixbld$n" >/dev/null 2>&1 ||
+      useradd --system --comment "Nix build user $n" --home-dir /var/empty --gid nixbld \
+        --groups nixbld --no-user-group --shell /usr/sbin/nologin "nixbld$n"
+  done
+fi
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

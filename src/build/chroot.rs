@@ -3,8 +3,8 @@
 //! logical paths. Nix forces its sandbox for such a store; rflake runs the builder through a
 //! small helper (the rflake binary itself, [`HELPER_ARG`]) that enters a private mount
 //! namespace, bind-mounts the real store directory over the logical one, and executes the
-//! builder. Nothing else of the host is hidden (that is the sandbox, a later step), and the
-//! host's own store directory is never written.
+//! builder, when `sandbox = false` (otherwise [`super::sandbox`] builds it). Nothing else of
+//! the host is hidden, and the host's own store directory is never written.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt as _;

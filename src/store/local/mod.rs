@@ -46,6 +46,7 @@ mod ops;
 pub use ops::AddedTree;
 mod reclaim;
 mod roots;
+pub(crate) use roots::replace_symlink;
 mod temproots;
 
 use std::collections::BTreeSet;
