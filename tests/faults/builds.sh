@@ -90,6 +90,7 @@ nix_on_store() {
 # $BUILT_LOG; a `sleep` it started may): after 200 ms for the kill to land, none may be left.
 builders() {
   local f p
+  # shellcheck disable=SC2013 # /proc paths have no blanks
   for f in $(grep -lsF "$BUILT_LOG" /proc/[0-9]*/cmdline); do
     p=${f%/cmdline}
     # Not this shell's own subshells (their command line does not hold the path), nor zombies.

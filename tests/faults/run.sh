@@ -41,6 +41,8 @@
 #   --dir     where the temporary stores, caches and homes go (default $TMPDIR or /tmp; the long
 #             campaign uses /dev/shm)
 #   --rflake  the binary (default target/debug/rflake, built here)
+#   --sandbox build in Nix's sandbox (`sandbox = true`, the host's /usr, /bin, /lib, /lib64 and
+#             the campaign's directory visible); by default builds run with `sandbox = false`
 #   --only    one of: add remove pin archive cache build upgrade parallel-archive
 #             parallel-registry parallel-build parallel-upgrade
 # Everything lives in one temporary directory, removed at the end. Nix 2.8 runs isolated: a
@@ -55,6 +57,7 @@ ROUNDS=100
 DIR=${TMPDIR:-/tmp}
 RFLAKE=
 ONLY=
+SANDBOX=false
 while (($#)); do
   case "$1" in
     --trials) TRIALS=$2; shift 2 ;;
@@ -63,6 +66,7 @@ while (($#)); do
     --dir) DIR=$2; shift 2 ;;
     --rflake) RFLAKE=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --sandbox) SANDBOX=true; shift ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -94,8 +98,10 @@ echo '{"flakes":[],"version":2}' >"$ROOT/global-registry.json"
 export NIX_CONFIG="experimental-features = nix-command flakes
 build-users-group =
 substituters =
-sandbox = false
+sandbox = $SANDBOX
 flake-registry = $ROOT/global-registry.json"
+[ "$SANDBOX" = false ] || NIX_CONFIG+="
+extra-sandbox-paths = /usr /bin /lib /lib64 $ROOT"
 REGISTRY=$XDG_CONFIG_HOME/nix/registry.json
 
 FAILURES=0
