@@ -9,6 +9,8 @@
 //! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
 //!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
 //!   reference scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`substitute`]: downloading missing outputs and their closures from binary caches
+//!   instead of building them (Nix's substitution goals).
 //!
 //! # Deviations
 //!
@@ -29,6 +31,7 @@ pub mod env;
 pub mod goal;
 pub mod log;
 pub mod scan;
+pub mod substitute;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -150,7 +150,9 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         });
     }
     // Everything is built before anything is switched.
-    let plan = goal::plan(&store, &wanted)?;
+    let subs = super::build_subst::open(ctx, &store);
+    let plan = super::build_subst::plan(&store, &wanted, &subs)?;
+    let plan = super::build_subst::fetch(&store, &wanted, &subs, plan, &BTreeSet::new())?;
     let settings = super::build::build_settings(ctx, None)?;
     super::build::realise(ctx, &store, &plan, &wanted, &settings)?;
     for (c, w) in changes.into_iter().zip(&wanted) {
