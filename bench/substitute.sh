@@ -19,6 +19,7 @@
 #   RUNS       measured runs per command (default 10)
 #   STORE_FS   directory for the stores and caches (default /dev/shm)
 #   LAYERS, WIDTH  the shape of the closure (default 10 x 50)
+#   KEEP       when set, the work directory (fixture, cache) is kept
 set -euo pipefail
 
 BENCH_OUT=${BENCH_OUT:-target/bench}
@@ -44,7 +45,7 @@ BENCH_OUT=$(realpath "$BENCH_OUT")
 
 WORK=$(mktemp -d "${STORE_FS:-/dev/shm}/rflake-bench.XXXXXX")
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "${KEEP:-}" ] || { chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"; }' EXIT
 mkdir -p "$WORK/home"
 export HOME="$WORK/home"
 export XDG_CONFIG_HOME="$WORK/home/.config" XDG_DATA_HOME="$WORK/home/.local/share"
@@ -103,7 +104,7 @@ for tool in nix "$RFLAKE"; do
   chmod -R u+w "$WORK/check" "$WORK/check-cache" 2>/dev/null || true
   rm -rf "$WORK/check" "$WORK/check-cache"
 done
-echo "both substitute all $count paths" >&2
+echo "both substitute all $count paths (work directory $WORK, served at $url)" >&2
 
 hyperfine -w 1 -r "$RUNS" \
   --prepare "chmod -R u+w $WORK/store 2>/dev/null; rm -rf $WORK/store $WORK/xdg-cache" \

@@ -15,7 +15,7 @@
 //! [`Substituters::fetch`] then downloads the missing closure: up to `max-substitution-jobs`
 //! NARs at once, references first, each decompressed and checked against its `NarHash` and
 //! `NarSize` while it streams, and registers what arrived in one transaction of the local
-//! store (which checks the signatures again). A path whose download failed is not
+//! store (the signatures were checked at lookup). A path whose download failed is not
 //! registered, nor is anything that refers to it.
 //!
 //! # Deviations
@@ -458,7 +458,10 @@ impl<'a> Substituters<'a> {
             .iter_mut()
             .map(|(i, r)| (i.clone(), r.as_mut() as &mut dyn Read))
             .collect();
-        if self.store.add_nars(batch, CheckSigs::Check).is_ok() {
+        // The signatures were checked when the `.narinfo`s were looked up, against the same
+        // store's keys (Nix checks them again while adding; verifying ed25519 signatures is
+        // most of the CPU time of a substitution of small paths).
+        if self.store.add_nars(batch, CheckSigs::NoCheck).is_ok() {
             return;
         }
         // Slow path: the readers were (partly) consumed, so read the spools again is not
@@ -523,10 +526,10 @@ pub fn substitutes_allowed(drv: &Derivation, always: bool) -> bool {
             })
             .unwrap_or(true);
     }
-    // A Nix boolean false becomes the empty string in the environment.
+    // As Nix's `getBoolAttr`: only `1` (what `true` becomes) is true.
     drv.env
         .get(b"allowSubstitutes".as_slice())
-        .is_none_or(|v| v != b"" && v != b"0")
+        .is_none_or(|v| v == b"1")
 }
 
 /// A downloaded NAR waiting to be registered.
@@ -604,4 +607,47 @@ fn levels(closure: &BTreeMap<StorePath, Found>) -> Vec<StorePath> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drv(env: &[(&str, &str)]) -> Derivation {
+        Derivation {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect(),
+            ..Derivation::default()
+        }
+    }
+
+    #[test]
+    fn allow_substitutes_is_read_as_nix_reads_it() {
+        assert!(substitutes_allowed(&drv(&[]), false));
+        assert!(substitutes_allowed(
+            &drv(&[("allowSubstitutes", "1")]),
+            false
+        ));
+        assert!(!substitutes_allowed(
+            &drv(&[("allowSubstitutes", "")]),
+            false
+        ));
+        assert!(!substitutes_allowed(
+            &drv(&[("allowSubstitutes", "0")]),
+            false
+        ));
+        assert!(substitutes_allowed(&drv(&[("allowSubstitutes", "")]), true));
+        let json = |v: &str| drv(&[("__json", v)]);
+        assert!(!substitutes_allowed(
+            &json(r#"{"allowSubstitutes":false}"#),
+            false
+        ));
+        assert!(substitutes_allowed(
+            &json(r#"{"allowSubstitutes":true}"#),
+            false
+        ));
+        assert!(substitutes_allowed(&json("{}"), false));
+    }
 }
