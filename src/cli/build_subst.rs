@@ -50,9 +50,10 @@ pub(super) fn open<'a>(ctx: &'a Context, store: &'a LocalStore) -> Substituters<
 pub(super) fn plan(
     store: &LocalStore,
     wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
     subs: &Substituters<'_>,
 ) -> anyhow::Result<Plan> {
-    let plan = goal::plan_with(store, wanted, subs)?;
+    let plan = goal::plan_with(store, wanted, check, subs)?;
     if let Some(e) = subs.take_error() {
         return Err(BuildError::Other(e).into());
     }
@@ -140,6 +141,7 @@ fn no_substituter(store: &LocalStore, p: &StorePath) -> BuildError {
 pub(super) fn fetch(
     store: &LocalStore,
     wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
     subs: &Substituters<'_>,
     mut plan: Plan,
     opaque: &BTreeSet<StorePath>,
@@ -193,6 +195,6 @@ pub(super) fn fetch(
         if !again {
             return Ok(plan);
         }
-        plan = self::plan(store, wanted, subs)?;
+        plan = self::plan(store, wanted, check, subs)?;
     }
 }

@@ -30,19 +30,23 @@ pub fn select(
         &ctx.cwd_parse_options(),
         &ctx.printer,
     )?;
-    let (value, _) = lock_and_call(ctx, host, &inst.flake_ref, args)?;
+    let (value, _, _) = lock_and_call(ctx, host, &inst.flake_ref, args)?;
     let system = m.opts.system.clone();
     Ok(find(m, value, &inst, &system))
 }
 
+/// The `nixConfig` settings a flake was allowed to set, `(name, value)` in order.
+pub type Taken = Vec<(String, String)>;
+
 /// Locks the flake `top` (applying its `nixConfig` first, as `getLockedFlake` does) and calls
-/// its outputs: the flake's value and its locked reference. The host may then read its tree.
+/// its outputs: the flake's value, its locked reference and the `nixConfig` settings taken
+/// (`(name, value)`, for the caller to apply). The host may then read its tree.
 pub fn lock_and_call(
     ctx: &Context,
     host: &Host,
     top: &FlakeRef,
     args: &FlakeArgs,
-) -> anyhow::Result<(Value, FlakeRef)> {
+) -> anyhow::Result<(Value, FlakeRef, Taken)> {
     let flags = super::lock_args::flags(ctx, args)?;
     if args.no_registries {
         ctx.printer
@@ -57,9 +61,10 @@ pub fn lock_and_call(
         anyhow::bail!("internal error: the evaluator cannot fetch");
     };
     let session = &flakes.session;
+    let mut taken = Vec::new();
     let locked = session.with_loader(flakes.flag_registry.clone(), &inputs_from, |loader| {
         let flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
-        crate::flake::config::apply(
+        taken = crate::flake::config::apply(
             &flake.decl.nix_config,
             ctx.settings.accept_flake_config,
             &ctx.dirs.data_home,
@@ -70,7 +75,7 @@ pub fn lock_and_call(
     let locked_ref = locked.flake.locked.clone();
     let (value, path) = crate::flake::builtins::call_locked(session, locked)?;
     host.allow(&path);
-    Ok((value, locked_ref))
+    Ok((value, locked_ref, taken))
 }
 
 /// The attribute paths tried for an installable, in order.

@@ -62,11 +62,11 @@ pub struct UpgradeArgs {
     /// Show what this command would do without doing it
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the plan or the result as JSON (not implemented yet)
+    /// Print the plan (with --dry-run) or the result as one JSON document on stdout
     #[arg(long)]
     pub json: bool,
-    /// Leave elements that fail to evaluate or build as they were and upgrade the others (not
-    /// implemented yet)
+    /// Leave elements that fail to lock, evaluate or build as they were and upgrade the others
+    /// (the exit status is still 1)
     #[arg(long)]
     pub skip_failed: bool,
     #[command(flatten)]

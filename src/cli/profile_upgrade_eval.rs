@@ -34,6 +34,8 @@ pub struct Evaluator {
     /// Locked flakes by the `originalUrl` they were resolved from: the flake's value and its
     /// locked reference.
     flakes: HashMap<String, (Value, FlakeRef)>,
+    /// The `nixConfig` settings the flakes locked so far were allowed to set, in order.
+    pub taken: Vec<(String, String)>,
 }
 
 impl Evaluator {
@@ -47,6 +49,7 @@ impl Evaluator {
             host,
             colours,
             flakes: HashMap::new(),
+            taken: Vec::new(),
         })
     }
 
@@ -63,8 +66,10 @@ impl Evaluator {
         let (root, locked) = match self.flakes.get(&key) {
             Some(found) => found.clone(),
             None => {
-                let found =
+                let (value, locked, taken) =
                     super::eval_flake::lock_and_call(ctx, &self.host, source.original(), &a.flake)?;
+                self.taken.extend(taken);
+                let found = (value, locked);
                 self.flakes.insert(key, found.clone());
                 found
             }

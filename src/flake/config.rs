@@ -6,8 +6,9 @@
 //!
 //! # Deviations
 //!
-//! - Settings that are taken do not change this run's settings yet: none of them changes what
-//!   `rflake eval` computes (they concern building, substituting and the shell prompt).
+//! - `rflake eval` does not apply the settings that are taken: none of them changes what it
+//!   computes (they concern building, substituting and the shell prompt). `profile upgrade`
+//!   applies them to the rest of the command (`Settings::set_from_flake`), as Nix does.
 
 use std::collections::BTreeMap;
 use std::path::Path;

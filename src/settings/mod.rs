@@ -35,6 +35,7 @@
 mod conf;
 mod error;
 pub mod flags;
+mod flake_set;
 pub mod forward;
 pub mod known;
 mod load;

@@ -238,32 +238,6 @@ fn symlinked_registry_is_written_through_the_link() {
 }
 
 #[test]
-fn later_commands_say_they_are_not_implemented() {
-    let env = TestEnv::new();
-    // The extensions of `profile upgrade` that are not there yet: give the default profile
-    // (root's under `NIX_STATE_DIR`, a user's under `XDG_STATE_HOME`) a flake element.
-    let manifest = r#"{"elements":{"tool":{"active":true,"attrPath":"packages.x86_64-linux.default","originalUrl":"path:/nowhere/tool","outputs":null,"priority":5,"storePaths":[],"url":"path:/nowhere/tool?narHash=sha256-GaQOHP1tkctDak8caFrNpiPWOT%2BY/QHIkqbG%2ByeelCY%3D"}},"version":3}"#;
-    env.write("generation/manifest.json", manifest);
-    for dir in ["nix-state/profiles/per-user/root", "state/nix/profiles"] {
-        std::fs::create_dir_all(env.path(dir)).unwrap();
-        std::os::unix::fs::symlink(env.path("generation"), env.path(format!("{dir}/profile")))
-            .unwrap();
-    }
-    let cases: &[&[&str]] = &[
-        &["profile", "upgrade", "--all", "--json"],
-        &["profile", "upgrade", "--all", "--skip-failed"],
-    ];
-    for args in cases {
-        let out = env.run(args);
-        assert_eq!(out.status().code(), Some(1), "{args:?}");
-        assert!(
-            out.stderr().starts_with("error: '") && out.stderr().contains("is not implemented yet"),
-            "{out}"
-        );
-    }
-}
-
-#[test]
 fn parallel_adds_never_lose_an_entry() {
     // Nix (and rflake before it locked) kept all four in a minority of rounds.
     let env = TestEnv::new();

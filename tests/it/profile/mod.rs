@@ -11,10 +11,15 @@
 #![allow(clippy::unwrap_used)]
 
 mod default_location;
+mod kill_switch;
 mod list_history;
+mod nix_profile_sh;
 mod object_oracle;
 mod upgrade;
 mod upgrade_checks;
+mod upgrade_config;
+mod upgrade_report;
+mod upgrade_sources;
 mod write_generation;
 
 use std::path::PathBuf;

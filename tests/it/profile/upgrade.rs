@@ -11,11 +11,11 @@ use insta::assert_snapshot;
 use super::Fixture;
 
 /// W2's out paths of versions 1 and 2 of the flake.
-const HELLO_1: &str = "/nix/store/110wni8ja3mn5bfyakpvaqmrjdb9b85p-hello-1.0";
-const HELLO_2: &str = "/nix/store/7jmkaskp24lf4f12jnzm09mzdx43j359-hello-2.0";
+pub(super) const HELLO_1: &str = "/nix/store/110wni8ja3mn5bfyakpvaqmrjdb9b85p-hello-1.0";
+pub(super) const HELLO_2: &str = "/nix/store/7jmkaskp24lf4f12jnzm09mzdx43j359-hello-2.0";
 
 /// Sets the modification time of `path` (not following symlinks) to `t`.
-fn touch(path: &Path, t: u64) {
+pub(super) fn touch(path: &Path, t: u64) {
     let ok = std::process::Command::new("touch")
         .args(["-h", "-d", &format!("@{t}")])
         .arg(path)
@@ -26,14 +26,14 @@ fn touch(path: &Path, t: u64) {
 }
 
 /// Writes `text` as `work/<dir>/flake.nix` with the mtimes of file and directory set to `t`.
-fn write_flake_at(f: &Fixture, dir: &str, text: &str, t: u64) {
+pub(super) fn write_flake_at(f: &Fixture, dir: &str, text: &str, t: u64) {
     f.env.write(format!("work/{dir}/flake.nix"), text);
     touch(&f.env.path(format!("work/{dir}/flake.nix")), t);
     touch(&f.env.path(format!("work/{dir}")), t);
 }
 
 /// Installs `work/<dir>` (written at version 1) with Nix 2.8.
-fn install(f: &Fixture, dir: &str) {
+pub(super) fn install(f: &Fixture, dir: &str) {
     let flake = f.write_flake(dir, 1);
     f.nix_ok(&[
         "profile",
@@ -44,28 +44,38 @@ fn install(f: &Fixture, dir: &str) {
     ]);
 }
 
-/// Everything of the profile directory and the GC roots: names, link targets, file bytes.
-fn profile_state(f: &Fixture) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for dir in ["profiles", "store/nix/var/nix/gcroots/auto"] {
-        let Ok(entries) = std::fs::read_dir(f.env.path(dir)) else {
-            continue;
+/// Everything of the profile directory and the GC roots, recursively: names, link targets,
+/// file bytes.
+pub(super) fn profile_state(f: &Fixture) -> BTreeMap<String, String> {
+    fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
         };
         for e in entries {
             let e = e.unwrap();
             let p = e.path();
-            let what = match std::fs::read_link(&p) {
-                Ok(t) => format!("-> {}", t.display()),
-                Err(_) => format!("{:?}", std::fs::read(&p).ok()),
+            let name = format!("{rel}/{}", e.file_name().to_string_lossy());
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&p).unwrap().display())
+            } else if meta.is_dir() {
+                walk(&p, &name, out);
+                "dir".to_owned()
+            } else {
+                format!("{:?}", std::fs::read(&p).ok())
             };
-            out.insert(format!("{dir}/{}", e.file_name().to_string_lossy()), what);
+            out.insert(name, what);
         }
+    }
+    let mut out = BTreeMap::new();
+    for dir in ["profiles", "store/nix/var/nix/gcroots/auto"] {
+        walk(&f.env.path(dir), dir, &mut out);
     }
     out
 }
 
 /// The current generation's `manifest.json`, with the test root shown as `$TEST_ENV`.
-fn manifest(f: &Fixture) -> String {
+pub(super) fn manifest(f: &Fixture) -> String {
     let target = std::fs::read_link(f.env.path("profiles/profile")).unwrap();
     let generation = std::fs::read_link(f.env.path("profiles").join(target)).unwrap();
     let text = std::fs::read_to_string(
@@ -77,7 +87,7 @@ fn manifest(f: &Fixture) -> String {
 }
 
 /// Where `bin/hello` of the current generation leads, and what it says.
-fn hello(f: &Fixture) -> (String, String) {
+pub(super) fn hello(f: &Fixture) -> (String, String) {
     let target = std::fs::read_link(f.env.path("profiles/profile")).unwrap();
     let generation = std::fs::read_link(f.env.path("profiles").join(target)).unwrap();
     let object = f.real(&generation.display().to_string());
