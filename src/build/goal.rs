@@ -97,6 +97,33 @@ pub struct Plan {
     pub nodes: BTreeMap<StorePath, Node>,
     /// The store directory, for messages.
     pub store_dir: crate::store::StoreDir,
+    /// Derivations whose missing wanted outputs are substituted instead of built (their
+    /// inputs are then not needed), with those outputs.
+    pub substitute: BTreeMap<StorePath, BTreeSet<StorePath>>,
+    /// Input sources that are not valid and are substituted.
+    pub fetch: BTreeSet<StorePath>,
+}
+
+/// Decides, while planning, whether missing paths are substituted rather than built (Nix's
+/// derivation goal, which tries substitutes for its outputs before building; see
+/// [`super::substitute`]).
+pub trait Substitutes {
+    /// Whether the missing outputs `paths` of `drv` can be substituted, closures and all.
+    fn outputs(&self, drv_path: &StorePath, drv: &Derivation, paths: &BTreeSet<StorePath>) -> bool;
+    /// Whether the missing path `path` (an input source) can be substituted.
+    fn path(&self, path: &StorePath) -> bool;
+}
+
+/// No substituters: everything missing is built.
+pub struct NoSubstitutes;
+
+impl Substitutes for NoSubstitutes {
+    fn outputs(&self, _: &StorePath, _: &Derivation, _: &BTreeSet<StorePath>) -> bool {
+        false
+    }
+    fn path(&self, _: &StorePath) -> bool {
+        false
+    }
 }
 
 /// Reads the derivation stored at `path`.
@@ -128,7 +155,7 @@ fn names(drv: &Derivation, outputs: &Outputs) -> BTreeSet<String> {
 
 /// Finds the derivations to build for `wanted`.
 pub fn plan(store: &LocalStore, wanted: &[Wanted]) -> Result<Plan, Error> {
-    plan_inner(store, wanted, &BTreeSet::new())
+    plan_inner(store, wanted, &BTreeSet::new(), &NoSubstitutes)
 }
 
 /// Finds the derivations to build for `wanted`, the derivations in `check` built whatever
@@ -138,13 +165,26 @@ pub fn plan_checking(
     wanted: &[Wanted],
     check: &BTreeSet<StorePath>,
 ) -> Result<Plan, Error> {
-    plan_inner(store, wanted, check)
+    plan_inner(store, wanted, check, &NoSubstitutes)
+}
+
+/// Finds the derivations to build for `wanted`, and those whose missing outputs `subs` can
+/// substitute instead (top-down: the inputs of a substituted derivation are not visited);
+/// the derivations in `check` are built whatever their outputs' validity.
+pub fn plan_with(
+    store: &LocalStore,
+    wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
+    subs: &dyn Substitutes,
+) -> Result<Plan, Error> {
+    plan_inner(store, wanted, check, subs)
 }
 
 fn plan_inner(
     store: &LocalStore,
     wanted: &[Wanted],
     check: &BTreeSet<StorePath>,
+    subs: &dyn Substitutes,
 ) -> Result<Plan, Error> {
     let dir = store.store_dir();
     let mut plan = Plan {
@@ -184,19 +224,33 @@ fn plan_inner(
         if node.build || node.wanted.len() == before && before > 0 {
             continue;
         }
-        let mut missing = check.contains(&path);
+        let rebuild = check.contains(&path);
+        let mut missing = BTreeSet::new();
+        let mut unknown = false;
         for name in &node.wanted {
             match node.drv.outputs[name].path() {
                 Some(p) if store.is_valid_path(p).map_err(Error::other)? => {}
-                _ => missing = true,
+                Some(p) => {
+                    missing.insert(p.clone());
+                }
+                None => unknown = true,
             }
         }
-        if !missing {
+        if missing.is_empty() && !unknown && !rebuild {
             continue;
         }
+        if !rebuild && !unknown && subs.outputs(&path, &node.drv, &missing) {
+            plan.substitute.insert(path.clone(), missing);
+            continue;
+        }
+        plan.substitute.remove(&path);
         node.build = true;
         for src in &node.drv.input_srcs {
             if !store.is_valid_path(src).map_err(Error::other)? {
+                if subs.path(src) {
+                    plan.fetch.insert(src.clone());
+                    continue;
+                }
                 return Err(Error::Other(format!(
                     "path '{}' is required, but there is no substituter that can build it",
                     dir.print(src)

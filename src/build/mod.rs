@@ -19,6 +19,8 @@
 //! - [`builtins`]: `builtin:fetchurl` and `builtin:buildenv` (whose symlink tree
 //!   [`buildenv`] plans, reading packages through [`store_fs`]; profiles use both too).
 //! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
+//! - [`substitute`]: downloading missing outputs and their closures from binary caches
+//!   instead of building them (Nix's substitution goals).
 //!
 //! # Deviations
 //!
@@ -46,6 +48,7 @@ pub mod remote;
 pub mod sandbox;
 pub mod scan;
 pub mod store_fs;
+pub mod substitute;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
-//! `rflake build` (Nix's `src/nix/build.cc`): evaluate installables to derivations, realise
-//! their outputs ([`crate::build`]), then make `result` symlinks registered as GC roots, and
-//! print the outputs (`--print-out-paths`, `--json`). `--dry-run` lists what would be built.
+//! `rflake build` (Nix's `src/nix/build.cc`): evaluate installables to derivations (store
+//! paths given directly are realised as they are), realise their outputs ([`crate::build`]:
+//! substituted from the `substituters` when they have them, see [`super::build_subst`],
+//! otherwise built), then make `result` symlinks registered as GC roots, and print the
+//! outputs (`--print-out-paths`, `--json`). `--dry-run` lists what would be built and fetched.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -239,7 +241,16 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         a.installables.clone()
     };
     let mut built = Vec::new();
+    // Store paths given directly are realised as they are (Nix's opaque installables).
+    let store_prefix = crate::store::open::local_options(&ctx.store_uri(None))
+        .map(|o| format!("{}/", o.store_dir))
+        .unwrap_or_else(|| "/nix/store/".to_owned());
+    let mut opaque_args = Vec::new();
     for inst in &installables {
+        if flake_mode && inst.starts_with(&store_prefix) {
+            opaque_args.push(inst.clone());
+            continue;
+        }
         let value = if flake_mode {
             super::eval_flake::select(ctx, &host, &mut m, inst, &a.flake)?
         } else {
@@ -291,22 +302,23 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     } else {
         BTreeSet::new()
     };
-    let plan = goal::plan_checking(&store, &wanted, &check)?;
+    let mut opaque = Vec::new();
+    for s in &opaque_args {
+        let p = store.store_dir().parse(s)?;
+        if !opaque.contains(&p) {
+            opaque.push(p);
+        }
+    }
+    let opaque_set: BTreeSet<StorePath> = opaque.iter().cloned().collect();
+    let subs = super::build_subst::open(ctx, &store);
+    let plan = super::build_subst::plan(&store, &wanted, &check, &subs)?;
     let dir = store.store_dir().clone();
     if a.dry_run {
-        let todo = plan.to_build();
-        match todo.len() {
-            0 => {}
-            1 => ctx.printer.notice("this derivation will be built:"),
-            n => ctx
-                .printer
-                .notice(&format!("these {n} derivations will be built:")),
-        }
-        for p in &todo {
-            ctx.printer.notice(&format!("  {}", dir.print(p)));
-        }
+        super::build_subst::print_missing(ctx, &plan, &subs, &opaque_set);
         return Ok(ExitCode::SUCCESS);
     }
+    super::build_subst::check_opaque(&store, &subs, &opaque_set)?;
+    let plan = super::build_subst::fetch(&store, &wanted, &check, &subs, plan, &opaque_set)?;
     let mut settings = build_settings(ctx, a.jobs.as_deref())?;
     settings.check = check;
     realise(ctx, &store, &plan, &wanted, &settings)?;
@@ -340,6 +352,22 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         let mut entry = serde_json::Map::new();
         entry.insert("drvPath".to_owned(), dir.print(&w.drv).into());
         entry.insert("outputs".to_owned(), outputs.into());
+        json.push(serde_json::Value::Object(entry));
+    }
+    for (i, path) in opaque.iter().enumerate() {
+        let i = i + wanted.len();
+        if !a.no_link {
+            let mut link = a.out_link.clone().unwrap_or_else(|| "result".to_owned());
+            if i > 0 {
+                link.push_str(&format!("-{i}"));
+            }
+            store.add_perm_root(path, &ctx.cwd.join(link))?;
+        }
+        if a.print_out_paths {
+            ctx.printer.out_line(&dir.print(path))?;
+        }
+        let mut entry = serde_json::Map::new();
+        entry.insert("path".to_owned(), dir.print(path).into());
         json.push(serde_json::Value::Object(entry));
     }
     if a.json {

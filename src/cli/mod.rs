@@ -7,6 +7,7 @@
 
 mod args;
 mod build;
+mod build_subst;
 mod completions;
 mod completions_zsh;
 mod env;

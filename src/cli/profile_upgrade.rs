@@ -195,7 +195,9 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             outputs: c.derived.outputs.clone(),
         });
     }
-    let plan = goal::plan(&store, &wanted)?;
+    let subs = super::build_subst::open(ctx, &store);
+    let none = BTreeSet::new();
+    let plan = super::build_subst::plan(&store, &wanted, &none, &subs)?;
     let mut new_paths = Vec::new();
     for (c, w) in changes.iter().zip(&wanted) {
         let paths = output_paths(&plan, w, &c.derived.drv)?;
@@ -216,7 +218,8 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if a.dry_run {
         return finish(&mut rep, failure.unwrap_or(ExitCode::SUCCESS));
     }
-    // Everything is built before anything is switched.
+    // Everything is substituted and built before anything is switched.
+    let plan = super::build_subst::fetch(&store, &wanted, &none, &subs, plan, &none)?;
     let mut settings = super::build::build_settings(ctx, None)?;
     settings.keep_going |= a.skip_failed;
     if let Err(e) = super::build::realise(ctx, &store, &plan, &wanted, &settings) {

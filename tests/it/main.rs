@@ -45,5 +45,6 @@ mod settings_discovery;
 mod ssh_store;
 mod store_copy;
 mod store_selection;
+mod substitute;
 mod support;
 mod temporaries;

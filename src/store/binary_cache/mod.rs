@@ -350,6 +350,14 @@ impl BinaryCacheStore {
 }
 
 impl BinaryCacheStore {
+    /// Streams the NAR that `ni` (a `.narinfo` of this cache) describes into `sink`,
+    /// decompressing it and checking `NarHash` and `NarSize` (the part of
+    /// [`nar_from_path`](Store::nar_from_path) after the `.narinfo` is read). A missing NAR
+    /// file is [`Error::NoSuchFile`] (Nix's `SubstituteGone`).
+    pub fn nar_from_info(&self, ni: &NarInfo, sink: &mut dyn Write) -> anyhow::Result<()> {
+        ops::nar_from_info(self, ni, sink)
+    }
+
     /// Whether this is a `file://` cache (where reading a `.narinfo` costs no request).
     fn is_local(&self) -> bool {
         self.backend.uri().starts_with("file://")

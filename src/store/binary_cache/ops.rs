@@ -171,13 +171,22 @@ pub(super) fn nar_from_path(
     path: &StorePath,
     sink: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let uri = store.backend.uri();
-    let full_path = store.store_dir.print(path);
     let ni = store
         .query_nar_info(path)?
         .ok_or_else(|| Error::InvalidPath {
-            path: full_path.clone(),
+            path: store.store_dir.print(path),
         })?;
+    nar_from_info(store, &ni, sink)
+}
+
+/// Streams the NAR `ni` describes into `sink`, decompressing it and checking it against `ni`.
+pub(super) fn nar_from_info(
+    store: &BinaryCacheStore,
+    ni: &NarInfo,
+    sink: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let uri = store.backend.uri();
+    let full_path = store.store_dir.print(&ni.info.path);
     let file = store
         .backend
         .get(&ni.url)

@@ -339,6 +339,12 @@ impl LocalStore {
         self.db().register(&self.opts.store_dir, infos, now)
     }
 
+    /// Whether `info` would be refused by a checked add (Nix's `pathInfoIsUntrusted`): not
+    /// content-addressed and without a signature by a trusted key while `require-sigs` is on.
+    pub fn is_untrusted(&self, info: &PathInfo) -> bool {
+        self.check_trusted(info, CheckSigs::Check).is_err()
+    }
+
     /// Rejects an untrusted path (Nix's `pathInfoIsUntrusted`, spec A5.6).
     pub(super) fn check_trusted(&self, info: &PathInfo, check: CheckSigs) -> Result<(), Error> {
         let dir = &self.opts.store_dir;
