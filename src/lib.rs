@@ -101,6 +101,7 @@
 //! | `profile list`, `history`, `upgrade`'s matchers (`src/nix/profile.cc`) | `cli/profile*.rs`, [`profile::matchers`], [`profile::history`]; upgrading from a flake is coming |
 //! | realising derivations: goals, scheduling, `max-jobs` (`libstore/build/worker.cc`, `derivation-goal.cc`) | [`build::goal`] |
 //! | the local builder: environment, logs, output checks, registration (`libstore/unix/build/*`) | [`build::builder`], [`build::env`], [`build::log`], [`build::scan`]; a chroot store's mount namespace in [`build::chroot`] |
+//! | the Linux sandbox and build users (`linux-derivation-builder.cc`, `user-lock.cc`) | [`build::sandbox`] |
 //! | `nix build`, result links as GC roots (`src/nix/build.cc`, `addPermRoot`) | `cli/build.rs`, `store::local::LocalStore::add_perm_root` |
 
 pub mod build;
