@@ -4,6 +4,7 @@ mod binary_cache;
 mod build_daemon;
 mod build_kill;
 mod build_oracle;
+mod build_remote;
 mod build_sandbox;
 mod completions;
 mod completions_zsh;
