@@ -102,6 +102,7 @@
 //! | realising derivations: goals, scheduling, `max-jobs` (`libstore/build/worker.cc`, `derivation-goal.cc`) | [`build::goal`] |
 //! | the local builder: environment, logs, output checks, registration (`libstore/unix/build/*`) | [`build::builder`], [`build::env`], [`build::log`], [`build::scan`]; a chroot store's mount namespace in [`build::chroot`] |
 //! | substitution: trying the substituters before building, `queryMissing` (`libstore/build/substitution-goal.cc`, `derivation-goal.cc`, `misc.cc`) | [`build::substitute`], `cli/build_subst.rs` |
+//! | the Linux sandbox and build users (`linux-derivation-builder.cc`, `user-lock.cc`) | [`build::sandbox`] |
 //! | `nix build`, result links as GC roots (`src/nix/build.cc`, `addPermRoot`) | `cli/build.rs`, `store::local::LocalStore::add_perm_root` |
 
 pub mod build;
