@@ -102,6 +102,8 @@
 //! | realising derivations: goals, scheduling, `max-jobs` (`libstore/build/worker.cc`, `derivation-goal.cc`) | [`build::goal`] |
 //! | the local builder: environment, logs, output checks, registration (`libstore/unix/build/*`) | [`build::builder`], [`build::env`], [`build::log`], [`build::scan`]; a chroot store's mount namespace in [`build::chroot`] |
 //! | `nix build`, result links as GC roots (`src/nix/build.cc`, `addPermRoot`) | `cli/build.rs`, `store::local::LocalStore::add_perm_root` |
+//! | building through the daemon (`RemoteStore::buildPathsWithResults`, `BuildResult`) | [`build::daemon`], [`store::daemon::build_ops`], `cli/build/remote.rs` |
+//! | remote builders (`machines.cc`, `build-remote.cc`, `buildDerivation`) | [`build::remote`], [`build::remote::machines`], [`store::serve::build`], `cli/build/builders.rs` |
 
 pub mod build;
 pub mod cli;

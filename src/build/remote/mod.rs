@@ -18,8 +18,11 @@
 //!   through lock files under `<state>/current-load`.
 //! - A failed remote build is one error, `build of '…' on '…' failed: <the remote error>`;
 //!   Nix prints that and then the hook's own `builder for '…' failed with exit code 1`.
-//! - The build log of an `ssh://` machine is not shown with `-L` (an `ssh-ng://` machine's
-//!   is, as its daemon sends it).
+//! - The build output of an `ssh://` machine reaches stderr as `nix-store --serve` writes
+//!   it (Nix prefixes it, `name> `, and shows it with `-L` only); an `ssh-ng://` machine's
+//!   log lines and its own `building '…'...` line are shown as Nix 2.8 shows them.
+//! - The copies to and from the machine are not announced (Nix 2.8: `copying N paths...`,
+//!   `copying path '…' from '…'...`).
 
 pub mod machines;
 
