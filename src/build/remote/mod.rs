@@ -21,8 +21,8 @@
 //! - The build output of an `ssh://` machine reaches stderr as `nix-store --serve` writes
 //!   it (Nix prefixes it, `name> `, and shows it with `-L` only); an `ssh-ng://` machine's
 //!   log lines and its own `building '…'...` line are shown as Nix 2.8 shows them.
-//! - The copies to and from the machine are not announced (Nix 2.8: `copying N paths...`,
-//!   `copying path '…' from '…'...`).
+//! - The copies to and from the machine are announced as Nix 2.8 announces them, before
+//!   they run rather than as each path's copy starts.
 
 pub mod machines;
 
@@ -285,6 +285,7 @@ impl<'a> RemoteRealiser<'a> {
         drv_path: &StorePath,
         drv: &Derivation,
         input_outputs: &BTreeSet<StorePath>,
+        events: &dyn Events,
     ) -> anyhow::Result<()> {
         let m = &self.cfg.machines[i];
         let dir = self.store.store_dir();
@@ -303,10 +304,19 @@ impl<'a> RemoteRealiser<'a> {
             check_sigs: CheckSigs::NoCheck,
             jobs: 1,
         };
+        // Announced as Nix 2.8's `copyPaths` does, "0 paths" included; the store is named
+        // without its parameters, as Nix's SSH stores name themselves.
+        let uri = m.store_uri.split('?').next().unwrap_or(&m.store_uri);
+        let valid = remote.store().query_valid_paths(&inputs)?;
+        let to_copy: BTreeSet<StorePath> = inputs.difference(&valid).cloned().collect();
+        events.info(&format!("copying {} paths...", to_copy.len()));
+        for p in &to_copy {
+            events.info(&format!("copying path '{}' to '{uri}'...", dir.print(p)));
+        }
         crate::store::copy::copy_paths(
             self.store,
             remote.store(),
-            &inputs,
+            &to_copy,
             opts,
             &crate::report::Silent,
         )?;
@@ -332,6 +342,12 @@ impl<'a> RemoteRealiser<'a> {
                 && !self.store.is_valid_path(p)?
             {
                 missing.insert(p.clone());
+            }
+        }
+        if !missing.is_empty() {
+            events.info(&format!("copying {} paths...", missing.len()));
+            for p in &missing {
+                events.info(&format!("copying path '{}' from '{uri}'...", dir.print(p)));
             }
         }
         crate::store::copy::copy_paths(
@@ -382,7 +398,7 @@ impl Realiser for RemoteRealiser<'_> {
             };
             let printed = self.store.store_dir().print(drv_path);
             events.info(&format!("building '{printed}' on '{}'...", m.store_uri));
-            let res = self.build_remote(i, &remote, drv_path, drv, input_outputs);
+            let res = self.build_remote(i, &remote, drv_path, drv, input_outputs, events);
             self.release(Some(i));
             return res.map_err(|e| match e.downcast::<Error>() {
                 Ok(e) => e,
