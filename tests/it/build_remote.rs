@@ -398,3 +398,33 @@ fn remote_build_messages_equal_nixs(scheme: &str) {
         "{ours:?}"
     );
 }
+
+/// Without `--builders`, the machines come from `$NIX_CONF_DIR/machines` (Nix's default
+/// `builders = @/etc/nix/machines`); `@FILE` entries are read as Nix reads them.
+#[test]
+fn machines_come_from_the_default_machines_file() {
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    env.write(
+        "more-machines",
+        "# extra\nssh://b.invalid riscv64-linux - 2\n",
+    );
+    env.write(
+        "etc/machines",
+        format!(
+            "ssh://a.invalid aarch64-linux ; @{}\n",
+            env.path("more-machines").display()
+        ),
+    );
+    let out = env.run(&["build", "-f", ".", "plain", "--no-link", "-j0"]);
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr().contains(
+            "2 available machines:\n(systems, maxjobs, supportedFeatures, mandatoryFeatures)\n\
+             (aarch64-linux, 1, , )\n(riscv64-linux, 2, , )\n"
+        ),
+        "{out:?}"
+    );
+}
