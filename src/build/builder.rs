@@ -68,18 +68,27 @@ pub fn build(
             valid.insert(name.clone());
         }
     }
+    let checking = settings.check.contains(drv_path);
     // Another process may have built them while we waited for the locks.
-    if valid.len() == outputs.len() {
+    if valid.len() == outputs.len() && !checking {
         return Ok(());
     }
-    events.building(&printed);
+    if checking && valid.len() != outputs.len() {
+        return Err(super::determinism::not_valid(&printed));
+    }
+    super::platform::check(&settings.platform, drv, &printed)?;
+    if checking {
+        events.checking(&printed);
+    } else {
+        events.building(&printed);
+    }
     // Outputs that are valid already are built at a scratch path (Nix's `makeFallbackPath`);
     // the builder sees that path instead.
     let mut scratch = BTreeMap::new();
     let mut rewrites = Vec::new();
     for (name, p) in &outputs {
         let s = if valid.contains(name) {
-            let fallback = fallback_path(store, drv_path, drv, name)?;
+            let fallback = fallback_path(store, drv_path, p)?;
             rewrites.push((p.hash_part().to_owned(), fallback.hash_part().to_owned()));
             fallback
         } else {
@@ -112,19 +121,18 @@ pub fn build(
     result
 }
 
-/// Nix's `makeFallbackPath`: a path for building output `name` of a derivation whose output
-/// is valid already.
+/// Nix's `makeFallbackPath` of a store path: where an output that is valid already is built
+/// (to be thrown away, or compared with `--rebuild`).
 fn fallback_path(
     store: &LocalStore,
     drv_path: &StorePath,
-    drv: &Derivation,
-    name: &str,
+    path: &StorePath,
 ) -> Result<StorePath, Error> {
     let dir = store.store_dir();
     dir.make_path(
-        &format!("rewrite:{}:name:{name}", drv_path.base_name()),
+        &format!("rewrite:{}:{}", drv_path.base_name(), path.base_name()),
         &Hash::zero(crate::hash::Algo::Sha256),
-        &crate::store::derivation::output_path_name(&drv.name, name),
+        path.name(),
     )
     .map_err(Error::other)
 }
@@ -146,7 +154,8 @@ fn rewrite_derivation(drv: &Derivation, rewrites: &[(String, String)]) -> Deriva
     d
 }
 
-fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+/// `s` with every occurrence of `from` replaced by `to`.
+pub(crate) fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -300,9 +309,13 @@ fn run_and_register(
         Ok(())
     });
     let outcome = outcome.and_then(|()| {
-        register_outputs(
-            store, drv_path, drv, outputs, scratch, valid, &closure, &printed,
-        )
+        if settings.check.contains(drv_path) {
+            super::determinism::compare(store, &printed, outputs, scratch, settings.keep_failed)
+        } else {
+            register_outputs(
+                store, drv_path, drv, outputs, scratch, valid, &closure, &printed,
+            )
+        }
     });
     if outcome.is_err() && settings.keep_failed {
         events.note(&format!(
@@ -339,10 +352,24 @@ fn run_builder(
         .map_err(Error::other)?;
     if let Some(name) = drv.builder.strip_prefix(b"builtin:") {
         let name = String::from_utf8_lossy(name);
+        let fs = super::store_fs::StoreFs::new(store.store_dir().as_str(), store.real_store_dir());
+        let mut warnings = Vec::new();
         let result = match out_real {
-            Some(out) => super::builtins::run(&name, drv, out, settings.fetcher.as_deref()),
+            Some(out) => super::builtins::run(
+                &name,
+                drv,
+                out,
+                settings.fetcher.as_deref(),
+                &fs,
+                &mut |w| warnings.push(format!("warning: {w}\n")),
+            ),
             None => Err("builtin builders need an output named 'out'".to_owned()),
         };
+        for w in warnings {
+            for line in log.write(w.as_bytes()) {
+                events.log_line(&drv.name, &line);
+            }
+        }
         let status = match result {
             Ok(()) => None,
             Err(msg) => {
@@ -608,11 +635,11 @@ fn register_outputs(
         infos.push((name, info));
     }
     let by_name: BTreeMap<String, PathInfo> = infos.iter().cloned().collect();
-    super::checks::check_outputs(&dir, drv, &by_name, &|p| {
+    super::checks::check_outputs(&dir, drv, printed, &by_name, &|p| {
         store
             .path_info(p)
             .map_err(Error::other)?
-            .map(|i| i.references)
+            .map(|i| (i.references, i.nar_size))
             .ok_or_else(|| Error::Other(format!("path '{}' is not valid", dir.print(p))))
     })?;
     let infos: Vec<PathInfo> = infos.into_iter().map(|(_, i)| i).collect();

@@ -128,6 +128,24 @@ fn names(drv: &Derivation, outputs: &Outputs) -> BTreeSet<String> {
 
 /// Finds the derivations to build for `wanted`.
 pub fn plan(store: &LocalStore, wanted: &[Wanted]) -> Result<Plan, Error> {
+    plan_inner(store, wanted, &BTreeSet::new())
+}
+
+/// Finds the derivations to build for `wanted`, the derivations in `check` built whatever
+/// their outputs' validity (`--rebuild`; their inputs as [`plan`] would).
+pub fn plan_checking(
+    store: &LocalStore,
+    wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
+) -> Result<Plan, Error> {
+    plan_inner(store, wanted, check)
+}
+
+fn plan_inner(
+    store: &LocalStore,
+    wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
+) -> Result<Plan, Error> {
     let dir = store.store_dir();
     let mut plan = Plan {
         store_dir: dir.clone(),
@@ -166,7 +184,7 @@ pub fn plan(store: &LocalStore, wanted: &[Wanted]) -> Result<Plan, Error> {
         if node.build || node.wanted.len() == before && before > 0 {
             continue;
         }
-        let mut missing = false;
+        let mut missing = check.contains(&path);
         for name in &node.wanted {
             match node.drv.outputs[name].path() {
                 Some(p) if store.is_valid_path(p).map_err(Error::other)? => {}
@@ -342,6 +360,7 @@ pub fn run(
                     let node = &plan.nodes[&path];
                     let inputs = plan.input_outputs(&node.drv);
                     let result = realiser.realise(&path, &node.drv, &inputs, events);
+                    events.finished(&plan.store_dir.print(&path), result.is_ok());
                     let mut st = lock();
                     st.running -= 1;
                     match result {

@@ -11,9 +11,13 @@
 //! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
 //!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
 //! - [`build_dir`]: build directories, and reclaiming those of killed builds.
-//! - [`builder`]: one local build (E4.2's procedure): per-output locks, build directory,
-//!   environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation, reference
-//!   scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`builder`]: one local build (E4.2's procedure): per-output locks, the system check
+//!   ([`platform`]), build directory, environment ([`mod@env`]), logs ([`mod@log`]), output
+//!   checks ([`checks`]), canonicalisation, reference scanning ([`scan`]), fixed-output hash
+//!   checks, registration, or with `--rebuild` the comparison with the valid outputs
+//!   ([`determinism`]).
+//! - [`builtins`]: `builtin:fetchurl` and `builtin:buildenv` (whose symlink tree
+//!   [`buildenv`] plans, reading packages through [`store_fs`]; profiles use both too).
 //! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
 //!
 //! # Deviations
@@ -24,21 +28,24 @@
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
 //!   (Nix leaves them to the garbage collector).
-//! - `maxSize`, `maxClosureSize` and structured attributes' `outputChecks` are not checked
-//!   yet; floating content-addressed and impure derivations are refused.
+//! - Floating content-addressed and impure derivations are refused.
 
 pub mod build_dir;
+pub mod buildenv;
 pub mod builder;
 pub mod builtins;
 pub mod checks;
 pub mod chroot;
 pub mod daemon;
+pub mod determinism;
 pub mod env;
 pub mod goal;
 pub mod log;
+pub mod platform;
 pub mod remote;
 pub mod sandbox;
 pub mod scan;
+pub mod store_fs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,6 +75,10 @@ pub struct Settings {
     pub helper: Option<PathBuf>,
     /// Downloads for `builtin:fetchurl`.
     pub fetcher: Option<std::sync::Arc<dyn builtins::Fetcher>>,
+    /// The derivations whose (valid) outputs are built again and compared (`--rebuild`).
+    pub check: std::collections::BTreeSet<crate::store::StorePath>,
+    /// What this machine can build ([`platform`]).
+    pub platform: platform::Platform,
     /// `sandbox`, `sandbox-paths`, … and `build-users-group`.
     pub sandbox: sandbox::Config,
 }
@@ -86,6 +97,8 @@ impl Default for Settings {
             caller_env: BTreeMap::new(),
             helper: None,
             fetcher: None,
+            check: std::collections::BTreeSet::new(),
+            platform: platform::Platform::default(),
             sandbox: sandbox::Config::default(),
         }
     }
@@ -101,6 +114,14 @@ pub trait Events: Sync {
     fn error(&self, msg: &str);
     /// A note (`note: keeping build directory …`).
     fn note(&self, msg: &str);
+    /// A rebuild of the derivation `drv` to compare its outputs starts (`--rebuild`).
+    fn checking(&self, drv: &str) {
+        self.building(drv);
+    }
+    /// The goal of the derivation `drv` is done (`ok`: its outputs are valid).
+    fn finished(&self, drv: &str, ok: bool) {
+        let _ = (drv, ok);
+    }
     /// A message printed as it is (`building '…' on '…'...`, remote builders' warnings).
     fn info(&self, _msg: &str) {}
 }
@@ -195,6 +216,52 @@ pub enum Error {
         "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
     )]
     NoJobs,
+    /// The derivation needs another system or features this machine lacks.
+    #[error(
+        "a '{platform}' with features {{{required}}} is required to build '{drv}', but I am a '{system}' with features {{{features}}}"
+    )]
+    WrongSystem {
+        /// The derivation's `system`.
+        platform: String,
+        /// Its `requiredSystemFeatures`, sorted, comma-separated.
+        required: String,
+        /// The derivation.
+        drv: String,
+        /// This machine's `system`.
+        system: String,
+        /// This machine's `system-features`, sorted, comma-separated.
+        features: String,
+    },
+    /// `--rebuild` produced an output different from the valid one.
+    #[error("derivation '{drv}' may not be deterministic: output '{path}' differs{}", .kept.as_ref().map(|k| format!(" from '{k}'")).unwrap_or_default())]
+    NotDeterministic {
+        /// The derivation.
+        drv: String,
+        /// The output's real path.
+        path: String,
+        /// Where the differing output was kept (`--keep-failed`).
+        kept: Option<String>,
+    },
+    /// An output's NAR is larger than its `maxSize`.
+    #[error("path '{path}' is too large at {size} bytes; limit is {limit} bytes")]
+    TooLarge {
+        /// The output.
+        path: String,
+        /// Its NAR size.
+        size: u64,
+        /// `maxSize`.
+        limit: u64,
+    },
+    /// An output's closure is larger than its `maxClosureSize`.
+    #[error("closure of path '{path}' is too large at {size} bytes; limit is {limit} bytes")]
+    ClosureTooLarge {
+        /// The output.
+        path: String,
+        /// The closure's total NAR size.
+        size: u64,
+        /// `maxClosureSize`.
+        limit: u64,
+    },
     /// `max-jobs = 0` and no remote machine fits: the whole realisation stops (Nix's worker
     /// throws).
     #[error(

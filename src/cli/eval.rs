@@ -149,7 +149,11 @@ pub(super) fn machine(
     let host = crate::eval_host::Host::new(&store_dir, opener, env.clone(), now, sink)
         .with_store_root(store_root)
         .with_purity(pure)
-        .with_flakes(flakes);
+        .with_flakes(flakes)
+        .with_import_from_derivation(
+            ctx.settings.allow_import_from_derivation,
+            super::build::ifd_realiser(ctx)?,
+        );
     let host = Rc::new(host);
     // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting);
     // pure evaluation has none.
