@@ -229,20 +229,10 @@ impl<'a> RemoteRealiser<'a> {
                     features,
                     &self.cfg.machines,
                 ));
-                return Err(if self.cfg.max_jobs == 0 {
-                    Error::NoMachine
-                } else {
-                    let join =
-                        |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
-                    Error::Other(format!(
-                        "a '{}' with features {{{}}} is required to build '{}', but I am a '{}' with features {{{}}}",
-                        String::from_utf8_lossy(&drv.system),
-                        join(features),
-                        self.store.store_dir().print(drv_path),
-                        self.cfg.this_system,
-                        join(&self.cfg.system_features)
-                    ))
-                });
+                if self.cfg.max_jobs == 0 {
+                    return Err(Error::NoMachine);
+                }
+                // The local builder refuses it with Nix's message.
             }
             return Ok(Choice::Local);
         }
@@ -369,15 +359,7 @@ impl Realiser for RemoteRealiser<'_> {
         input_outputs: &BTreeSet<StorePath>,
         events: &dyn Events,
     ) -> Result<(), Error> {
-        let features: BTreeSet<String> = drv
-            .env_var("requiredSystemFeatures")
-            .map(|v| {
-                String::from_utf8_lossy(v)
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let features = super::platform::required_features(drv);
         loop {
             let i = match self.choose(drv_path, drv, &features, events)? {
                 Choice::Local => return self.build_local(drv_path, drv, input_outputs, events),
