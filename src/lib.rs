@@ -104,6 +104,8 @@
 //! | substitution: trying the substituters before building, `queryMissing` (`libstore/build/substitution-goal.cc`, `derivation-goal.cc`, `misc.cc`) | [`build::substitute`], `cli/build_subst.rs` |
 //! | the Linux sandbox and build users (`linux-derivation-builder.cc`, `user-lock.cc`) | [`build::sandbox`] |
 //! | `nix build`, result links as GC roots (`src/nix/build.cc`, `addPermRoot`) | `cli/build.rs`, `store::local::LocalStore::add_perm_root` |
+//! | building through the daemon (`RemoteStore::buildPathsWithResults`, `BuildResult`) | [`build::daemon`], [`store::daemon::build_ops`], `cli/build/remote.rs` |
+//! | remote builders (`machines.cc`, `build-remote.cc`, `buildDerivation`) | [`build::remote`], [`build::remote::machines`], [`store::serve::build`], `cli/build/builders.rs` |
 
 pub mod build;
 pub mod cli;

@@ -325,3 +325,106 @@ fn malformed_builders_are_refused_as_nix_refuses_them() {
         "error: bad machine specification: failed to convert column #3 in a row: 'host x86_64-linux - many' to 'unsigned int'\n"
     );
 }
+
+#[test]
+fn remote_build_messages_equal_nixs_over_ssh_ng() {
+    remote_build_messages_equal_nixs("ssh-ng");
+}
+
+#[test]
+fn remote_build_messages_equal_nixs_over_ssh() {
+    remote_build_messages_equal_nixs("ssh");
+}
+
+/// rflake and Nix 2.8 (in a chroot store of its own, with a second server so that both find
+/// the output missing there) build the same derivation on a machine: the same stderr, line for
+/// line (`building '…' on '…'...`, the copies, the machine's own lines).
+fn remote_build_messages_equal_nixs(scheme: &str) {
+    if !require_nix() {
+        return;
+    }
+    let (env, _server) = setup();
+    let second = SshServer::start(&env.path("ssh2"));
+    let conf = env.path("ssh2/remote-etc/nix.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(
+        &std::fs::read_to_string(env.path("ssh/remote-etc/nix.conf"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("extra-sandbox-paths"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    std::fs::write(&conf, text).unwrap();
+    let machine = machine(&env, scheme);
+    let ours = env.run(&[
+        "build",
+        "-f",
+        ".",
+        "plain",
+        "--no-link",
+        "-j0",
+        "--builders",
+        &machine,
+    ]);
+    assert!(ours.success(), "{ours:?}");
+    let scratch = env.path("host-nix-store");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let nix_store = env.path("nix-store").display().to_string();
+    let mut cmd = env.command(env!("CARGO_BIN_EXE_rflake"));
+    cmd.arg("__run-builder")
+        .arg(&scratch)
+        .arg("/nix/store")
+        .arg("nix")
+        .args([
+            "build",
+            "--store",
+            &nix_store,
+            "-f",
+            ".",
+            "plain",
+            "--no-link",
+            "-j0",
+        ])
+        .args(["--builders", &machine])
+        .env("NIX_SSHOPTS", second.ssh_opts());
+    let theirs = env.run_command(&mut cmd);
+    assert!(theirs.success(), "{theirs:?}");
+    assert_eq!(ours.stderr(), theirs.stderr());
+    assert!(ours.stderr().contains("copying 0 paths...\n"), "{ours:?}");
+    assert!(
+        ours.stderr()
+            .contains(&format!("-plain' from '{scheme}://127.0.0.1'...\n")),
+        "{ours:?}"
+    );
+}
+
+/// Without `--builders`, the machines come from `$NIX_CONF_DIR/machines` (Nix's default
+/// `builders = @/etc/nix/machines`); `@FILE` entries are read as Nix reads them.
+#[test]
+fn machines_come_from_the_default_machines_file() {
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    env.write(
+        "more-machines",
+        "# extra\nssh://b.invalid riscv64-linux - 2\n",
+    );
+    env.write(
+        "etc/machines",
+        format!(
+            "ssh://a.invalid aarch64-linux ; @{}\n",
+            env.path("more-machines").display()
+        ),
+    );
+    let out = env.run(&["build", "-f", ".", "plain", "--no-link", "-j0"]);
+    assert_eq!(out.status().code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr().contains(
+            "2 available machines:\n(systems, maxjobs, supportedFeatures, mandatoryFeatures)\n\
+             (aarch64-linux, 1, , )\n(riscv64-linux, 2, , )\n"
+        ),
+        "{out:?}"
+    );
+}

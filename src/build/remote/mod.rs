@@ -18,8 +18,11 @@
 //!   through lock files under `<state>/current-load`.
 //! - A failed remote build is one error, `build of '…' on '…' failed: <the remote error>`;
 //!   Nix prints that and then the hook's own `builder for '…' failed with exit code 1`.
-//! - The build log of an `ssh://` machine is not shown with `-L` (an `ssh-ng://` machine's
-//!   is, as its daemon sends it).
+//! - The build output of an `ssh://` machine reaches stderr as `nix-store --serve` writes
+//!   it (Nix prefixes it, `name> `, and shows it with `-L` only); an `ssh-ng://` machine's
+//!   log lines and its own `building '…'...` line are shown as Nix 2.8 shows them.
+//! - The copies to and from the machine are announced as Nix 2.8 announces them, before
+//!   they run rather than as each path's copy starts.
 
 pub mod machines;
 
@@ -226,20 +229,10 @@ impl<'a> RemoteRealiser<'a> {
                     features,
                     &self.cfg.machines,
                 ));
-                return Err(if self.cfg.max_jobs == 0 {
-                    Error::NoMachine
-                } else {
-                    let join =
-                        |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
-                    Error::Other(format!(
-                        "a '{}' with features {{{}}} is required to build '{}', but I am a '{}' with features {{{}}}",
-                        String::from_utf8_lossy(&drv.system),
-                        join(features),
-                        self.store.store_dir().print(drv_path),
-                        self.cfg.this_system,
-                        join(&self.cfg.system_features)
-                    ))
-                });
+                if self.cfg.max_jobs == 0 {
+                    return Err(Error::NoMachine);
+                }
+                // The local builder refuses it with Nix's message.
             }
             return Ok(Choice::Local);
         }
@@ -282,6 +275,7 @@ impl<'a> RemoteRealiser<'a> {
         drv_path: &StorePath,
         drv: &Derivation,
         input_outputs: &BTreeSet<StorePath>,
+        events: &dyn Events,
     ) -> anyhow::Result<()> {
         let m = &self.cfg.machines[i];
         let dir = self.store.store_dir();
@@ -300,10 +294,19 @@ impl<'a> RemoteRealiser<'a> {
             check_sigs: CheckSigs::NoCheck,
             jobs: 1,
         };
+        // Announced as Nix 2.8's `copyPaths` does, "0 paths" included; the store is named
+        // without its parameters, as Nix's SSH stores name themselves.
+        let uri = m.store_uri.split('?').next().unwrap_or(&m.store_uri);
+        let valid = remote.store().query_valid_paths(&inputs)?;
+        let to_copy: BTreeSet<StorePath> = inputs.difference(&valid).cloned().collect();
+        events.info(&format!("copying {} paths...", to_copy.len()));
+        for p in &to_copy {
+            events.info(&format!("copying path '{}' to '{uri}'...", dir.print(p)));
+        }
         crate::store::copy::copy_paths(
             self.store,
             remote.store(),
-            &inputs,
+            &to_copy,
             opts,
             &crate::report::Silent,
         )?;
@@ -331,6 +334,12 @@ impl<'a> RemoteRealiser<'a> {
                 missing.insert(p.clone());
             }
         }
+        if !missing.is_empty() {
+            events.info(&format!("copying {} paths...", missing.len()));
+            for p in &missing {
+                events.info(&format!("copying path '{}' from '{uri}'...", dir.print(p)));
+            }
+        }
         crate::store::copy::copy_paths(
             remote.store(),
             self.store,
@@ -350,15 +359,7 @@ impl Realiser for RemoteRealiser<'_> {
         input_outputs: &BTreeSet<StorePath>,
         events: &dyn Events,
     ) -> Result<(), Error> {
-        let features: BTreeSet<String> = drv
-            .env_var("requiredSystemFeatures")
-            .map(|v| {
-                String::from_utf8_lossy(v)
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let features = super::platform::required_features(drv);
         loop {
             let i = match self.choose(drv_path, drv, &features, events)? {
                 Choice::Local => return self.build_local(drv_path, drv, input_outputs, events),
@@ -379,7 +380,7 @@ impl Realiser for RemoteRealiser<'_> {
             };
             let printed = self.store.store_dir().print(drv_path);
             events.info(&format!("building '{printed}' on '{}'...", m.store_uri));
-            let res = self.build_remote(i, &remote, drv_path, drv, input_outputs);
+            let res = self.build_remote(i, &remote, drv_path, drv, input_outputs, events);
             self.release(Some(i));
             return res.map_err(|e| match e.downcast::<Error>() {
                 Ok(e) => e,

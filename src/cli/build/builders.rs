@@ -1,10 +1,8 @@
 //! The remote builders of a local build ([`crate::build::remote`]) from the settings:
 //! `builders` (default `@$NIX_CONF_DIR/machines`; `--builders` on the command line),
-//! `builders-use-substitutes`, `system`, `extra-platforms`, `system-features` (default Nix's
-//! `nixos-test benchmark big-parallel`, and `kvm` when `/dev/kvm` exists), `max-jobs`, and the
-//! build settings an `ssh://` machine is sent.
-
-use std::collections::BTreeSet;
+//! `builders-use-substitutes`, this machine's platform (`system`, `extra-platforms`,
+//! `system-features`, as the local builder sees them), `max-jobs`, and the build settings an
+//! `ssh://` machine is sent.
 
 use super::Context;
 use crate::build::remote::{self, Config, Machine, Remote};
@@ -25,39 +23,20 @@ pub(super) fn config(
     };
     let builders = get("builders")
         .unwrap_or_else(|| format!("@{}", ctx.dirs.nix_conf_dir.join("machines").display()));
-    let this_system = get("system")
-        .unwrap_or_else(|| format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS));
+    let platform = &settings.platform;
+    let this_system = platform.system.clone();
     let read = |p: &str| std::fs::read_to_string(p).ok();
     let machines = remote::machines::parse(&builders, &this_system, &read)?;
     if machines.is_empty() {
         return Ok(None);
     }
-    let words = |v: Option<String>| -> Vec<String> {
-        v.unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    };
-    let system_features: BTreeSet<String> = match get("system-features") {
-        Some(v) => words(Some(v)).into_iter().collect(),
-        None => {
-            let mut f: BTreeSet<String> = ["nixos-test", "benchmark", "big-parallel"]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
-            if std::path::Path::new("/dev/kvm").exists() {
-                f.insert("kvm".to_owned());
-            }
-            f
-        }
-    };
     let number = |name: &str| get(name).and_then(|v| v.parse().ok()).unwrap_or(0);
     Ok(Some(Config {
         machines,
         use_substitutes: get("builders-use-substitutes").is_some_and(|v| v == "true"),
         this_system,
-        extra_platforms: words(get("extra-platforms")),
-        system_features,
+        extra_platforms: platform.extra_platforms.iter().cloned().collect(),
+        system_features: platform.features.clone(),
         max_jobs: settings.max_jobs,
         serve_settings: crate::store::serve::build::BuildSettings {
             max_silent_time: d.max_silent_time,
