@@ -30,6 +30,10 @@ use crate::store::path_info::PathInfo;
 /// Opens the local store when it is first needed.
 pub type Opener = Box<dyn Fn() -> anyhow::Result<LocalStore>>;
 
+/// Builds wanted outputs in a store for import from derivation (the command line prints the
+/// progress); the error is the message to show.
+pub type Realiser = Box<dyn Fn(&LocalStore, &[crate::build::goal::Wanted]) -> Result<(), String>>;
+
 /// The world of an evaluation.
 pub struct Host {
     store_dir: StoreDir,
@@ -44,6 +48,8 @@ pub struct Host {
     /// Pure evaluation: only the paths in `allowed` (and below them) can be read.
     pure: bool,
     allowed: RefCell<Vec<String>>,
+    /// `allow-import-from-derivation`, and how to build (none: building is refused).
+    ifd: (bool, Option<Realiser>),
 }
 
 /// What a host needs to fetch trees and flakes.
@@ -75,7 +81,15 @@ impl Host {
             store_root: None,
             pure: false,
             allowed: RefCell::new(Vec::new()),
+            ifd: (true, None),
         }
+    }
+
+    /// The host, building what an evaluation reads with `realiser` when `allow` (the setting
+    /// `allow-import-from-derivation`; Nix's message when it is off).
+    pub fn with_import_from_derivation(mut self, allow: bool, realiser: Realiser) -> Host {
+        self.ifd = (allow, Some(realiser));
+        self
     }
 
     /// The host, able to fetch trees and flakes through `flakes`.
@@ -147,6 +161,12 @@ impl Host {
             .get_or_init(|| (self.opener)().map_err(|e| format!("{e:#}")))
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// The store the evaluation opened, if it opened one (so a command that goes on to build
+    /// does not open it a second time).
+    pub fn into_store(self) -> Option<LocalStore> {
+        self.store.into_inner().and_then(Result::ok)
     }
 }
 
@@ -294,6 +314,52 @@ impl Io for Host {
 
     fn message(&self, line: &str) {
         (self.sink)(line)
+    }
+
+    fn realise(&self, outputs: &[(String, String)]) -> Result<(), String> {
+        use crate::build::goal::{Outputs, Wanted};
+        let Some((first, _)) = outputs.first() else {
+            return Ok(());
+        };
+        if !self.ifd.0 {
+            return Err(format!(
+                "cannot build '{first}' during evaluation because the option 'allow-import-from-derivation' is disabled"
+            ));
+        }
+        let Some(realiser) = &self.ifd.1 else {
+            return Err(format!(
+                "cannot build '{first}' during evaluation: building is not available here"
+            ));
+        };
+        let mut by_drv: std::collections::BTreeMap<StorePath, BTreeSet<String>> =
+            std::collections::BTreeMap::new();
+        for (drv, output) in outputs {
+            let p = self.store_dir.parse(drv).map_err(|e| format!("{e}"))?;
+            by_drv.entry(p).or_default().insert(output.clone());
+        }
+        let store = self.store()?;
+        let mut readable = Vec::new();
+        for (drv, names) in &by_drv {
+            let d = crate::build::goal::read_derivation(store, drv).map_err(|e| e.to_string())?;
+            for n in names {
+                if let Some(p) = d.outputs.get(n).and_then(|o| o.path()) {
+                    readable.push(self.store_dir.print(p));
+                }
+            }
+        }
+        let wanted: Vec<Wanted> = by_drv
+            .into_iter()
+            .map(|(drv, names)| Wanted {
+                drv,
+                outputs: Outputs::Names(names),
+            })
+            .collect();
+        realiser(store, &wanted)?;
+        // What was built may be read in pure evaluation (Nix allows the realised paths).
+        for p in readable {
+            self.allow(&p);
+        }
+        Ok(())
     }
 
     fn fetch_tree(&self, input: &Input, is_final: bool) -> Result<FetchedTree, String> {

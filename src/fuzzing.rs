@@ -8,6 +8,9 @@ use std::collections::BTreeSet;
 
 use crate::report::Silent;
 
+mod nix_eval;
+pub use nix_eval::nix_eval;
+
 /// A flake reference on the command line or in a registry (URL and path forms, fragments).
 pub fn flakeref(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else {
@@ -91,16 +94,35 @@ pub fn flake_nix(data: &[u8]) {
     let _ = crate::flake::decl::read(text, &opts);
 }
 
-/// A downloaded archive (tar in any compression, zip), unpacked into a temporary directory.
+/// A downloaded archive (tar in any compression, zip), unpacked into a scratch directory.
+/// The directory is made once per thread and emptied after each input: making one per input
+/// (a `mkdir` in a busy `/tmp`) took most of the time, and most inputs are rejected by their
+/// first bytes before anything is written.
 pub fn archive(data: &[u8]) {
-    let Ok(dir) = tempfile::tempdir() else {
-        return;
-    };
-    let _ = crate::fetch::tarball::unpack::unpack(
-        &mut &data[..],
-        dir.path(),
-        crate::fetch::tarball::tree::Limits::default(),
-    );
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Option<tempfile::TempDir>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    SCRATCH.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = tempfile::tempdir().ok();
+        }
+        let Some(dir) = slot.as_ref().map(|d| d.path().to_owned()) else {
+            return;
+        };
+        let _ = crate::fetch::tarball::unpack::unpack(
+            &mut &data[..],
+            &dir,
+            crate::fetch::tarball::tree::Limits::default(),
+        );
+        let _ = std::fs::remove_dir_all(dir.join("unpacked"));
+        let _ = std::fs::remove_file(dir.join("archive.zip"));
+        // What could not be removed would fail every later input: start afresh.
+        if std::fs::read_dir(&dir).map_or(true, |mut d| d.next().is_some()) {
+            *slot = None;
+        }
+    });
 }
 
 /// The frames a Nix daemon sends (`STDERR_*`), at the newest and at an old protocol version.
@@ -159,4 +181,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("archive", archive),
     ("daemon_frames", daemon_frames),
     ("derivation", derivation),
+    ("nix_eval", nix_eval),
 ];

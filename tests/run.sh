@@ -2,7 +2,8 @@
 # Runs rflake's whole test suite. Installs what the tests need first (Nix 2.8 as the
 # differential oracle, git, Mercurial, zsh and fish for the completion checks, OpenSSH for the
 # ssh-ng:// store tests, jq for the fault campaign), only if missing. Ends with a short run of
-# the fault campaign (tests/faults/run.sh: 10 kill trials per writer, 2 concurrency rounds).
+# the fault campaign (tests/faults/run.sh: 10 kill trials per writer, 5 of `build` and
+# `profile upgrade`, 2 concurrency rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,18 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Build users for the sandbox tests run as root (tests/it/build_sandbox.rs), made as Debian's
+# nix-setup-systemd (recommended by nix-bin) makes them, only if missing.
+if [ "$(id -u)" = 0 ] && ! getent group nixbld >/dev/null; then
+  groupadd --force --system nixbld
+  for n in $(seq 1 10); do
+    id "nixbld$n" >/dev/null 2>&1 ||
+      useradd --system --comment "Nix build user $n" --home-dir /var/empty --gid nixbld \
+        --groups nixbld --no-user-group --shell /usr/sbin/nologin "nixbld$n"
+  done
+fi
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
-tests/faults/run.sh --trials 10 --rounds 2
+tests/faults/run.sh --trials 10 --build-trials 5 --rounds 2

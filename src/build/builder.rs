@@ -1,17 +1,18 @@
-//! One local, unsandboxed build (Nix's `LocalDerivationGoal` with `sandbox = false`: spec
-//! E4.2 steps 3–13): lock the outputs, run the builder in a fresh build directory with
-//! [`super::env`]'s environment, log its output, check, canonicalise and scan the outputs,
-//! check fixed-output hashes, register the outputs, clean up.
+//! One local build (Nix's `LocalDerivationGoal`: spec E4.2 steps 3–13): lock the outputs, run
+//! the builder in a fresh build directory with [`super::env`]'s environment (in the sandbox
+//! of [`super::sandbox`] unless `sandbox = false`, as a build user when root has one), log
+//! its output, check, canonicalise and scan the outputs, check fixed-output hashes, register
+//! the outputs, clean up.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
 use std::io::Read as _;
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::log::{BuildLog, log_path};
 use super::{Error, Events, Settings, env, scan};
@@ -67,18 +68,27 @@ pub fn build(
             valid.insert(name.clone());
         }
     }
+    let checking = settings.check.contains(drv_path);
     // Another process may have built them while we waited for the locks.
-    if valid.len() == outputs.len() {
+    if valid.len() == outputs.len() && !checking {
         return Ok(());
     }
-    events.building(&printed);
+    if checking && valid.len() != outputs.len() {
+        return Err(super::determinism::not_valid(&printed));
+    }
+    super::platform::check(&settings.platform, drv, &printed)?;
+    if checking {
+        events.checking(&printed);
+    } else {
+        events.building(&printed);
+    }
     // Outputs that are valid already are built at a scratch path (Nix's `makeFallbackPath`);
     // the builder sees that path instead.
     let mut scratch = BTreeMap::new();
     let mut rewrites = Vec::new();
     for (name, p) in &outputs {
         let s = if valid.contains(name) {
-            let fallback = fallback_path(store, drv_path, drv, name)?;
+            let fallback = fallback_path(store, drv_path, p)?;
             rewrites.push((p.hash_part().to_owned(), fallback.hash_part().to_owned()));
             fallback
         } else {
@@ -111,19 +121,18 @@ pub fn build(
     result
 }
 
-/// Nix's `makeFallbackPath`: a path for building output `name` of a derivation whose output
-/// is valid already.
+/// Nix's `makeFallbackPath` of a store path: where an output that is valid already is built
+/// (to be thrown away, or compared with `--rebuild`).
 fn fallback_path(
     store: &LocalStore,
     drv_path: &StorePath,
-    drv: &Derivation,
-    name: &str,
+    path: &StorePath,
 ) -> Result<StorePath, Error> {
     let dir = store.store_dir();
     dir.make_path(
-        &format!("rewrite:{}:name:{name}", drv_path.base_name()),
+        &format!("rewrite:{}:{}", drv_path.base_name(), path.base_name()),
         &Hash::zero(crate::hash::Algo::Sha256),
-        &crate::store::derivation::output_path_name(&drv.name, name),
+        path.name(),
     )
     .map_err(Error::other)
 }
@@ -145,7 +154,8 @@ fn rewrite_derivation(drv: &Derivation, rewrites: &[(String, String)]) -> Deriva
     d
 }
 
-fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+/// `s` with every occurrence of `from` replaced by `to`.
+pub(crate) fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -158,26 +168,6 @@ fn replace_bytes(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Creates `<parent>/nix-build-<drv base name>-<n>`, mode 0700, with the first free `n`.
-fn create_build_dir(parent: &Path, drv_path: &StorePath) -> Result<PathBuf, Error> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = parent.join(format!("nix-build-{}-{n}", drv_path.name()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(Error::Other(format!(
-                    "creating directory '{}': {}",
-                    dir.display(),
-                    crate::util::fs::strerror(&e)
-                )));
-            }
-        }
-    }
 }
 
 /// The paths the outputs may refer to: the closure of the inputs.
@@ -222,13 +212,20 @@ fn run_and_register(
     let dir = store.store_dir().clone();
     let printed = dir.print(drv_path);
     let closure = input_closure(store, drv, input_outputs)?;
-    let build_dir = create_build_dir(&settings.build_dir_parent, drv_path)?;
+    let sandboxed = super::sandbox::decide(drv, &printed, settings)?;
+    let user = super::sandbox::build_user(store, drv, settings)?;
+    let build_dir_guard = super::build_dir::BuildDir::create(&settings.build_dir_parent, drv_path)?;
+    let build_dir = build_dir_guard.path().to_owned();
     let cores = if settings.cores == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
     } else {
         settings.cores
     };
-    let build_dir_text = build_dir.to_string_lossy().into_owned();
+    let build_dir_text = if sandboxed {
+        settings.sandbox.build_dir.clone()
+    } else {
+        build_dir.to_string_lossy().into_owned()
+    };
     let scratch_printed: BTreeMap<String, String> = scratch
         .iter()
         .map(|(k, v)| (k.clone(), dir.print(v)))
@@ -258,7 +255,34 @@ fn run_and_register(
         let log_file = settings
             .keep_build_log
             .then(|| log_path(&log_dir(store), drv_path, settings.compress_build_log));
+        if let Some(u) = &user {
+            super::sandbox::hand_over(store, &build_dir, u, sandboxed)?;
+        }
+        let sandbox = if sandboxed {
+            let params = super::sandbox::prepare::Params {
+                store,
+                drv_path,
+                drv,
+                closure: &closure,
+                outputs: scratch,
+                build_dir: &build_dir,
+                spec_dir: &settings.build_dir_parent,
+                config: &settings.sandbox,
+                user: user.as_ref(),
+            };
+            Some(super::sandbox::prepare::prepare(
+                &params,
+                &prepared.env,
+                &settings.sandbox.shm_size,
+            )?)
+        } else {
+            None
+        };
         let out_real = scratch.get("out").map(|p| store.real_path(p));
+        let launch = Launch {
+            sandbox: sandbox.as_ref(),
+            user: user.as_ref(),
+        };
         run_builder(
             store,
             drv,
@@ -267,14 +291,31 @@ fn run_and_register(
             &prepared,
             &build_dir,
             log_file.as_deref(),
+            &launch,
             settings,
             events,
-        )
+        )?;
+        if let Some(sb) = &sandbox {
+            sb.take_outputs(store, scratch)?;
+        }
+        if user.is_some() {
+            for p in scratch.values() {
+                let real = store.real_path(p);
+                if std::fs::symlink_metadata(&real).is_ok() {
+                    super::sandbox::users::reclaim(&real)?;
+                }
+            }
+        }
+        Ok(())
     });
     let outcome = outcome.and_then(|()| {
-        register_outputs(
-            store, drv_path, drv, outputs, scratch, valid, &closure, &printed,
-        )
+        if settings.check.contains(drv_path) {
+            super::determinism::compare(store, &printed, outputs, scratch, settings.keep_failed)
+        } else {
+            register_outputs(
+                store, drv_path, drv, outputs, scratch, valid, &closure, &printed,
+            )
+        }
     });
     if outcome.is_err() && settings.keep_failed {
         events.note(&format!(
@@ -282,9 +323,15 @@ fn run_and_register(
             build_dir.display()
         ));
     } else {
-        let _ = crate::util::fs::remove_tree(&build_dir);
+        build_dir_guard.remove();
     }
     outcome
+}
+
+/// How the builder process is started: through the sandbox helper, as a build user.
+struct Launch<'a> {
+    sandbox: Option<&'a super::sandbox::prepare::Sandbox>,
+    user: Option<&'a super::sandbox::users::BuildUser>,
 }
 
 /// Runs the builder, logging its output; fails unless it exits with 0.
@@ -297,6 +344,7 @@ fn run_builder(
     prepared: &env::Prepared,
     build_dir: &Path,
     log_file: Option<&Path>,
+    launch: &Launch<'_>,
     settings: &Settings,
     events: &dyn Events,
 ) -> Result<(), Error> {
@@ -304,10 +352,24 @@ fn run_builder(
         .map_err(Error::other)?;
     if let Some(name) = drv.builder.strip_prefix(b"builtin:") {
         let name = String::from_utf8_lossy(name);
+        let fs = super::store_fs::StoreFs::new(store.store_dir().as_str(), store.real_store_dir());
+        let mut warnings = Vec::new();
         let result = match out_real {
-            Some(out) => super::builtins::run(&name, drv, out, settings.fetcher.as_deref()),
+            Some(out) => super::builtins::run(
+                &name,
+                drv,
+                out,
+                settings.fetcher.as_deref(),
+                &fs,
+                &mut |w| warnings.push(format!("warning: {w}\n")),
+            ),
             None => Err("builtin builders need an output named 'out'".to_owned()),
         };
+        for w in warnings {
+            for line in log.write(w.as_bytes()) {
+                events.log_line(&drv.name, &line);
+            }
+        }
         let status = match result {
             Ok(()) => None,
             Err(msg) => {
@@ -331,10 +393,24 @@ fn run_builder(
     let (mut reader, writer) = std::io::pipe().map_err(Error::other)?;
     let status = {
         let logical = Path::new(store.store_dir().as_str());
-        let mut cmd = if store.real_store_dir() == logical {
+        let mut cmd = if let Some(sandbox) = launch.sandbox {
+            let Some(helper) = &settings.helper else {
+                return Err(Error::Other(format!(
+                    "cannot build '{printed}' in a sandbox without the rflake executable"
+                )));
+            };
+            // The helper takes the builder, its arguments and environment from the spec.
+            let mut c = Command::new(helper);
+            c.arg(super::sandbox::helper::OUTER_ARG)
+                .arg(sandbox.spec_file());
+            c
+        } else if store.real_store_dir() == logical {
             let mut c = Command::new(OsStr::from_bytes(&drv.builder));
             // As in Nix, the builder's argv[0] is its base name.
             c.arg0(super::chroot::base_name(OsStr::from_bytes(&drv.builder)));
+            if let Some(u) = launch.user {
+                c.uid(u.uid).gid(u.gid);
+            }
             c
         } else {
             // A chroot store: the builder must see the store at its logical path.
@@ -357,8 +433,10 @@ fn run_builder(
                 .arg(OsStr::from_bytes(&drv.builder));
             c
         };
-        cmd.args(drv.args.iter().map(|a| OsStr::from_bytes(a)))
-            .env_clear()
+        if launch.sandbox.is_none() {
+            cmd.args(drv.args.iter().map(|a| OsStr::from_bytes(a)));
+        }
+        cmd.env_clear()
             .envs(
                 prepared
                     .env
@@ -557,11 +635,11 @@ fn register_outputs(
         infos.push((name, info));
     }
     let by_name: BTreeMap<String, PathInfo> = infos.iter().cloned().collect();
-    super::checks::check_outputs(&dir, drv, &by_name, &|p| {
+    super::checks::check_outputs(&dir, drv, printed, &by_name, &|p| {
         store
             .path_info(p)
             .map_err(Error::other)?
-            .map(|i| i.references)
+            .map(|i| (i.references, i.nar_size))
             .ok_or_else(|| Error::Other(format!("path '{}' is not valid", dir.print(p))))
     })?;
     let infos: Vec<PathInfo> = infos.into_iter().map(|(_, i)| i).collect();

@@ -3,8 +3,8 @@
 //! logical paths. Nix forces its sandbox for such a store; rflake runs the builder through a
 //! small helper (the rflake binary itself, [`HELPER_ARG`]) that enters a private mount
 //! namespace, bind-mounts the real store directory over the logical one, and executes the
-//! builder. Nothing else of the host is hidden (that is the sandbox, a later step), and the
-//! host's own store directory is never written.
+//! builder, when `sandbox = false` (otherwise [`super::sandbox`] builds it). Nothing else of
+//! the host is hidden, and the host's own store directory is never written.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt as _;
@@ -19,6 +19,13 @@ pub const HELPER_ARG: &str = "__run-builder";
 fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString]) -> String {
     use rustix::mount::{MountPropagationFlags, mount_bind, mount_change};
     use rustix::thread::UnshareFlags;
+    // The builder dies with the rflake thread that started it (as Nix's builders do, through
+    // `dieWithParent`): a killed rflake leaves no builder writing into the store behind it.
+    if let Err(e) =
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+    {
+        return format!("setting the parent death signal: {e}");
+    }
     let uid = rustix::process::getuid();
     let gid = rustix::process::getgid();
     let mut flags = UnshareFlags::NEWNS;

@@ -44,6 +44,12 @@ pub trait Realiser: Sync {
         input_outputs: &BTreeSet<StorePath>,
         events: &dyn Events,
     ) -> Result<(), Error>;
+
+    /// How many builds may run at once when `local` may run locally (remote builders add
+    /// theirs).
+    fn slots(&self, local: u64) -> u64 {
+        local
+    }
 }
 
 /// Builds locally ([`super::builder`]).
@@ -122,6 +128,24 @@ fn names(drv: &Derivation, outputs: &Outputs) -> BTreeSet<String> {
 
 /// Finds the derivations to build for `wanted`.
 pub fn plan(store: &LocalStore, wanted: &[Wanted]) -> Result<Plan, Error> {
+    plan_inner(store, wanted, &BTreeSet::new())
+}
+
+/// Finds the derivations to build for `wanted`, the derivations in `check` built whatever
+/// their outputs' validity (`--rebuild`; their inputs as [`plan`] would).
+pub fn plan_checking(
+    store: &LocalStore,
+    wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
+) -> Result<Plan, Error> {
+    plan_inner(store, wanted, check)
+}
+
+fn plan_inner(
+    store: &LocalStore,
+    wanted: &[Wanted],
+    check: &BTreeSet<StorePath>,
+) -> Result<Plan, Error> {
     let dir = store.store_dir();
     let mut plan = Plan {
         store_dir: dir.clone(),
@@ -160,7 +184,7 @@ pub fn plan(store: &LocalStore, wanted: &[Wanted]) -> Result<Plan, Error> {
         if node.build || node.wanted.len() == before && before > 0 {
             continue;
         }
-        let mut missing = false;
+        let mut missing = check.contains(&path);
         for name in &node.wanted {
             match node.drv.outputs[name].path() {
                 Some(p) if store.is_valid_path(p).map_err(Error::other)? => {}
@@ -278,7 +302,8 @@ pub fn run(
         }
         waiting.insert(p.clone(), deps.len());
     }
-    if settings.max_jobs == 0 {
+    let slots = realiser.slots(settings.max_jobs);
+    if slots == 0 {
         let mut failed = BTreeMap::new();
         for p in &order {
             failed.insert(p.clone(), Error::NoJobs);
@@ -304,7 +329,7 @@ pub fn run(
         stop: false,
     });
     let wake = Condvar::new();
-    let workers = usize::try_from(settings.max_jobs)
+    let workers = usize::try_from(slots)
         .unwrap_or(usize::MAX)
         .min(order.len());
     let lock = || state.lock().unwrap_or_else(|p| p.into_inner());
@@ -335,6 +360,7 @@ pub fn run(
                     let node = &plan.nodes[&path];
                     let inputs = plan.input_outputs(&node.drv);
                     let result = realiser.realise(&path, &node.drv, &inputs, events);
+                    events.finished(&plan.store_dir.print(&path), result.is_ok());
                     let mut st = lock();
                     st.running -= 1;
                     match result {
@@ -375,7 +401,9 @@ fn fail(
     settings: &Settings,
 ) {
     let deps = dependents.get(path).cloned().unwrap_or_default();
-    if !deps.is_empty() {
+    // An error that stops the whole realisation is the dependents' error too, reported once.
+    let fatal = matches!(e, Error::NoMachine).then(|| e.clone());
+    if !deps.is_empty() && fatal.is_none() {
         events.error(&e.to_string());
     }
     st.failed.insert(path.clone(), e);
@@ -393,10 +421,10 @@ fn fail(
             .keys()
             .filter(|i| st.failed.contains_key(*i))
             .count();
-        let err = Error::DependencyFailed {
+        let err = fatal.clone().unwrap_or_else(|| Error::DependencyFailed {
             count: dir_count,
             drv: plan.store_dir.print(d),
-        };
+        });
         fail(st, plan, dependents, d, err, events, settings);
     }
 }

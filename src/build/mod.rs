@@ -6,29 +6,46 @@
 //!   dependency order, up to `max-jobs` at once; failures as Nix reports them. A goal is one
 //!   derivation; how it is realised is the [`goal::Realiser`]'s business, so substitution,
 //!   the daemon and remote builders plug in there.
-//! - [`builder`]: one local, unsandboxed build (E4.2's procedure): per-output locks, build
-//!   directory, environment ([`mod@env`]), logs ([`mod@log`]), output checks, canonicalisation,
-//!   reference scanning ([`scan`]), fixed-output hash checks, registration.
+//! - [`daemon`]: realising through a Nix daemon (`buildPathsWithResults`), the `.drv`
+//!   closure uploaded first.
+//! - [`remote`]: remote builders (the `builders` setting): a build sent to another machine
+//!   over `ssh://` or `ssh-ng://`, inputs copied there first and outputs copied back.
+//! - [`build_dir`]: build directories, and reclaiming those of killed builds.
+//! - [`builder`]: one local build (E4.2's procedure): per-output locks, the system check
+//!   ([`platform`]), build directory, environment ([`mod@env`]), logs ([`mod@log`]), output
+//!   checks ([`checks`]), canonicalisation, reference scanning ([`scan`]), fixed-output hash
+//!   checks, registration, or with `--rebuild` the comparison with the valid outputs
+//!   ([`determinism`]).
+//! - [`builtins`]: `builtin:fetchurl` and `builtin:buildenv` (whose symlink tree
+//!   [`buildenv`] plans, reading packages through [`store_fs`]; profiles use both too).
+//! - [`sandbox`]: the Linux sandbox (`sandbox = true`, the default) and build users.
 //!
 //! # Deviations
 //!
-//! - Builds always run unsandboxed, as with `sandbox = false` (Nix's default on Linux is a
-//!   sandbox), and as the calling user (no `build-users-group`).
+//! - See [`sandbox`] for what its sandbox leaves out; a chroot store with `sandbox = false` is
+//!   built unsandboxed ([`chroot`]), where Nix forces the sandbox.
 //! - Messages are Nix 2.8's (`builder for '…' failed with exit code N;` …), the oracle the
 //!   tests run, and `log-lines` defaults to 10 as in 2.8.
 //! - After a failed build the unregistered outputs and the output lock files are deleted
 //!   (Nix leaves them to the garbage collector).
-//! - `maxSize`, `maxClosureSize` and structured attributes' `outputChecks` are not checked
-//!   yet; floating content-addressed and impure derivations are refused.
+//! - Floating content-addressed and impure derivations are refused.
 
+pub mod build_dir;
+pub mod buildenv;
 pub mod builder;
 pub mod builtins;
 pub mod checks;
 pub mod chroot;
+pub mod daemon;
+pub mod determinism;
 pub mod env;
 pub mod goal;
 pub mod log;
+pub mod platform;
+pub mod remote;
+pub mod sandbox;
 pub mod scan;
+pub mod store_fs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,6 +75,12 @@ pub struct Settings {
     pub helper: Option<PathBuf>,
     /// Downloads for `builtin:fetchurl`.
     pub fetcher: Option<std::sync::Arc<dyn builtins::Fetcher>>,
+    /// The derivations whose (valid) outputs are built again and compared (`--rebuild`).
+    pub check: std::collections::BTreeSet<crate::store::StorePath>,
+    /// What this machine can build ([`platform`]).
+    pub platform: platform::Platform,
+    /// `sandbox`, `sandbox-paths`, … and `build-users-group`.
+    pub sandbox: sandbox::Config,
 }
 
 impl Default for Settings {
@@ -74,6 +97,9 @@ impl Default for Settings {
             caller_env: BTreeMap::new(),
             helper: None,
             fetcher: None,
+            check: std::collections::BTreeSet::new(),
+            platform: platform::Platform::default(),
+            sandbox: sandbox::Config::default(),
         }
     }
 }
@@ -88,6 +114,16 @@ pub trait Events: Sync {
     fn error(&self, msg: &str);
     /// A note (`note: keeping build directory …`).
     fn note(&self, msg: &str);
+    /// A rebuild of the derivation `drv` to compare its outputs starts (`--rebuild`).
+    fn checking(&self, drv: &str) {
+        self.building(drv);
+    }
+    /// The goal of the derivation `drv` is done (`ok`: its outputs are valid).
+    fn finished(&self, drv: &str, ok: bool) {
+        let _ = (drv, ok);
+    }
+    /// A message printed as it is (`building '…' on '…'...`, remote builders' warnings).
+    fn info(&self, _msg: &str) {}
 }
 
 /// An [`Events`] that reports nothing.
@@ -180,6 +216,58 @@ pub enum Error {
         "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
     )]
     NoJobs,
+    /// The derivation needs another system or features this machine lacks.
+    #[error(
+        "a '{platform}' with features {{{required}}} is required to build '{drv}', but I am a '{system}' with features {{{features}}}"
+    )]
+    WrongSystem {
+        /// The derivation's `system`.
+        platform: String,
+        /// Its `requiredSystemFeatures`, sorted, comma-separated.
+        required: String,
+        /// The derivation.
+        drv: String,
+        /// This machine's `system`.
+        system: String,
+        /// This machine's `system-features`, sorted, comma-separated.
+        features: String,
+    },
+    /// `--rebuild` produced an output different from the valid one.
+    #[error("derivation '{drv}' may not be deterministic: output '{path}' differs{}", .kept.as_ref().map(|k| format!(" from '{k}'")).unwrap_or_default())]
+    NotDeterministic {
+        /// The derivation.
+        drv: String,
+        /// The output's real path.
+        path: String,
+        /// Where the differing output was kept (`--keep-failed`).
+        kept: Option<String>,
+    },
+    /// An output's NAR is larger than its `maxSize`.
+    #[error("path '{path}' is too large at {size} bytes; limit is {limit} bytes")]
+    TooLarge {
+        /// The output.
+        path: String,
+        /// Its NAR size.
+        size: u64,
+        /// `maxSize`.
+        limit: u64,
+    },
+    /// An output's closure is larger than its `maxClosureSize`.
+    #[error("closure of path '{path}' is too large at {size} bytes; limit is {limit} bytes")]
+    ClosureTooLarge {
+        /// The output.
+        path: String,
+        /// The closure's total NAR size.
+        size: u64,
+        /// `maxClosureSize`.
+        limit: u64,
+    },
+    /// `max-jobs = 0` and no remote machine fits: the whole realisation stops (Nix's worker
+    /// throws).
+    #[error(
+        "unable to start any build; remote machines may not have all required system features.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html"
+    )]
+    NoMachine,
     /// Anything else (I/O, the store), as its message.
     #[error("{0}")]
     Other(String),

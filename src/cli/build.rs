@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+mod builders;
+mod remote;
+
 use super::Context;
 use super::args::EvalArgs;
 use crate::build::goal::{self, Outputs, Wanted};
@@ -53,6 +56,9 @@ pub struct BuildCmd {
     /// Produce output in JSON format, suitable for consumption by another program
     #[arg(long)]
     json: bool,
+    /// Rebuild an already built package and compare the result to the existing store paths
+    #[arg(long)]
+    rebuild: bool,
     /// The maximum number of parallel builds (the `max-jobs` setting)
     #[arg(short = 'j', value_name = "N")]
     jobs: Option<String>,
@@ -68,28 +74,153 @@ struct Built {
     output: String,
 }
 
-/// Prints a realisation's progress as Nix's plain logger does.
+/// Prints a realisation's progress: on a terminal as Nix's progress bar (a status line
+/// `[running/done/expected built] building NAME: last log line`, no `building` lines), else as
+/// Nix's plain logger (`building '…'...` lines).
 struct Printing<'a> {
-    ctx: &'a Context,
+    printer: &'a super::output::Printer,
     logs: bool,
+    bar: Option<std::sync::Mutex<Bar>>,
+}
+
+/// What the status line counts.
+#[derive(Default)]
+struct Bar {
+    expected: usize,
+    done: usize,
+    failed: usize,
+    /// Running builds' names, oldest first, with their last log line.
+    running: Vec<(String, String)>,
+}
+
+impl Bar {
+    fn render(&self) -> String {
+        let running = self.running.len();
+        let mut counts = if running > 0 {
+            format!("{running}/{}/{} built", self.done, self.expected)
+        } else if self.done != self.expected {
+            format!("{}/{} built", self.done, self.expected)
+        } else {
+            format!("{} built", self.done)
+        };
+        if self.failed > 0 {
+            counts.push_str(&format!(" ({} failed)", self.failed));
+        }
+        let mut line = format!("[{counts}]");
+        if let Some((name, last)) = self.running.last() {
+            line.push_str(&format!(" building {name}"));
+            if !last.is_empty() {
+                line.push_str(&format!(": {last}"));
+            }
+        }
+        line
+    }
+}
+
+impl<'a> Printing<'a> {
+    fn new(printer: &'a super::output::Printer, logs: bool, expected: usize) -> Printing<'a> {
+        let bar = printer.draws_progress().then(|| {
+            std::sync::Mutex::new(Bar {
+                expected,
+                ..Bar::default()
+            })
+        });
+        Printing { printer, logs, bar }
+    }
+
+    /// Updates the status line with `f`; false when there is none.
+    fn update(&self, f: impl FnOnce(&mut Bar)) -> bool {
+        let Some(bar) = &self.bar else {
+            return false;
+        };
+        let mut b = bar.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut b);
+        self.printer.status(Some(&b.render()));
+        true
+    }
+
+    /// A derivation's name as the status line shows it.
+    fn name(drv: &str) -> String {
+        let base = drv.rsplit('/').next().unwrap_or(drv);
+        let name = base.get(33..).unwrap_or(base);
+        name.strip_suffix(".drv").unwrap_or(name).to_owned()
+    }
+}
+
+impl Drop for Printing<'_> {
+    fn drop(&mut self) {
+        if self.bar.is_some() {
+            self.printer.status(None);
+        }
+    }
 }
 
 impl Events for Printing<'_> {
     fn building(&self, drv: &str) {
-        self.ctx.printer.notice(&format!("building '{drv}'..."));
+        let name = Self::name(drv);
+        if !self.update(|b| b.running.push((name, String::new()))) {
+            self.printer.notice(&format!("building '{drv}'..."));
+        }
     }
     fn log_line(&self, name: &str, line: &str) {
         if self.logs {
-            self.ctx.printer.notice(&format!("{name}> {line}"));
+            // Named as Nix's logger names a build: without the version.
+            let name = crate::store::daemon::stderr::name_without_version(name);
+            self.printer.notice(&format!("{name}> {line}"));
         }
+        self.update(|b| {
+            if let Some(r) = b.running.iter_mut().rev().find(|r| r.0 == name) {
+                r.1 = line.trim().to_owned();
+            }
+        });
     }
     fn error(&self, msg: &str) {
         let rendered = format!("error: {}", super::error::indent(msg));
-        self.ctx.printer.error(&rendered, msg, None);
+        self.printer.error(&rendered, msg, None);
     }
     fn note(&self, msg: &str) {
-        self.ctx.printer.notice(&format!("note: {msg}"));
+        self.printer.notice(&format!("note: {msg}"));
     }
+    fn checking(&self, drv: &str) {
+        let name = Self::name(drv);
+        if !self.update(|b| b.running.push((name, String::new()))) {
+            self.printer
+                .notice(&format!("checking outputs of '{drv}'..."));
+        }
+    }
+    fn finished(&self, drv: &str, ok: bool) {
+        let name = Self::name(drv);
+        self.update(|b| {
+            if let Some(i) = b.running.iter().position(|r| r.0 == name) {
+                b.running.remove(i);
+            }
+            if ok {
+                b.done += 1;
+            } else {
+                b.failed += 1;
+            }
+        });
+    }
+    fn info(&self, msg: &str) {
+        self.printer.notice(msg);
+    }
+}
+
+/// How an evaluation builds the outputs it reads (import from derivation): as `build` does,
+/// with the same settings and progress lines.
+pub(super) fn ifd_realiser(ctx: &Context) -> anyhow::Result<crate::eval_host::Realiser> {
+    let settings = build_settings(ctx, None)?;
+    let printer = ctx.printer.clone();
+    let logs = ctx.global.print_build_logs;
+    Ok(Box::new(move |store, wanted| {
+        let plan = goal::plan(store, wanted).map_err(|e| e.to_string())?;
+        let local = goal::LocalRealiser {
+            store,
+            settings: &settings,
+        };
+        realise_with(&printer, logs, store, &plan, wanted, &settings, &local)
+            .map_err(|e| e.to_string())
+    }))
 }
 
 /// Runs `build`.
@@ -132,30 +263,35 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
     }
     drop(m);
-    drop(host);
+    // The store the evaluation wrote the derivations to, else a new connection.
+    let host_store = std::rc::Rc::try_unwrap(host)
+        .ok()
+        .and_then(|h| h.into_store());
     let uri = ctx.store_uri(None);
-    let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
-    let store = crate::store::open::open_local(&uri, &cfg)?;
-    // As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
-    // order of its goals (derivation name, then path); results and links follow that order.
-    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
-    for b in built {
-        let drv = store.store_dir().parse(&b.drv)?;
-        let key = (drv.name().to_owned(), drv.base_name().to_owned());
-        goals
-            .entry(key)
-            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
-            .1
-            .insert(b.output);
+    if crate::flake::session::is_remote(&uri) {
+        // The derivations are in the staging store; the daemon builds.
+        let staging = crate::flake::session::staging_uri(&ctx.dirs.cache_home);
+        let dir = crate::store::open::local_options(&staging)
+            .map(|o| o.store_dir)
+            .unwrap_or_default();
+        let wanted = goals_of(&dir, built)?;
+        return remote::run(&a, ctx, &uri, &wanted);
     }
-    let wanted: Vec<Wanted> = goals
-        .into_values()
-        .map(|(drv, outputs)| Wanted {
-            drv,
-            outputs: Outputs::Names(outputs),
-        })
-        .collect();
-    let plan = goal::plan(&store, &wanted)?;
+    let store = match host_store {
+        Some(store) => store,
+        None => {
+            let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
+            crate::store::open::open_local(&uri, &cfg)?
+        }
+    };
+    let wanted = goals_of(store.store_dir(), built)?;
+    // `--rebuild` builds the wanted derivations again (their inputs only if missing).
+    let check: BTreeSet<StorePath> = if a.rebuild {
+        wanted.iter().map(|w| w.drv.clone()).collect()
+    } else {
+        BTreeSet::new()
+    };
+    let plan = goal::plan_checking(&store, &wanted, &check)?;
     let dir = store.store_dir().clone();
     if a.dry_run {
         let todo = plan.to_build();
@@ -171,7 +307,8 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let settings = build_settings(ctx, a.jobs.as_deref())?;
+    let mut settings = build_settings(ctx, a.jobs.as_deref())?;
+    settings.check = check;
     realise(ctx, &store, &plan, &wanted, &settings)?;
     let mut json = Vec::new();
     for (i, w) in wanted.iter().enumerate() {
@@ -212,6 +349,28 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
+/// order of its goals (derivation name, then path); results and links follow that order.
+fn goals_of(dir: &crate::store::StoreDir, built: Vec<Built>) -> anyhow::Result<Vec<Wanted>> {
+    let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
+    for b in built {
+        let drv = dir.parse(&b.drv)?;
+        let key = (drv.name().to_owned(), drv.base_name().to_owned());
+        goals
+            .entry(key)
+            .or_insert_with(|| (drv.clone(), BTreeSet::new()))
+            .1
+            .insert(b.output);
+    }
+    Ok(goals
+        .into_values()
+        .map(|(drv, outputs)| Wanted {
+            drv,
+            outputs: Outputs::Names(outputs),
+        })
+        .collect())
+}
+
 /// Builds what `plan` needs for `wanted`, printing progress as Nix does; fails with Nix's
 /// error for the failed derivations.
 pub(super) fn realise(
@@ -221,13 +380,39 @@ pub(super) fn realise(
     wanted: &[Wanted],
     settings: &crate::build::Settings,
 ) -> anyhow::Result<()> {
-    let dir = store.store_dir().clone();
-    let events = Printing {
-        ctx,
-        logs: ctx.global.print_build_logs,
+    let local = goal::LocalRealiser { store, settings };
+    // Remote builders, when the `builders` setting names machines.
+    let open = builders::opener(ctx)?;
+    let remote = builders::config(ctx, settings)?
+        .map(|cfg| crate::build::remote::RemoteRealiser::new(cfg, store, &local, &open));
+    let realiser: &dyn goal::Realiser = match &remote {
+        Some(r) => r,
+        None => &local,
     };
-    let realiser = goal::LocalRealiser { store, settings };
-    let mut failed = goal::run(plan, &realiser, settings, &events);
+    realise_with(
+        &ctx.printer,
+        ctx.global.print_build_logs,
+        store,
+        plan,
+        wanted,
+        settings,
+        realiser,
+    )
+}
+
+/// [`realise`] with `realiser`, printing with `printer` (build logs too when `logs`).
+fn realise_with(
+    printer: &super::output::Printer,
+    logs: bool,
+    store: &crate::store::local::LocalStore,
+    plan: &goal::Plan,
+    wanted: &[Wanted],
+    settings: &crate::build::Settings,
+    realiser: &dyn goal::Realiser,
+) -> anyhow::Result<()> {
+    let dir = store.store_dir().clone();
+    let events = Printing::new(printer, logs, plan.to_build().len());
+    let mut failed = goal::run(plan, realiser, settings, &events);
     let mut top_failed: Vec<(StorePath, Option<BuildError>)> = Vec::new();
     let mut seen = BTreeSet::new();
     for w in wanted {
@@ -240,6 +425,8 @@ pub(super) fn realise(
             top_failed.push((w.drv.clone(), None));
         }
     }
+    drop(events);
+    let events = Printing::new(printer, logs, 0);
     if top_failed.is_empty() {
         return Ok(());
     }
@@ -324,7 +511,27 @@ pub(super) fn build_settings(
         .filter(|s| !s.is_empty())
         .or_else(|| env.get("TMPDIR").cloned())
         .unwrap_or_else(|| "/tmp".to_owned());
+    let words =
+        |v: String| -> BTreeSet<String> { v.split_whitespace().map(str::to_owned).collect() };
+    let mut platform = crate::build::platform::Platform::default();
+    if let Some(system) = get("system") {
+        platform.system = system;
+    }
+    platform.extra_platforms = get("extra-platforms").map_or_else(default_extra_platforms, words);
+    match get("system-features") {
+        Some(v) => platform.features = words(v),
+        None => {
+            use rustix::fs::{Access, access};
+            if access("/dev/kvm", Access::READ_OK | Access::WRITE_OK).is_ok() {
+                platform.features.insert("kvm".to_owned());
+            }
+        }
+    }
+    let sandbox = sandbox_config(&get)?;
     Ok(crate::build::Settings {
+        check: BTreeSet::new(),
+        platform,
+        sandbox,
         max_jobs,
         cores: d.cores,
         log_lines: get("log-lines").and_then(|v| v.parse().ok()).unwrap_or(10),
@@ -343,6 +550,79 @@ pub(super) fn build_settings(
                 .map_or(0, |d| d.as_secs()),
         })),
     })
+}
+
+/// Nix's default `extra-platforms` on this machine: on `x86_64-linux`, `i686-linux` and the
+/// `x86_64-vN-linux` levels the CPU supports.
+fn default_extra_platforms() -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        out.insert("i686-linux".to_owned());
+        out.insert("x86_64-v1-linux".to_owned());
+        let v2 = has!("cmpxchg16b")
+            && has!("popcnt")
+            && has!("sse3")
+            && has!("sse4.1")
+            && has!("sse4.2")
+            && has!("ssse3");
+        let v3 = v2
+            && has!("avx")
+            && has!("avx2")
+            && has!("bmi1")
+            && has!("bmi2")
+            && has!("f16c")
+            && has!("fma")
+            && has!("lzcnt")
+            && has!("movbe")
+            && has!("xsave");
+        let v4 = v3
+            && has!("avx512f")
+            && has!("avx512bw")
+            && has!("avx512cd")
+            && has!("avx512dq")
+            && has!("avx512vl");
+        for (level, ok) in [(2, v2), (3, v3), (4, v4)] {
+            if ok {
+                out.insert(format!("x86_64-v{level}-linux"));
+            }
+        }
+    }
+    out
+}
+
+/// The sandbox settings, with Nix's defaults for those not set (`sandbox = true`,
+/// `build-users-group = nixbld` for root; `sandbox-paths` empty, as in Debian's Nix).
+fn sandbox_config(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::build::sandbox::Config> {
+    use crate::build::sandbox::{Config, Mode};
+    let mut c = Config::default();
+    if let Some(v) = get("sandbox") {
+        c.mode = Mode::parse(&v)
+            .ok_or_else(|| anyhow::anyhow!("option 'sandbox' has invalid value '{v}'"))?;
+    }
+    if let Some(v) = get("sandbox-paths") {
+        c.paths = v.split_whitespace().map(str::to_owned).collect();
+    }
+    if let Some(v) = get("sandbox-build-dir") {
+        c.build_dir = v;
+    }
+    if let Some(v) = get("sandbox-fallback") {
+        c.fallback = v == "true";
+    }
+    if let Some(v) = get("sandbox-dev-shm-size") {
+        c.shm_size = v;
+    }
+    c.build_users_group = get("build-users-group").unwrap_or_else(|| {
+        if rustix::process::getuid().is_root() {
+            "nixbld".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    Ok(c)
 }
 
 /// `builtin:fetchurl`'s downloads through the fetch layer (retries, `file:` URLs, offline).

@@ -105,7 +105,12 @@ pub(super) fn machine(
     pure: bool,
     read_only: bool,
 ) -> anyhow::Result<(Machine, Rc<crate::eval_host::Host>, bool)> {
-    let uri = ctx.store_uri(None);
+    let mut uri = ctx.store_uri(None);
+    // Another process's store (the daemon): derivations and sources are written to the
+    // staging store, and `build` copies what it needs over.
+    if crate::flake::session::is_remote(&uri) {
+        uri = crate::flake::session::staging_uri(&ctx.dirs.cache_home);
+    }
     let store_root = match &uri {
         crate::store::uri::StoreUri::Local { root, .. } => root.clone(),
         _ => None,
@@ -144,7 +149,11 @@ pub(super) fn machine(
     let host = crate::eval_host::Host::new(&store_dir, opener, env.clone(), now, sink)
         .with_store_root(store_root)
         .with_purity(pure)
-        .with_flakes(flakes);
+        .with_flakes(flakes)
+        .with_import_from_derivation(
+            ctx.settings.allow_import_from_derivation,
+            super::build::ifd_realiser(ctx)?,
+        );
     let host = Rc::new(host);
     // The search path: `-I` first, then `NIX_PATH` (which replaces the `nix-path` setting);
     // pure evaluation has none.

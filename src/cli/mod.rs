@@ -171,7 +171,10 @@ impl Context {
             secret_key_files: s.secret_key_files.clone(),
             daemon_socket: env::daemon_socket(),
             ssh_opts: env::nix_sshopts(),
-            daemon_client: daemon_client(&s.daemon),
+            daemon_client: ClientOptions {
+                print_build_logs: self.global.print_build_logs,
+                ..daemon_client(&s.daemon)
+            },
         }
     }
 
@@ -272,8 +275,12 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
-    interrupt::install();
     let args = env::args();
+    // The sandbox helpers must run before any thread starts (see `build::sandbox::helper`).
+    if let Some(code) = crate::build::sandbox::helper::dispatch(&args) {
+        return code;
+    }
+    interrupt::install();
     let printer = Printer::for_format(output::INFO, log_json::LogFormat::from_args(&args));
     let result = if main_stack_can_grow() {
         run(args)

@@ -195,6 +195,42 @@ impl Reporter for Printer {
 }
 
 impl Printer {
+    /// Whether progress is drawn (stderr is a terminal, `--log-format bar`).
+    pub fn draws_progress(&self) -> bool {
+        self.progress.is_some()
+    }
+
+    /// Shows `line` as the status line below everything else (Nix's progress bar), or removes
+    /// it (`None`). Nothing is drawn unless [`Printer::draws_progress`].
+    pub fn status(&self, line: Option<&str>) {
+        let Some(p) = &self.progress else {
+            return;
+        };
+        let Ok(mut bars) = p.bars.lock() else {
+            return;
+        };
+        const KEY: &str = "\0status";
+        match line {
+            Some(text) => {
+                let bar = bars.entry(KEY.to_owned()).or_insert_with(|| {
+                    let bar = p.multi.add(ProgressBar::no_length());
+                    bar.set_style(
+                        ProgressStyle::with_template("{msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar
+                });
+                bar.set_message(text.to_owned());
+            }
+            None => {
+                if let Some(bar) = bars.remove(KEY) {
+                    bar.finish_and_clear();
+                    p.multi.remove(&bar);
+                }
+            }
+        }
+    }
+
     /// Creates or moves the progress bar named `label`.
     fn draw(&self, label: &str, done: u64, total: Option<u64>, bytes: bool) {
         let Some(p) = &self.progress else {

@@ -138,6 +138,17 @@ pub trait Io {
         Err(NO_FETCH.into())
     }
 
+    /// Builds (or finds valid) the outputs `(derivation path, output name)` an evaluation
+    /// is about to read (import from derivation, Nix's `realiseContext`).
+    fn realise(&self, outputs: &[(String, String)]) -> Result<(), String> {
+        match outputs.first() {
+            None => Ok(()),
+            Some((drv, _)) => Err(format!(
+                "cannot build '{drv}' during evaluation: building is not available in this evaluation"
+            )),
+        }
+    }
+
     /// Locks the flake `flake_ref` (a flake reference, or an absolute path when `is_path`)
     /// without writing its lock file, and calls its outputs (`builtins.getFlake`).
     fn get_flake(&self, flake_ref: &str, is_path: bool) -> Result<Value, String> {

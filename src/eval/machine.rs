@@ -69,6 +69,10 @@ pub struct Machine {
     depth: usize,
     /// Nested `eval`s, for checking the native stack at every few levels.
     nesting: usize,
+    /// Work left before evaluation fails ([`Machine::charge`]): unbounded (`u64::MAX`) unless
+    /// set; fuzzing (`crate::fuzzing::nix_eval`) sets it so that every input ends quickly
+    /// and in bounded memory. Nix has no such limit.
+    pub fuel: u64,
     /// Files imported so far, by path.
     pub imports: HashMap<Rc<str>, Value>,
     /// Derivations instantiated so far: their hashes as inputs of others.
@@ -121,6 +125,7 @@ impl Machine {
             builtins,
             depth: 0,
             nesting: 0,
+            fuel: u64::MAX,
             imports: HashMap::new(),
             drv_hashes: crate::store::derivation::HashCache::new(),
             drvs: HashMap::new(),
@@ -133,6 +138,7 @@ impl Machine {
 
     /// Evaluates `e` in `env` to weak head normal form.
     pub fn eval(&mut self, e: &Rc<Expr>, env: &Rc<Env>) -> R<Value> {
+        self.charge(1)?;
         // The stack is checked at every 4th level of nesting only (the check was ~5% of
         // the time): the frames of four levels are a few KiB, far inside the red zone.
         self.nesting = self.nesting.wrapping_add(1);
@@ -553,6 +559,7 @@ impl Machine {
 
     /// Forces `v` to weak head normal form.
     pub fn force(&mut self, v: &Value) -> R<Value> {
+        self.charge(1)?;
         match v {
             Value::Thunk(t) => self.force_thunk(t),
             v => Ok(v.clone()),
@@ -673,6 +680,21 @@ impl Machine {
         match (op.f)(self, args, pos) {
             Ok(v) => Ok(v),
             Err(e) => Err(e.frame(format!("while calling the '{}' builtin", op.name), pos)),
+        }
+    }
+
+    /// Spends `units` of [`Machine::fuel`] (an evaluation step or a forced value is one, a
+    /// built list or string one per element or byte, charged before it is built).
+    pub fn charge(&mut self, units: u64) -> R<()> {
+        match self.fuel.checked_sub(units) {
+            Some(left) => {
+                self.fuel = left;
+                Ok(())
+            }
+            None => {
+                self.fuel = 0;
+                err("evaluation ran out of fuel (a limit set only when fuzzing)")
+            }
         }
     }
 
@@ -816,6 +838,7 @@ impl Machine {
             let s = self
                 .coerce_to_string(&v, &mut ctx, false, copy)
                 .map_err(|e| e.at(pos))?;
+            self.charge(s.len() as u64)?;
             out.extend_from_slice(&s);
         }
         if path {
@@ -1008,6 +1031,7 @@ impl Machine {
                 if y.is_empty() {
                     return Ok(a.clone());
                 }
+                self.charge((x.len() + y.len()) as u64)?;
                 let mut v = Vec::with_capacity(x.len() + y.len());
                 v.extend(x.iter().cloned());
                 v.extend(y.iter().cloned());
@@ -1038,7 +1062,9 @@ impl Machine {
             (Value::Str(_) | Value::Attrs(_), _) => {
                 let mut ctx = Context::default();
                 let mut s = self.coerce_to_string(a, &mut ctx, false, true)?;
-                s.extend(self.coerce_to_string(b, &mut ctx, false, true)?);
+                let t = self.coerce_to_string(b, &mut ctx, false, true)?;
+                self.charge((s.len() + t.len()) as u64)?;
+                s.extend(t);
                 Ok(Value::string_with(s, ctx))
             }
             (Value::Int(_) | Value::Float(_), _) => {

@@ -82,6 +82,23 @@ pub fn add_source(origin: Origin, text: Rc<str>) -> u32 {
     })
 }
 
+/// The base the next registered text gets: with [`forget_since`], a process that parses
+/// many texts one after another (fuzzing) keeps only those it still needs.
+pub fn mark() -> u32 {
+    TABLE.with(|t| t.borrow().next)
+}
+
+/// Forgets every text registered at or after `mark` (from [`mark`]): their positions no
+/// longer resolve, and the next text reuses their offsets.
+pub fn forget_since(mark: u32) {
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let keep = t.sources.partition_point(|s| s.base < mark);
+        t.sources.truncate(keep);
+        t.next = t.next.min(mark.max(1));
+    })
+}
+
 /// The file, line and column of `p`.
 pub fn resolve(p: PosIdx) -> Option<Resolved> {
     if !p.is_some() {

@@ -33,6 +33,25 @@ pub const COPY_JOBS: usize = 4;
 /// Where, under Nix's cache directory, fetchers stage trees for a remote store.
 const STAGING: &str = "rflake-staging";
 
+/// Whether `uri` names another process's store (the daemon, `ssh://`, `ssh-ng://`), which
+/// fetchers and the evaluator cannot add to directly: they add to the staging store
+/// ([`staging_uri`]) and what is needed is copied over.
+pub fn is_remote(uri: &StoreUri) -> bool {
+    matches!(
+        uri,
+        StoreUri::Daemon { .. } | StoreUri::SshNg { .. } | StoreUri::Ssh { .. }
+    )
+}
+
+/// The staging store for a remote store: a chroot store in Nix's cache directory
+/// (`cache_home`).
+pub fn staging_uri(cache_home: &std::path::Path) -> StoreUri {
+    StoreUri::Local {
+        root: Some(cache_home.join(STAGING)),
+        params: Default::default(),
+    }
+}
+
 /// The explicit inputs of a session, gathered by `cli`.
 pub struct Config {
     /// The working directory.
@@ -122,10 +141,7 @@ impl<'r> Session<'r> {
         let uri = match self.remote() {
             // Fetchers add to a local store: for a remote one, a staging store in the cache
             // directory, whose paths [`Session::publish`] copies into the remote store.
-            true => StoreUri::Local {
-                root: Some(self.cfg.cache_home.join(STAGING)),
-                params: Default::default(),
-            },
+            true => staging_uri(&self.cfg.cache_home),
             false => self.cfg.store.clone(),
         };
         let mut store = open::open_local(&uri, self.open_config()?)?;
@@ -137,10 +153,7 @@ impl<'r> Session<'r> {
     /// Whether the session's store is another process's (the daemon, `ssh://`, `ssh-ng://`),
     /// which fetchers cannot add to directly.
     fn remote(&self) -> bool {
-        matches!(
-            self.cfg.store,
-            StoreUri::Daemon { .. } | StoreUri::SshNg { .. } | StoreUri::Ssh { .. }
-        )
+        is_remote(&self.cfg.store)
     }
 
     /// Makes `paths`, fetched into the local store, valid in the session's store: a no-op for a

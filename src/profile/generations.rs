@@ -9,6 +9,10 @@
 //!   the next number. Nix renames a temporary link over it, so two concurrent writers can lose
 //!   a generation. rflake also holds the profile lock (`<profile>.lock`, as Nix's rollback and
 //!   `wipe-history` do) from the scan to the switch ([`update`]).
+//! - A generation's GC root is made before its link (Nix makes it after), and the temporary
+//!   link of a switch is `<profile>.tmp-<pid>-<k>` (Nix's `switchLink` uses `.<k>_<profile>`):
+//!   so a process killed at any point leaves no generation the collector may empty, and no
+//!   temporary link that the next switch does not delete.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -162,17 +166,22 @@ pub fn create(profile: &Path, out: &StorePath, roots: &Roots<'_>) -> Result<Path
         if let Some(last) = gens.last()
             && std::fs::read_link(&last.path).is_ok_and(|t| t.as_os_str() == target.as_str())
         {
+            // Rooted again: a generation made by a process killed before it rooted it (or by
+            // an older rflake, which rooted it after creating it) is the current one next.
+            add_indirect_root(&last.path, roots.state_dir)?;
             return Ok(last.path.clone());
         }
         let n = gens.last().map_or(1, |g| g.number + 1);
         let link = link_path(profile, n);
         check_root(&link, roots.store_dir)?;
+        // The root first: a process killed in between leaves a root to a missing link (which
+        // Nix's collector deletes), never a generation the collector may take the object of.
+        add_indirect_root(&link, roots.state_dir)?;
         match std::os::unix::fs::symlink(&target, &link) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(io_err("creating symlink", &link)(e)),
         }
-        add_indirect_root(&link, roots.state_dir)?;
         return Ok(link);
     }
 }
@@ -202,7 +211,7 @@ pub fn indirect_root_name(link: &Path) -> String {
 pub fn add_indirect_root(link: &Path, state_dir: &Path) -> Result<(), Error> {
     let auto = state_dir.join("gcroots/auto");
     std::fs::create_dir_all(&auto).map_err(io_err("creating directory", &auto))?;
-    replace_symlink(link, &auto.join(indirect_root_name(link)), "tmp")
+    replace_symlink(link, &auto.join(indirect_root_name(link)))
 }
 
 /// Makes `profile` point at the generation `generation` (relative when in the same
@@ -213,20 +222,19 @@ pub fn switch(profile: &Path, generation: &Path) -> Result<(), Error> {
     } else {
         generation
     };
-    replace_symlink(target, profile, "underscore")
+    replace_symlink(target, profile)
 }
 
-/// Creates a symlink to `target` beside `link` and renames it over `link`. `style` picks the
-/// temporary name: Nix's `replaceSymlink` uses `.<k>_<name>`, its `makeSymlink`
-/// `<name>.tmp-<pid>-<k>`.
-fn replace_symlink(target: &Path, link: &Path, style: &str) -> Result<(), Error> {
+/// Creates a symlink to `target` beside `link`, named `<name>.tmp-<pid>-<k>` (Nix's
+/// `makeSymlink`), and renames it over `link`. The temporaries that dead processes left there
+/// (killed between the two steps) are deleted first. (Nix's `switchLink` uses `.<k>_<name>`,
+/// which names no process, so a killed switch's link stays for good.)
+fn replace_symlink(target: &Path, link: &Path) -> Result<(), Error> {
     let (dir, name) = split(link);
+    let prefix = format!("{name}.tmp-");
+    reclaim_temp_links(&dir, &prefix);
     for k in 0u32.. {
-        let tmp = if style == "underscore" {
-            dir.join(format!(".{k}_{name}"))
-        } else {
-            dir.join(format!("{name}.tmp-{}-{k}", std::process::id()))
-        };
+        let tmp = dir.join(format!("{prefix}{}-{k}", std::process::id()));
         match std::os::unix::fs::symlink(target, &tmp) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -240,6 +248,35 @@ fn replace_symlink(target: &Path, link: &Path, style: &str) -> Result<(), Error>
     Err(io_err("creating symlink", link)(io::Error::other(
         "no free temporary name",
     )))
+}
+
+/// Deletes the symlinks `<prefix><pid>-<k>` in `dir` whose process no longer exists. (A
+/// symlink cannot be locked; a reused pid keeps its link until that process ends too.)
+fn reclaim_temp_links(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((pid, k)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split_once('-'))
+        else {
+            continue;
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let Some(pid) = pid.parse::<u32>().ok().filter(|_| digits(pid) && digits(k)) else {
+            continue;
+        };
+        if pid != me
+            && !crate::util::process::exists(pid)
+            && entry.file_type().is_ok_and(|t| t.is_symlink())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Makes `out` the current generation of `profile` under the profile lock: creates (or
@@ -314,6 +351,57 @@ mod tests {
         );
         let (gens, current) = find(&profile).unwrap();
         assert_eq!((gens.len(), current), (1, Some(1)));
+    }
+
+    /// What a process killed during an update leaves is made good by the next update: its
+    /// temporary links go, and a generation it made but did not root is rooted when reused.
+    #[test]
+    fn leftovers_of_killed_updates_are_reclaimed() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = StoreDir::default();
+        let out = StorePath::from_base_name("110wni8ja3mn5bfyakpvaqmrjdb9b85p-hello-1.0").unwrap();
+        let state = t.path().join("state");
+        let roots = Roots {
+            state_dir: &state,
+            store_dir: &dir,
+        };
+        let profile = t.path().join("profile");
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        // A generation made without its root (by a process killed in between), and the
+        // temporary links of a killed switch and of a killed root, and a live process's.
+        std::os::unix::fs::symlink(dir.print(&out), link_path(&profile, 1)).unwrap();
+        let stale_switch = t.path().join(format!("profile.tmp-{dead}-0"));
+        std::os::unix::fs::symlink("profile-1-link", &stale_switch).unwrap();
+        let live_switch = t.path().join(format!("profile.tmp-{}-0", live.id()));
+        std::os::unix::fs::symlink("profile-1-link", &live_switch).unwrap();
+        let auto = state.join("gcroots/auto");
+        std::fs::create_dir_all(&auto).unwrap();
+        let root = auto.join(indirect_root_name(&link_path(&profile, 1)));
+        let stale_root = auto.join(format!(
+            "{}.tmp-{dead}-3",
+            indirect_root_name(&link_path(&profile, 1))
+        ));
+        std::os::unix::fs::symlink(link_path(&profile, 1), &stale_root).unwrap();
+
+        assert_eq!(
+            update(&profile, &out, &roots).unwrap(),
+            link_path(&profile, 1)
+        );
+        assert_eq!(std::fs::read_link(&root).unwrap(), link_path(&profile, 1));
+        assert!(std::fs::symlink_metadata(&stale_switch).is_err());
+        assert!(std::fs::symlink_metadata(&stale_root).is_err());
+        assert!(std::fs::symlink_metadata(&live_switch).is_ok());
+        live.kill().unwrap();
+        live.wait().unwrap();
     }
 
     #[test]

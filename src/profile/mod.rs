@@ -10,7 +10,6 @@
 //! switching generations, GC roots, the profile lock), [`read`] (a profile's manifest from
 //! disk), [`object`] (building and adding the profile store object).
 
-pub mod buildenv;
 pub mod drv_name;
 pub mod generations;
 pub mod history;
@@ -20,5 +19,8 @@ pub mod matchers;
 mod nar_tree;
 pub mod object;
 pub mod read;
-pub mod store_fs;
 pub mod url_name;
+
+// The symlink tree and chroot-store reading live with the builders (`builtin:buildenv` uses
+// them too).
+pub use crate::build::{buildenv, store_fs};

@@ -73,6 +73,9 @@ pub struct Settings {
     pub abort_on_warn: bool,
     /// `max-call-depth`: how deep evaluation may nest calls.
     pub max_call_depth: u64,
+    /// `allow-import-from-derivation`: whether evaluation may build derivations whose
+    /// outputs it reads.
+    pub allow_import_from_derivation: bool,
     /// `nix-path`: the search path for `<…>` lookups.
     pub nix_path: Vec<String>,
     /// `lint-absolute-path-literals`, `lint-short-path-literals`, `lint-url-literals`:
@@ -120,6 +123,7 @@ impl Default for Settings {
             show_trace: false,
             abort_on_warn: false,
             max_call_depth: 10000,
+            allow_import_from_derivation: true,
             nix_path: Vec::new(),
             lint_absolute_path_literals: "ignore".to_owned(),
             lint_short_path_literals: "ignore".to_owned(),
@@ -220,6 +224,7 @@ impl Settings {
             "allow-dirty-locks" => &mut self.allow_dirty_locks,
             "show-trace" => &mut self.show_trace,
             "abort-on-warn" => &mut self.abort_on_warn,
+            "allow-import-from-derivation" => &mut self.allow_import_from_derivation,
             _ => return None,
         })
     }

@@ -120,6 +120,57 @@ pub fn open(
                 reporter,
             )?))
         }
+        StoreUri::Daemon { .. } | StoreUri::SshNg { .. } => {
+            match open_daemon(uri, cfg, reporter)? {
+                Some(store) => Ok(Arc::new(store)),
+                None => anyhow::bail!("'{uri}' is not a daemon store"),
+            }
+        }
+        StoreUri::Ssh { .. } => match open_serve(uri, cfg)? {
+            Some(store) => Ok(Arc::new(store)),
+            None => anyhow::bail!("'{uri}' is not an 'ssh://' store"),
+        },
+        StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
+        other => anyhow::bail!("don't know how to open Nix store '{other}'"),
+    }
+}
+
+/// Opens an `ssh://` store (`nix-store --serve --write` over SSH); `None` for other kinds.
+pub fn open_serve(
+    uri: &StoreUri,
+    cfg: &OpenConfig,
+) -> anyhow::Result<Option<super::serve::ServeStore>> {
+    let StoreUri::Ssh { host, port, params } = uri else {
+        return Ok(None);
+    };
+    let ssh = ssh_target(
+        uri,
+        host,
+        *port,
+        params,
+        cfg,
+        "nix-store",
+        &["--serve", "--write"],
+    )?;
+    Ok(Some(super::serve::ServeStore::new(
+        ssh.target,
+        ssh.command,
+        ssh.uri,
+        cfg.store_dir.clone(),
+    )))
+}
+
+/// Opens the store `uri` names as a [`DaemonStore`] when it is one (`daemon`, `unix://…`,
+/// `ssh-ng://…`); `None` for other kinds.
+pub fn open_daemon(
+    uri: &StoreUri,
+    cfg: &OpenConfig,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Option<DaemonStore>> {
+    if let Some(e) = uri.open_error() {
+        return Err(e.into());
+    }
+    match uri {
         StoreUri::Daemon { socket, params } => {
             let mut client = cfg.daemon_client.clone();
             client.verbosity = reporter.verbosity().into();
@@ -129,24 +180,7 @@ pub fn open(
                 max_connections: max_connections(params, daemon::DEFAULT_MAX_CONNECTIONS)?,
                 ..daemon::Options::new(socket.clone().or_else(|| cfg.daemon_socket.clone()))
             };
-            Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
-        }
-        StoreUri::Ssh { host, port, params } => {
-            let ssh = ssh_target(
-                uri,
-                host,
-                *port,
-                params,
-                cfg,
-                "nix-store",
-                &["--serve", "--write"],
-            )?;
-            Ok(Arc::new(super::serve::ServeStore::new(
-                ssh.target,
-                ssh.command,
-                ssh.uri,
-                cfg.store_dir.clone(),
-            )))
+            Ok(Some(DaemonStore::new(opts, reporter.shared())))
         }
         StoreUri::SshNg { host, port, params } => {
             let mut client = cfg.daemon_client.clone();
@@ -163,10 +197,9 @@ pub fn open(
                 ssh: Some(ssh),
                 ..daemon::Options::new(None)
             };
-            Ok(Arc::new(DaemonStore::new(opts, reporter.shared())))
+            Ok(Some(DaemonStore::new(opts, reporter.shared())))
         }
-        StoreUri::Auto => anyhow::bail!("the 'auto' store must be resolved before it is opened"),
-        other => anyhow::bail!("don't know how to open Nix store '{other}'"),
+        _ => Ok(None),
     }
 }
 

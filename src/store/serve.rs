@@ -9,8 +9,11 @@
 //!
 //! # Deviations
 //!
-//! - Builds (`BuildDerivation`, `BuildPaths`) and `QueryClosure` are not implemented.
+//! - Builds: only `BuildDerivation` ([`build`], for remote builders); `BuildPaths` and
+//!   `QueryClosure` are not implemented.
 //! - One connection per store (Nix's default `max-connections` for `ssh://` is 1 too).
+
+pub mod build;
 
 use std::collections::BTreeSet;
 use std::io::{BufReader, BufWriter, Read, Write};

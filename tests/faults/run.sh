@@ -3,7 +3,9 @@
 # SIGKILL at random points, and run side by side, and what they leave is checked.
 #
 # Kill trials (TRIALS of each): `registry add`, `registry remove`, `registry pin`,
-# `flake archive` into a local store, `flake archive --to file://` a binary cache. Each trial
+# `flake archive` into a local store, `flake archive --to file://` a binary cache, and
+# (tests/faults/builds.sh) `build` of a DAG of five derivations into a chroot store and
+# `profile upgrade` of a profile whose flake changed. Each trial
 # runs the command in the background, kills it after a random delay between 0 and 1.3 times
 # its measured duration (so some runs finish first), then checks:
 #   - the registry (and `flake.lock`) parses: jq, and Nix 2.8 (`nix registry list`);
@@ -16,18 +18,31 @@
 # and `<path>.lock` in the store, `.registry.json.tmp-*`, `*.tmp.*` and `spool.tmp.*` in the
 # cache) and that every entry of the store directory is a valid path (nothing half-registered).
 #
+# For builds and upgrades it also checks that no builder outlives its killed rflake, that the
+# next build leaves no build directory (nor its lock) and no temporary roots file, that the
+# `profile` link resolves to a complete generation (valid object, manifest that parses, valid
+# packages), that the generations are the old ones or those and one more, and that after the
+# next upgrade every generation has its GC root and nothing else is left beside the profile.
+#
 # Concurrency rounds (ROUNDS): 8 parallel `flake archive`s (4 flakes that share an input, two
 # processes each, one of them writing its `flake.lock`) into one fresh store, which must all
-# succeed and leave a verified store; and 4 parallel `registry add`s of different ids into one
-# registry, which must keep all 4.
+# succeed and leave a verified store; 4 parallel `registry add`s of different ids into one
+# registry, which must keep all 4; 2 parallel `build`s of one DAG into one fresh store, which
+# must both succeed with each derivation built once; and 2 parallel `profile upgrade`s of one
+# profile, which must both succeed and make exactly one new generation, current, at the new
+# version.
 #
-# Usage: tests/faults/run.sh [--trials N] [--rounds R] [--dir DIR] [--rflake BIN] [--only KIND]
+# Usage: tests/faults/run.sh [--trials N] [--build-trials N] [--rounds R] [--dir DIR]
+#                           [--rflake BIN] [--only KIND]
 #   --trials  kill trials per writer (default 1000)
+#   --build-trials  kill trials of `build` and `profile upgrade`, which take longer (default: as
+#             --trials)
 #   --rounds  concurrency rounds (default 100)
 #   --dir     where the temporary stores, caches and homes go (default $TMPDIR or /tmp; the long
 #             campaign uses /dev/shm)
 #   --rflake  the binary (default target/debug/rflake, built here)
-#   --only    one of: add remove pin archive cache parallel-archive parallel-registry
+#   --only    one of: add remove pin archive cache build upgrade parallel-archive
+#             parallel-registry parallel-build parallel-upgrade
 # Everything lives in one temporary directory, removed at the end. Nix 2.8 runs isolated: a
 # temporary HOME and XDG directories, NIX_CONFIG without substituters or build users, an empty
 # global registry file, and a `--store` on every store command.
@@ -35,6 +50,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 TRIALS=1000
+BUILD_TRIALS=
 ROUNDS=100
 DIR=${TMPDIR:-/tmp}
 RFLAKE=
@@ -42,6 +58,7 @@ ONLY=
 while (($#)); do
   case "$1" in
     --trials) TRIALS=$2; shift 2 ;;
+    --build-trials) BUILD_TRIALS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
     --rflake) RFLAKE=$2; shift 2 ;;
@@ -77,6 +94,7 @@ echo '{"flakes":[],"version":2}' >"$ROOT/global-registry.json"
 export NIX_CONFIG="experimental-features = nix-command flakes
 build-users-group =
 substituters =
+sandbox = false
 flake-registry = $ROOT/global-registry.json"
 REGISTRY=$XDG_CONFIG_HOME/nix/registry.json
 
@@ -423,12 +441,17 @@ parallel_registry() {
   done
 }
 
+# The writers that build: `rflake build` and `rflake profile upgrade`.
+# shellcheck source=tests/faults/builds.sh
+. tests/faults/builds.sh
+
 # --- Run ------------------------------------------------------------------------------------
 
 START=$(date +%s)
 echo "rflake fault campaign: $TRIALS kill trials per writer, $ROUNDS concurrency rounds, in $ROOT" >&2
 KIND=setup TRIAL=0
-for kind in add remove pin archive cache parallel-archive parallel-registry; do
+for kind in add remove pin archive cache build upgrade parallel-archive parallel-registry \
+  parallel-build parallel-upgrade; do
   [ -z "$ONLY" ] || [ "$ONLY" = "$kind" ] || continue
   before_killed=$KILLED before_finished=$FINISHED
   case "$kind" in
@@ -437,8 +460,12 @@ for kind in add remove pin archive cache parallel-archive parallel-registry; do
     pin) trial_pin ;;
     archive) trial_archive ;;
     cache) trial_cache ;;
+    build) trial_build ;;
+    upgrade) trial_upgrade ;;
     parallel-archive) parallel_archive ;;
     parallel-registry) parallel_registry ;;
+    parallel-build) parallel_build ;;
+    parallel-upgrade) parallel_upgrade ;;
   esac
   case "$kind" in
     parallel-*) echo "  $kind: $ROUNDS rounds, $FAILURES failures so far" >&2 ;;

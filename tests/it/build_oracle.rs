@@ -81,7 +81,7 @@ in {
 }
 "##;
 
-fn setup() -> TestEnv {
+pub(crate) fn setup() -> TestEnv {
     let mut env = TestEnv::new();
     env.write("work/default.nix", EXPRESSIONS);
     env.set_cwd("work");
@@ -99,7 +99,7 @@ fn setup() -> TestEnv {
 /// (through rflake's builder helper): with a chroot store, Nix 2.8 writes some outputs of
 /// failed builds (and of `builtin:fetchurl`) to the host's `/nix/store`, which tests must
 /// never touch.
-fn run_nix(env: &TestEnv, args: &[&str]) -> CommandOutput {
+pub(crate) fn run_nix(env: &TestEnv, args: &[&str]) -> CommandOutput {
     let scratch = env.path("host-nix-store");
     std::fs::create_dir_all(&scratch).unwrap();
     let mut cmd = env.command(env!("CARGO_BIN_EXE_rflake"));
@@ -111,11 +111,11 @@ fn run_nix(env: &TestEnv, args: &[&str]) -> CommandOutput {
     env.run_command(&mut cmd)
 }
 
-fn store_arg(env: &TestEnv, name: &str) -> String {
+pub(crate) fn store_arg(env: &TestEnv, name: &str) -> String {
     env.path(name).display().to_string()
 }
 
-fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput {
+pub(crate) fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput {
     let mut args = vec!["build", "--store", store, "-f", ".", "--no-link", "--json"];
     args.extend_from_slice(attrs);
     if nix {
@@ -125,16 +125,16 @@ fn build(env: &TestEnv, nix: bool, store: &str, attrs: &[&str]) -> CommandOutput
     }
 }
 
-fn open(env: &TestEnv, name: &str) -> LocalStore {
+pub(crate) fn open(env: &TestEnv, name: &str) -> LocalStore {
     LocalStore::open(Options::new(Some(env.path(name)))).unwrap()
 }
 
-fn path(s: &str) -> StorePath {
+pub(crate) fn path(s: &str) -> StorePath {
     StoreDir::default().parse(s).unwrap()
 }
 
 /// The fields of a path's info both stores must agree on.
-fn comparable(info: &PathInfo) -> String {
+pub(crate) fn comparable(info: &PathInfo) -> String {
     let dir = StoreDir::default();
     let refs: Vec<String> = info.references.iter().map(|r| dir.print(r)).collect();
     format!(
@@ -148,7 +148,7 @@ fn comparable(info: &PathInfo) -> String {
 }
 
 /// The output paths of a `--json` result.
-fn outputs(json: &str) -> BTreeSet<String> {
+pub(crate) fn outputs(json: &str) -> BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut out = BTreeSet::new();
     for entry in v.as_array().unwrap() {
@@ -160,7 +160,7 @@ fn outputs(json: &str) -> BTreeSet<String> {
 }
 
 /// The closure of `paths` in `store`, as comparable lines.
-fn closure_infos(store: &LocalStore, paths: &BTreeSet<String>) -> Vec<String> {
+pub(crate) fn closure_infos(store: &LocalStore, paths: &BTreeSet<String>) -> Vec<String> {
     let mut todo: Vec<StorePath> = paths.iter().map(|p| path(p)).collect();
     let mut seen = BTreeSet::new();
     let mut lines = Vec::new();
@@ -282,7 +282,7 @@ fn environment_equals_nix_but_for_the_build_directory() {
 }
 
 /// The `error: …` block of a failed build's stderr, with the test root masked.
-fn error_block(out: &CommandOutput) -> String {
+pub(crate) fn error_block(out: &CommandOutput) -> String {
     let err = out.stderr();
     let start = err.rfind("\nerror: ").map_or(0, |i| i + 1);
     err[start..].to_owned()
@@ -360,7 +360,7 @@ fn failures_give_nix_messages_and_register_nothing() {
 }
 
 /// The valid paths of the store under `root`, sorted.
-fn rusqlite_paths(root: &Path) -> Vec<String> {
+pub(crate) fn rusqlite_paths(root: &Path) -> Vec<String> {
     let store = LocalStore::open(Options::new(Some(root.to_owned()))).unwrap();
     let all: BTreeSet<StorePath> = std::fs::read_dir(root.join("nix/store"))
         .unwrap()

@@ -1,7 +1,14 @@
 //! Integration tests: the rflake binary run in a hermetic environment.
 
 mod binary_cache;
+mod build_concurrent;
+mod build_daemon;
+mod build_extras;
+mod build_ifd;
+mod build_kill;
 mod build_oracle;
+mod build_remote;
+mod build_sandbox;
 mod completions;
 mod completions_zsh;
 mod daemon_store;

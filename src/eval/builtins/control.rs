@@ -34,8 +34,38 @@ pub fn path_of(m: &mut Machine, v: &Value) -> R<String> {
     }
 }
 
+/// [`path_of`], after building the derivation outputs the value's string context names
+/// (import from derivation: Nix's `realisePath`), so that reading the path finds them.
+pub fn realised_path_of(m: &mut Machine, v: &Value) -> R<String> {
+    let v = m.force(v)?;
+    if let Value::Path(p) = &v {
+        return Ok(p.to_string());
+    }
+    let mut ctx = Context::default();
+    let s = m.coerce_to_string(&v, &mut ctx, false, false)?;
+    let s = String::from_utf8_lossy(&s).into_owned();
+    if !s.starts_with('/') {
+        return err(format!("string '{s}' doesn't represent an absolute path"));
+    }
+    let outputs: Vec<(String, String)> = ctx
+        .iter()
+        .filter_map(|e| match e {
+            crate::eval::context::CtxElem::Built { drv, output } => {
+                Some((drv.to_string(), output.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !outputs.is_empty()
+        && let Err(e) = m.io.realise(&outputs)
+    {
+        return err(e);
+    }
+    Ok(crate::eval::paths::canonicalise(&s))
+}
+
 fn import(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let p = path_of(m, &a[0])?;
+    let p = realised_path_of(m, &a[0])?;
     m.import(&p)
 }
 

@@ -4,7 +4,6 @@
 
 use super::PrimOp;
 use super::args::{arg, str_no_ctx};
-use super::control::path_of;
 use crate::eval::error::{R, err};
 use crate::eval::machine::{Machine, io_error};
 use crate::eval::pos::PosIdx;
@@ -37,7 +36,7 @@ fn hash_string(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 
 fn hash_file(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     let algo = algo(m, &a[0], "hashFile")?;
-    let p = path_of(m, &a[1])?;
+    let p = super::control::realised_path_of(m, &a[1])?;
     if m.io.file_type(&p).map_err(io_error)?.is_none() {
         return err(format!("path '{p}' does not exist"));
     }

@@ -126,6 +126,7 @@ fn gen_list(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     if n < 0 {
         return err(format!("cannot create list of size {n}"));
     }
+    m.charge(n as u64)?;
     let f = function(
         m,
         &a[0],

@@ -124,14 +124,14 @@ fn dir_of(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
 }
 
 fn read_file(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let p = path_of(m, &a[0])?;
+    let p = super::control::realised_path_of(m, &a[0])?;
     let bytes = m.io.read_file(&p).map_err(io_error)?;
     Ok(Value::string(bytes))
 }
 
 fn path_exists(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
     let v = m.force(&a[0])?;
-    let p = path_of(m, &v)?;
+    let p = super::control::realised_path_of(m, &v)?;
     // A string ending in `/` or `/.` names a directory; otherwise a final symlink counts
     // itself, broken or not (Nix resolves only the ancestors then).
     let must_be_dir = match &v {
@@ -185,7 +185,7 @@ fn resolve_symlinks(m: &Machine, path: &str) -> R<String> {
 }
 
 fn read_dir(m: &mut Machine, a: &[Value], _: PosIdx) -> R<Value> {
-    let p = path_of(m, &a[0])?;
+    let p = super::control::realised_path_of(m, &a[0])?;
     match m.io.file_type(&p).map_err(io_error)? {
         None => return err(format!("path '{p}' does not exist")),
         Some(FileType::Directory) => {}

@@ -39,6 +39,8 @@ pub struct ClientOptions {
     pub overrides: Vec<(String, String)>,
     /// Whether `setOptions` is sent after the handshake (Nix's `ssh-ng://` store sends none).
     pub send: bool,
+    /// Whether the daemon's build log lines are shown (`-L`; not sent).
+    pub print_build_logs: bool,
 }
 
 impl Default for ClientOptions {
@@ -56,6 +58,7 @@ impl Default for ClientOptions {
             use_substitutes: true,
             overrides: Vec::new(),
             send: true,
+            print_build_logs: false,
         }
     }
 }
@@ -158,6 +161,7 @@ impl Connection {
             broken: false,
             process: None,
         };
+        conn.relay.print_build_logs = opts.print_build_logs;
         // The daemon reports the outcome of authenticating the client.
         conn.process(reporter)?;
         if opts.send && !conn.negotiated.has(handshake::FEATURE_DISABLE_SET_OPTIONS) {

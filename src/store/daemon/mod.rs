@@ -9,6 +9,8 @@
 //! - [`stderr`]: the side channel of log lines, activities and errors, relayed to the
 //!   [`Reporter`].
 //! - [`ops`]: the operations and the wire form of path infos and derived paths.
+//! - [`build_ops`]: building (`buildPathsWithResults`, `buildDerivation`), build results,
+//!   `addTextToStore`, `addIndirectRoot`.
 //! - [`conn`]: one connection (the handshake, then `setOptions`).
 //!
 //! A [`DaemonStore`] connects on first use and keeps its connections for the whole command: a
@@ -35,10 +37,10 @@
 //! - `setOptions` forwards the user's overridden settings as Nix does, except the few of
 //!   `crate::settings::forward` (see its deviations).
 //! - The daemon's messages lose their terminal colours even on a terminal.
-//! - Only the operations rflake needs are implemented (see [`ops`]); `buildPathsWithResults`,
-//!   `buildDerivation`, `queryDerivationOutputMap` and `addPermRoot`/`addIndirectRoot` are not
-//!   yet.
+//! - Only the operations rflake needs are implemented (see [`ops`] and [`build_ops`]);
+//!   `queryDerivationOutputMap`, GC and signatures are not.
 
+pub mod build_ops;
 pub mod conn;
 pub mod error;
 pub mod handshake;

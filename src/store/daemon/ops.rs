@@ -34,6 +34,14 @@ pub enum Op {
     AddToStore = 7,
     /// `addTempRoot`.
     AddTempRoot = 11,
+    /// `addIndirectRoot`.
+    AddIndirectRoot = 12,
+    /// `addTextToStore` (before 1.25).
+    AddTextToStore = 8,
+    /// `buildDerivation`.
+    BuildDerivation = 36,
+    /// `buildPathsWithResults`.
+    BuildPathsWithResults = 46,
     /// `setOptions`.
     SetOptions = 19,
     /// `queryPathInfo`.
@@ -247,7 +255,7 @@ impl Read for Tee<'_> {
 
 impl Connection {
     /// Sends the operation number.
-    fn op(&mut self, op: Op) -> Result<()> {
+    pub(super) fn op(&mut self, op: Op) -> Result<()> {
         Ok(wire::write_u64(&mut self.w, op as u64)?)
     }
 
@@ -564,7 +572,7 @@ impl Connection {
         })
     }
 
-    fn write_derived_paths(&mut self, targets: &[DerivedPath]) -> Result<()> {
+    pub(super) fn write_derived_paths(&mut self, targets: &[DerivedPath]) -> Result<()> {
         let v = self.version();
         let strs = targets
             .iter()

@@ -38,6 +38,8 @@ pub const STDERR_RESULT: u64 = 0x5253_4c54;
 /// Nix's `lvlInfo`, the default verbosity of the `nix` command.
 pub const LVL_INFO: u64 = 3;
 
+/// Nix's `actBuild`.
+const ACT_BUILD: u64 = 105;
 /// Nix's `resBuildLogLine`.
 const RES_BUILD_LOG_LINE: u64 = 101;
 /// Nix's `resProgress`.
@@ -222,12 +224,38 @@ pub fn strip_ansi(s: &str) -> String {
 pub struct Relay {
     /// The verbosity (Nix's levels) within which activities are shown.
     pub verbosity: u64,
+    /// Whether build log lines are shown (`-L`), prefixed by the derivation's name as Nix's
+    /// logger prints them (`hello> …`).
+    pub print_build_logs: bool,
     activities: HashMap<u64, Activity>,
 }
 
 struct Activity {
     text: String,
     progress: bool,
+    /// For a build: the derivation's name without its version (Nix's `DrvName`).
+    name: Option<String>,
+}
+
+/// The name a build's log lines are prefixed with: the `.drv` path's name without `.drv`
+/// and without the version (up to the first `-` not followed by a letter, Nix's `DrvName`).
+pub fn build_log_name(drv_path: &str) -> String {
+    let base = drv_path.rsplit('/').next().unwrap_or(drv_path);
+    let name = base.split_once('-').map_or(base, |(_, n)| n);
+    let name = name.strip_suffix(".drv").unwrap_or(name);
+    name_without_version(name).to_owned()
+}
+
+/// A derivation name without its version: up to the first `-` not followed by a letter
+/// (Nix's `DrvName`: `hello-2.1` → `hello`, `foo-bar` → `foo-bar`).
+pub fn name_without_version(name: &str) -> &str {
+    let bytes = name.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'-' && bytes.get(i + 1).is_some_and(|c| !c.is_ascii_alphabetic()) {
+            return &name[..i];
+        }
+    }
+    name
 }
 
 impl Relay {
@@ -235,6 +263,7 @@ impl Relay {
     pub fn new(verbosity: u64) -> Relay {
         Relay {
             verbosity,
+            print_build_logs: false,
             activities: HashMap::new(),
         }
     }
@@ -250,7 +279,12 @@ impl Relay {
                 }
             }
             Frame::StartActivity {
-                id, level, text, ..
+                id,
+                level,
+                text,
+                kind,
+                fields,
+                ..
             } => {
                 let text = strip_ansi(&text);
                 if !text.is_empty() {
@@ -261,11 +295,16 @@ impl Relay {
                         reporter.debug(&line);
                     }
                 }
+                let name = match (kind, fields.first()) {
+                    (ACT_BUILD, Some(Field::Str(drv))) => Some(build_log_name(drv)),
+                    _ => None,
+                };
                 self.activities.insert(
                     id,
                     Activity {
                         text,
                         progress: false,
+                        name,
                     },
                 );
             }
@@ -278,7 +317,22 @@ impl Relay {
             }
             Frame::Result { id, kind, fields } => match (kind, fields.as_slice()) {
                 (RES_BUILD_LOG_LINE | RES_POST_BUILD_LOG_LINE, [Field::Str(line), ..]) => {
-                    reporter.debug(&strip_ansi(line));
+                    let line = strip_ansi(line);
+                    if self.print_build_logs {
+                        let name = self
+                            .activities
+                            .get(&id)
+                            .and_then(|a| a.name.as_deref())
+                            .unwrap_or("unnamed");
+                        let suffix = if kind == RES_POST_BUILD_LOG_LINE {
+                            " (post)> "
+                        } else {
+                            "> "
+                        };
+                        reporter.notice(&format!("{name}{suffix}{line}"));
+                    } else {
+                        reporter.debug(&line);
+                    }
                 }
                 (RES_PROGRESS, [Field::Int(done), Field::Int(expected), ..]) => {
                     if let Some(a) = self.activities.get_mut(&id)

@@ -46,6 +46,7 @@ mod ops;
 pub use ops::AddedTree;
 mod reclaim;
 mod roots;
+pub(crate) use roots::replace_symlink;
 mod temproots;
 
 use std::collections::BTreeSet;
@@ -236,13 +237,19 @@ impl LocalStore {
     }
 
     /// Creates a locked temporary directory in the store. The first one of a store also
-    /// reclaims the temporary directories and path lock files dead processes left there
+    /// reclaims the temporary directories, path lock files and temporary roots files dead
+    /// processes left there
     /// ([`reclaim`]): the store is being written, and that is when Nix's GC would have deleted
     /// them.
     fn new_temp_dir(&self) -> Result<TempDir, Error> {
         self.reclaimed.call_once(|| {
             let _ = reclaim::reclaim_temp_dirs(&self.real_store_dir);
-            let _ = reclaim::reclaim_lock_files(&self.real_store_dir);
+            let _ = reclaim::reclaim_lock_files(&self.real_store_dir, |base| {
+                let printed = format!("{}/{base}", self.opts.store_dir.as_str());
+                // When in doubt, the path is kept.
+                self.db().is_valid(&printed).unwrap_or(true)
+            });
+            let _ = reclaim::reclaim_temp_roots(&self.state_dir.join("temproots"));
         });
         TempDir::new_in(&self.real_store_dir)
     }

@@ -63,8 +63,12 @@ pub(super) fn reclaim_temp_dirs(real_store_dir: &Path) -> usize {
 /// leaves the file (Nix's `PathLocks` delete theirs only after the work succeeded). Each is
 /// deleted the way its holder would have: locked without waiting, unlinked, then marked
 /// (`d`), so that a process which opened it before the unlink and locks it next sees a stale
-/// file and takes a fresh one. Returns how many went.
-pub(super) fn reclaim_lock_files(real_store_dir: &Path) -> usize {
+/// file and takes a fresh one. While the lock is held, the path itself is deleted too if it is
+/// there but not valid (`is_valid` says so, given its base name): a build or copy killed
+/// before registering it left it half-done, and nothing else would remove it unless the same
+/// path is written again (Nix's collector deletes such paths). Returns how many lock files
+/// went.
+pub(super) fn reclaim_lock_files(real_store_dir: &Path, is_valid: impl Fn(&str) -> bool) -> usize {
     let Ok(entries) = std::fs::read_dir(real_store_dir) else {
         return 0;
     };
@@ -86,6 +90,52 @@ pub(super) fn reclaim_lock_files(real_store_dir: &Path) -> usize {
             continue;
         };
         if file.try_lock().is_err() || file.metadata().map_or(true, |m| m.len() != 0) {
+            continue;
+        }
+        let object = real_store_dir.join(base);
+        if std::fs::symlink_metadata(&object).is_ok()
+            && !is_valid(base)
+            && delete_path(&object).is_err()
+        {
+            continue;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            let _ = std::io::Write::write_all(&mut file, b"d");
+            reclaimed += 1;
+        }
+    }
+    reclaimed
+}
+
+/// Deletes the temporary roots files (`<state>/temproots/<pid>`) of dead processes, as Nix's
+/// garbage collector does (`findTempRoots`): a file its owner no longer holds locked, whose
+/// `<pid>` is not this process and names no process. Each goes the way Nix deletes it: locked
+/// without waiting, unlinked, then marked (`d`), so that a process that opened it just before
+/// (creating its own file of that name) sees it stale and creates another. Returns how many
+/// went.
+pub(super) fn reclaim_temp_roots(temproots_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(temproots_dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let mut reclaimed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == me || process::exists(pid) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(mut file) = std::fs::OpenOptions::new().append(true).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_err() {
             continue;
         }
         if std::fs::remove_file(&path).is_ok() {
@@ -180,6 +230,38 @@ mod tests {
     }
 
     #[test]
+    fn temp_roots_files_of_dead_processes_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dead_pid();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let file = |pid: u32| {
+            let p = dir.path().join(pid.to_string());
+            std::fs::write(&p, b"/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\0").unwrap();
+            p
+        };
+        let stale = file(dead);
+        let of_live = file(live.id());
+        let mine = file(std::process::id());
+        let other = dir.path().join("not-a-pid");
+        std::fs::write(&other, b"").unwrap();
+        // A file opened before the unlink is seen stale once locked.
+        let opener = File::open(&stale).unwrap();
+
+        assert_eq!(reclaim_temp_roots(dir.path()), 1);
+        assert!(!stale.exists());
+        assert!(of_live.exists() && mine.exists() && other.exists());
+        let size = b"/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x\0".len() as u64;
+        assert_eq!(opener.metadata().unwrap().len(), size + 1, "marked stale");
+        live.kill().unwrap();
+        live.wait().unwrap();
+        assert_eq!(reclaim_temp_roots(dir.path()), 1);
+        assert!(!of_live.exists() && mine.exists());
+    }
+
+    #[test]
     fn lock_files_nobody_holds_go() {
         let store = tempfile::tempdir().unwrap();
         let lock_of = |c: char| {
@@ -198,13 +280,28 @@ mod tests {
         // A file opened before the unlink is seen stale once locked.
         let waiter = File::open(&free).unwrap();
 
-        assert_eq!(reclaim_lock_files(store.path()), 1);
+        // The objects of the locks: one half-written (invalid), one valid.
+        let object_of = |c: char| {
+            store
+                .path()
+                .join(format!("{}-source", c.to_string().repeat(32)))
+        };
+        std::fs::create_dir_all(object_of('a').join("sub")).unwrap();
+        std::fs::write(object_of('b'), b"valid").unwrap();
+        let is_valid = |base: &str| base.starts_with('b');
+
+        assert_eq!(reclaim_lock_files(store.path(), is_valid), 1);
         assert!(!free.exists());
+        assert!(
+            !object_of('a').exists(),
+            "the invalid object went with its lock"
+        );
         assert!(held.exists() && other.exists());
         waiter.lock().unwrap();
         assert_eq!(waiter.metadata().unwrap().len(), 1, "marked stale");
         drop(holder);
-        assert_eq!(reclaim_lock_files(store.path()), 1);
+        assert_eq!(reclaim_lock_files(store.path(), is_valid), 1);
         assert!(!held.exists());
+        assert!(object_of('b').exists(), "a valid object stays");
     }
 }

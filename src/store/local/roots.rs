@@ -10,7 +10,7 @@ use crate::store::StorePath;
 
 /// Replaces `link` (if any) by a symlink to `target`, atomically through a temporary link
 /// beside it.
-fn replace_symlink(target: &str, link: &Path) -> Result<(), Error> {
+pub(crate) fn replace_symlink(target: &str, link: &Path) -> Result<(), Error> {
     let mut n = 0u32;
     loop {
         let tmp = link.with_file_name(format!(

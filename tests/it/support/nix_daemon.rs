@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 pub struct NixDaemon {
     child: Option<Child>,
     dir: PathBuf,
+    /// Whether the daemon runs with a scratch directory over `/nix/store` (see
+    /// [`NixDaemon::start_isolated`]).
+    isolated: bool,
     /// The socket it listens on.
     pub socket: PathBuf,
     /// The root of its chroot store (the store directory is `<store>/nix/store`).
@@ -29,8 +32,30 @@ impl NixDaemon {
 
     /// [`NixDaemon::start`] with more lines for the daemon's `nix.conf`.
     pub fn start_with(dir: &Path, extra_conf: &str) -> NixDaemon {
+        NixDaemon::start_inner(dir, extra_conf, false)
+    }
+
+    /// [`NixDaemon::start_with`] for a daemon that builds: it runs in a private mount
+    /// namespace with a scratch directory (`<dir>/host-nix-store`) mounted on `/nix/store`
+    /// (through rflake's builder helper), because Nix 2.8 building into a chroot store writes
+    /// the outputs of failed builds to the host's `/nix/store`; its sandbox gets the host's
+    /// `/usr`, `/bin`, `/lib` and `/lib64` (`extra-sandbox-paths`) for `/bin/sh`.
+    pub fn start_isolated(dir: &Path, extra_conf: &str) -> NixDaemon {
+        let host_dirs: Vec<&str> = ["/usr", "/bin", "/lib", "/lib64"]
+            .into_iter()
+            .filter(|d| Path::new(d).exists())
+            .collect();
+        let conf = format!(
+            "extra-sandbox-paths = {}\n{extra_conf}",
+            host_dirs.join(" ")
+        );
+        NixDaemon::start_inner(dir, &conf, true)
+    }
+
+    fn start_inner(dir: &Path, extra_conf: &str, isolated: bool) -> NixDaemon {
         let mut d = NixDaemon {
             child: None,
+            isolated,
             dir: dir.to_owned(),
             socket: dir.join("daemon.sock"),
             store: dir.join("daemon-store"),
@@ -50,7 +75,18 @@ impl NixDaemon {
 
     fn spawn(&mut self) {
         let _ = fs::remove_file(&self.socket);
-        let mut cmd = Command::new("nix-daemon");
+        let mut cmd = if self.isolated {
+            let scratch = self.dir.join("host-nix-store");
+            fs::create_dir_all(&scratch).unwrap();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_rflake"));
+            cmd.arg("__run-builder")
+                .arg(&scratch)
+                .arg("/nix/store")
+                .arg("nix-daemon");
+            cmd
+        } else {
+            Command::new("nix-daemon")
+        };
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.join("daemon-home"))

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Benchmarks the no-op build: `rflake build -f bench/build_dag.nix --no-link` against
+# `nix build …` (Nix from PATH) when every output is valid already, so each run evaluates the
+# 300 derivations, finds their .drv files written and the wanted output valid, and builds
+# nothing. Also `single`: one derivation (the DAG with COUNT=1). The store is on STORE_FS
+# (default /dev/shm), `sandbox = false`; both tools share it, built once beforehand.
+#
+# Usage: bench/build_noop.sh   (from the repository root, after cargo build --release)
+# Environment: RFLAKE, BENCH_OUT, STORE_FS as bench/build_dag.sh; RUNS (--min-runs, default 30;
+# 5 warm-up runs first).
+set -euo pipefail
+source "$(dirname "$0")/build_lib.sh"
+RUNS=${RUNS:-30}
+
+cd "$root"
+fresh
+"${isolated[@]}" "$NIX" build -f "$DAG" --no-link 2>/dev/null
+"${isolated[@]}" "$NIX" build -f "$DAG" --arg count 1 --no-link 2>/dev/null
+for w in dag single; do
+  args="-f $DAG --no-link"
+  [ $w = single ] && args="$args --arg count 1"
+  # Nothing must be built: rflake prints nothing on stderr either.
+  err=$("${isolated[@]}" "$RFLAKE" build $args 2>&1)
+  if [ -n "$err" ]; then
+    echo "rflake did not find the outputs valid: $err" >&2
+    exit 1
+  fi
+  "${isolated[@]}" hyperfine --shell=none --warmup 5 --min-runs "$RUNS" --style basic \
+    --command-name "nix build ($w, no-op)" --command-name "rflake build ($w, no-op)" \
+    --export-json "$BENCH_OUT/build_noop_$w.json" \
+    "$NIX build $args" "$RFLAKE build $args"
+  nix_ms=$(mean_ms "$BENCH_OUT/build_noop_$w.json" 1)
+  rf_ms=$(mean_ms "$BENCH_OUT/build_noop_$w.json" 2)
+  echo "$w: nix $nix_ms ms, rflake $rf_ms ms: nix / rflake = $(awk -v n="$nix_ms" -v r="$rf_ms" 'BEGIN { printf "%.2f", n / r }')" | tee -a "$root/summary"
+done
+echo
+echo "nix: $NIX ($("$NIX" --version)); rflake: $RFLAKE; store on $STORE_FS"
+cat "$root/summary"
