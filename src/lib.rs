@@ -24,7 +24,7 @@
 //!    │          build           realising derivations: the goal graph, the local builder
 //!    │          profile          profiles: generations, the profile object (effects);
 //!    │                           manifests and buildenv planning are formats;
-//!    │                           profile upgrade (coming)
+//!    │                           profile upgrade (cli/profile_upgrade*.rs)
 //!    │
 //!   language    eval: parse, lower, machine, builtins, print; the world only through
 //!    │          eval::io::Io (implemented above it by eval_host); uses formats, not effects
@@ -98,7 +98,7 @@
 //! | profiles on disk: the default profile, generations, GC roots (`libstore/profiles.cc`) | [`profile::location`], [`profile::generations`] |
 //! | `manifest.json` v1–3, `manifest.nix`, element names (`src/nix/profile.cc`, `libflake/url-name.cc`, `names.cc`) | [`profile::manifest`], [`profile::url_name`], [`profile::drv_name`] |
 //! | the profile object: buildenv, priorities, conflicts (`builtins/buildenv.cc`, `ProfileManifest::build`) | [`profile::buildenv`], [`profile::object`] |
-//! | `profile list`, `history`, `upgrade`'s matchers (`src/nix/profile.cc`) | `cli/profile*.rs`, [`profile::matchers`], [`profile::history`]; upgrading from a flake is coming |
+//! | `profile list`, `history`, `upgrade`'s matchers (`src/nix/profile.cc`) | `cli/profile*.rs` (upgrading from a flake: `cli/profile_upgrade*.rs`), [`profile::matchers`], [`profile::history`] |
 //! | realising derivations: goals, scheduling, `max-jobs` (`libstore/build/worker.cc`, `derivation-goal.cc`) | [`build::goal`] |
 //! | the local builder: environment, logs, output checks, registration (`libstore/unix/build/*`) | [`build::builder`], [`build::env`], [`build::log`], [`build::scan`]; a chroot store's mount namespace in [`build::chroot`] |
 //! | substitution: trying the substituters before building, `queryMissing` (`libstore/build/substitution-goal.cc`, `derivation-goal.cc`, `misc.cc`) | [`build::substitute`], `cli/build_subst.rs` |
