@@ -13,6 +13,8 @@
 #   RUNS       hyperfine runs per command             (default 3)
 #   SCENARIOS  which scenarios                        (default "unchanged one")
 #   STORE_FS   the directory the store is created in  (default /dev/shm: tmpfs, no disk)
+#   PERF       if set, also records one rflake run per scenario with `perf record -g` into
+#              BENCH_OUT/profile_upgrade-<scenario>.perf (`perf report -i …` reads it)
 #
 # Nix 2.8 cannot build a profile with a chroot store, so everything runs in a private mount
 # namespace (`unshare -m`; `-r -m` for a non-root user) in which a fresh store under STORE_FS is
@@ -52,11 +54,11 @@ if [ -z "${RFLAKE_BENCH_INSIDE:-}" ]; then
 fi
 
 # Inside the namespace.
-mkdir -p "$ROOT"/{nix,home,config,cache,data,state,xdg-dirs,etc,flakes,profiles}
+mkdir -p "$ROOT"/{nix,home,config,cache,data,state,xdg-dirs,etc,flakes,profiles/nix}
 mount --bind "$ROOT/nix" /nix
 export HOME=$ROOT/home XDG_CONFIG_HOME=$ROOT/config XDG_CACHE_HOME=$ROOT/cache \
   XDG_DATA_HOME=$ROOT/data XDG_STATE_HOME=$ROOT/state XDG_CONFIG_DIRS=$ROOT/xdg-dirs \
-  NIX_CONF_DIR=$ROOT/etc NIX_STATE_DIR=$ROOT/nix-state NIX_REMOTE=local NO_COLOR=1 \
+  NIX_CONF_DIR=$ROOT/etc NIX_REMOTE=local NO_COLOR=1 \
   GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_SYSTEM=/dev/null
 export NIX_CONFIG="experimental-features = nix-command flakes
 build-users-group =
@@ -100,7 +102,7 @@ for f in 1 2 3 4 5; do
   done
 done
 echo "installing 50 packages with Nix 2.8..." >&2
-nix profile install --profile "$ROOT/profiles/nix/profile" "${installables[@]}"
+nix profile install --profile "$ROOT/profiles/nix/profile" "${installables[@]}" 2>/dev/null
 [ "$(jq '.elements | length' "$ROOT/profiles/nix/profile/manifest.json")" = 50 ]
 # rflake's copy: the same profile, rewritten once as version 3 by rflake.
 cp -a "$ROOT/profiles/nix" "$ROOT/profiles/rflake"
@@ -111,7 +113,7 @@ for t in nix rflake; do cp -a "$ROOT/profiles/$t" "$ROOT/profiles/$t.base"; done
 # The store paths of a profile's elements, sorted, one per line.
 paths() { jq -r '[.elements[] | .storePaths[]] | sort | .[]' "$1/profile/manifest.json"; }
 reset() { rm -rf "$ROOT/profiles/$1" && cp -a "$ROOT/profiles/$1.base" "$ROOT/profiles/$1"; }
-nix_cmd="nix profile upgrade --profile $ROOT/profiles/nix/profile .*"
+nix_cmd="nix profile upgrade --profile $ROOT/profiles/nix/profile '.*'"
 rflake_cmd="$RFLAKE profile upgrade --profile $ROOT/profiles/rflake/profile --all"
 
 summary=$BENCH_OUT/profile_upgrade.txt
@@ -126,11 +128,17 @@ for scenario in $SCENARIOS; do
   # Benchmarking different results would be meaningless: check first.
   eval "$change"
   reset nix && reset rflake
-  $nix_cmd 2>/dev/null
-  $rflake_cmd 2>/dev/null
+  eval "$nix_cmd" 2>/dev/null
+  eval "$rflake_cmd" 2>/dev/null
   if [ "$(paths "$ROOT/profiles/nix")" != "$(paths "$ROOT/profiles/rflake")" ]; then
     echo "warning: $scenario: nix and rflake installed different store paths:" >&2
     diff <(paths "$ROOT/profiles/nix") <(paths "$ROOT/profiles/rflake") >&2 || true
+  fi
+  if [ -n "${PERF:-}" ]; then
+    eval "$change"
+    reset rflake
+    perf record -F 20000 --call-graph dwarf,16384 -o "$BENCH_OUT/profile_upgrade-$scenario.perf" -- \
+      bash -c "$rflake_cmd" 2>/dev/null
   fi
   hyperfine --shell=bash --runs "$RUNS" \
     --prepare "$change; rm -rf $ROOT/profiles/nix && cp -a $ROOT/profiles/nix.base $ROOT/profiles/nix" \

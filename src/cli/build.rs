@@ -164,6 +164,8 @@ impl Events for Printing<'_> {
     }
     fn log_line(&self, name: &str, line: &str) {
         if self.logs {
+            // Named as Nix's logger names a build: without the version.
+            let name = crate::store::daemon::stderr::name_without_version(name);
             self.printer.notice(&format!("{name}> {line}"));
         }
         self.update(|b| {

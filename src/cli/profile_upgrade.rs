@@ -18,7 +18,8 @@ use super::{Context, Settings};
 use crate::build::goal::{self, Wanted};
 use crate::flakeref::FlakeRef;
 use crate::profile::generations::{self, Roots};
-use crate::profile::manifest::Element;
+use crate::profile::manifest::{self, Element, Manifest};
+use crate::profile::store_fs::StoreFs;
 use crate::profile::{drv_name, matchers, object, read};
 use crate::report::{Reporter as _, Verbosity};
 use crate::store::{Store as _, StoreDir, StorePath};
@@ -174,6 +175,11 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         return finish(&mut rep, ExitCode::SUCCESS);
     }
     let failed_code = failure.unwrap_or(ExitCode::FAILURE);
+    // Nothing changed and the profile is already what this upgrade would make: Nix rebuilds
+    // the same object and makes no generation; so does this, without rebuilding it.
+    if changes.is_empty() && failure.is_none() && unchanged(&profile, &manifest, &fs, &dir) {
+        return finish(&mut rep, ExitCode::SUCCESS);
+    }
     let planning = !a.dry_run || a.json || ctx.printer.verbosity() >= Verbosity::Talkative as u8;
     if !planning {
         return finish(&mut rep, failure.unwrap_or(ExitCode::SUCCESS));
@@ -328,6 +334,23 @@ fn output_paths(plan: &goal::Plan, w: &Wanted, drv: &str) -> anyhow::Result<BTre
         paths.insert(path.clone());
     }
     Ok(paths)
+}
+
+/// Whether rebuilding the profile from `manifest` would give the object it points at: that
+/// object's `manifest.json` is `manifest` as current Nix writes it (so its tree, made from
+/// the same elements, is the same), and it is the last generation (Nix compares the new
+/// object with the last generation, not the current one).
+fn unchanged(profile: &Path, manifest: &Manifest, fs: &StoreFs, dir: &StoreDir) -> bool {
+    let Ok((gens, Some(current))) = generations::find(profile) else {
+        return false;
+    };
+    if gens.last().map(|g| g.number) != Some(current) {
+        return false;
+    }
+    let Ok(path) = fs.real(&profile.join("manifest.json")) else {
+        return false;
+    };
+    std::fs::read(path).is_ok_and(|bytes| bytes == manifest::to_json(manifest, dir).as_bytes())
 }
 
 /// The number of the generation `profile` points at, if any.

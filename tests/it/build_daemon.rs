@@ -254,3 +254,19 @@ fn a_failing_daemon_build_gives_the_daemons_error() {
     );
     assert!(!env.path("work/result").exists());
 }
+
+/// A local build's `-L` lines carry the same name as the daemon's (Nix's `DrvName`).
+#[test]
+fn local_build_logs_are_named_as_nix_names_them() {
+    let mut env = TestEnv::new();
+    env.write("work/default.nix", EXPRESSIONS);
+    env.set_cwd("work");
+    env.add_nix_config("sandbox = false");
+    let out = env.run(&["build", "-f", ".", "logger", "-L", "--no-link"]);
+    assert!(out.success(), "{out:?}");
+    let lines: Vec<&str> = out.stderr().lines().collect();
+    assert_eq!(
+        lines[1..],
+        ["logger> from the builder", "logger> second line"]
+    );
+}

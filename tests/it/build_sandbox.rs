@@ -54,6 +54,8 @@ in {{
       mkdir $out
       if [ -e {secret} ]; then echo visible; else echo hidden; fi > $out/secret
       cat /etc/passwd > $out/passwd
+      cat /etc/group > $out/group
+      cat /etc/hosts > $out/hosts 2>/dev/null || true
       if (${{fetch}}) > $out/body 2>/dev/null; then echo reached; else echo unreachable; fi > $out/network
       if echo leaked 2>/dev/null > {outside}/leak; then echo wrote; else echo denied; fi > $out/write
       id -u > $out/uid
@@ -76,6 +78,8 @@ in {{
     );
     env.set_cwd("work");
     env.add_nix_config(&format!("sandbox-paths = {}", host_dirs()));
+    // Without namespaces the sandboxed tests fail on the sandbox, not on what leaks.
+    env.add_nix_config("sandbox-fallback = false");
     env
 }
 
@@ -106,6 +110,14 @@ fn sandboxed_build_sees_only_its_inputs_and_nix_s_etc() {
     let path = out.stdout().trim();
     assert_eq!(read(&env, path, "secret"), "hidden\n");
     assert_eq!(read(&env, path, "passwd"), SANDBOX_PASSWD);
+    assert_eq!(
+        read(&env, path, "group"),
+        "root:x:0:\nnixbld:!:100:\nnogroup:x:65534:\n"
+    );
+    assert_eq!(
+        read(&env, path, "hosts"),
+        "127.0.0.1 localhost\n::1 localhost\n"
+    );
     assert_eq!(read(&env, path, "network"), "unreachable\n");
     assert_eq!(read(&env, path, "write"), "denied\n");
     assert_eq!(read(&env, path, "uid"), "1000\n");
@@ -132,6 +144,8 @@ fn unsandboxed_build_sees_the_host() {
     assert_eq!(read(&env, path, "secret"), "visible\n");
     let host_passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     assert_eq!(read(&env, path, "passwd"), host_passwd);
+    let host_group = std::fs::read_to_string("/etc/group").unwrap();
+    assert_eq!(read(&env, path, "group"), host_group);
     assert_eq!(read(&env, path, "network"), "reached\n");
     assert_eq!(read(&env, path, "body"), "hello from the host\n");
     assert_eq!(read(&env, path, "write"), "wrote\n");
@@ -325,4 +339,127 @@ fn worked_examples_build_as_with_nix_in_the_sandbox() {
         mine.contains(&"NIX_BUILD_TOP=/build".to_owned()),
         "{mine:?}"
     );
+}
+
+/// Failed builds in the sandbox: Nix 2.8's messages (Nix names the outputs in its chroot,
+/// rflake where they end up: masked) and nothing of them left in the store.
+#[test]
+fn failures_in_the_sandbox_give_nix_messages() {
+    use crate::build_oracle::{build, error_block, setup, store_arg};
+    if !crate::support::require_nix() {
+        return;
+    }
+    let mut env = setup();
+    env.add_nix_config("sandbox = true");
+    let (nix_store, our_store) = (store_arg(&env, "nix-store"), store_arg(&env, "our-store"));
+    let mask = |s: &str| {
+        let s = s
+            .replace("$TEST_ENV/our-store", "$STORE")
+            .replace("$TEST_ENV/nix-store", "$STORE");
+        let re = regex::Regex::new(r"/nix/store/[a-z0-9]{32}-[a-z]+\.drv\.chroot").unwrap();
+        re.replace_all(&s, "").into_owned()
+    };
+    for attr in ["fail", "w4b", "missing", "perm", "badfod"] {
+        let theirs = build(&env, true, &nix_store, &[attr]);
+        let ours = build(&env, false, &our_store, &[attr]);
+        assert!(!theirs.success() && !ours.success(), "{attr}: {ours}");
+        assert_eq!(ours.status().code(), theirs.status().code(), "{attr}");
+        assert_eq!(
+            mask(&error_block(&ours)),
+            mask(&error_block(&theirs)),
+            "{attr}: {ours}"
+        );
+    }
+    for entry in std::fs::read_dir(env.path("our-store/nix/store")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            !name.ends_with("-missing")
+                && !name.ends_with("-perm")
+                && !name.ends_with("-fail")
+                && !name.ends_with(".chroot"),
+            "{name}"
+        );
+    }
+}
+
+/// `sandbox-paths` may name store paths (read from the chroot store's real directory): the
+/// path is mounted where the entry says and, with its closure, at its store path; a missing
+/// optional entry (`…?`) is skipped.
+#[test]
+fn sandbox_paths_bring_store_paths_and_skip_missing_optional_ones() {
+    use rflake::store::local::{LocalStore, Options};
+    let server = HttpServer::start();
+    let mut env = setup(&server);
+    env.write("tool/hello", "echo from the tool\n");
+    let store = LocalStore::open(Options::new(Some(env.path("store")))).unwrap();
+    let (tool, _) = store.add_tree("tool", &env.path("tool")).unwrap();
+    let tool = rflake::store::StoreDir::default().print(&tool);
+    env.write(
+        "work/tool.nix",
+        format!(
+            r#"derivation {{ name = "uses-tool"; system = "x86_64-linux"; builder = "/bin/bash";
+                 PATH = "/usr/bin:/bin";
+                 args = [ "-c" "bash /opt/tool/hello > $out; ls {tool} >> $out; ls /opt >> $out" ]; }}"#
+        ),
+    );
+    env.add_nix_config("sandbox = true");
+    env.add_nix_config(&format!(
+        "extra-sandbox-paths = /opt/tool={tool} /opt/none=/does/not/exist?"
+    ));
+    let out = env.run(&["build", "-f", "tool.nix", "--no-link", "--print-out-paths"]);
+    assert!(out.success(), "{out}");
+    let built = env.path(format!("store{}", out.stdout().trim()));
+    assert_eq!(
+        std::fs::read_to_string(built).unwrap(),
+        "from the tool\nhello\ntool\n"
+    );
+}
+
+/// Unsandboxed (Debian's `nix.conf` says `sandbox = false`), root builds as a build user too:
+/// in a store kept at its own logical path (no chroot helper), the builder runs as a member of
+/// `nixbld` with the group's gid, the store directory becomes `1775 root:nixbld` as Nix makes
+/// it, and the output is root's once registered.
+#[test]
+fn root_builds_unsandboxed_as_a_build_user() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let uids = nixbld_uids();
+    if !rustix::process::geteuid().is_root() || uids.is_empty() {
+        return;
+    }
+    let gid = rflake::build::sandbox::users::parse_group(
+        &std::fs::read_to_string("/etc/group").unwrap(),
+        "nixbld",
+    )
+    .unwrap()
+    .0;
+    let server = HttpServer::start();
+    let mut env = setup(&server);
+    // The build user must reach the store under the test root.
+    std::fs::set_permissions(env.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.add_nix_config("sandbox = false");
+    env.add_nix_config("build-users-group = nixbld");
+    let root = env.path("own");
+    let store = format!("local?root={0}&store={0}/nix/store", root.display());
+    let out = env.run(&[
+        "build",
+        "--store",
+        &store,
+        "-f",
+        ".",
+        "users",
+        "--no-link",
+        "--print-out-paths",
+    ]);
+    assert!(out.success(), "{out}");
+    // Printed with the test root masked.
+    let printed = out.stdout().trim();
+    assert!(printed.starts_with("$TEST_ENV/own/nix/store/"), "{printed}");
+    let built = printed.replace("$TEST_ENV", &env.root().display().to_string());
+    let ids = std::fs::read_to_string(&built).unwrap();
+    let (uid, g) = ids.split_once('\n').unwrap();
+    assert!(uids.contains(&uid.parse().unwrap()), "{ids}");
+    assert_eq!(g.trim(), gid.to_string());
+    assert_eq!(std::fs::symlink_metadata(&built).unwrap().uid(), 0);
+    let dir = std::fs::metadata(root.join("nix/store")).unwrap();
+    assert_eq!((dir.mode() & 0o7777, dir.gid()), (0o1775, gid));
 }

@@ -7,6 +7,7 @@ mod build_extras;
 mod build_ifd;
 mod build_kill;
 mod build_oracle;
+mod build_remote;
 mod build_sandbox;
 mod completions;
 mod completions_zsh;

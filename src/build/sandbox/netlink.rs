@@ -48,3 +48,19 @@ pub fn loopback_up() -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_is_an_rtm_newlink_setting_iff_up_on_interface_1() {
+        let m = request();
+        assert_eq!(m.len(), 32);
+        assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 32);
+        assert_eq!(u16::from_ne_bytes([m[4], m[5]]), RTM_NEWLINK);
+        assert_eq!(i32::from_ne_bytes(m[20..24].try_into().unwrap()), 1);
+        assert_eq!(u32::from_ne_bytes(m[24..28].try_into().unwrap()), IFF_UP);
+        assert_eq!(u32::from_ne_bytes(m[28..32].try_into().unwrap()), IFF_UP);
+    }
+}

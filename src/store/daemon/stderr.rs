@@ -243,13 +243,19 @@ pub fn build_log_name(drv_path: &str) -> String {
     let base = drv_path.rsplit('/').next().unwrap_or(drv_path);
     let name = base.split_once('-').map_or(base, |(_, n)| n);
     let name = name.strip_suffix(".drv").unwrap_or(name);
+    name_without_version(name).to_owned()
+}
+
+/// A derivation name without its version: up to the first `-` not followed by a letter
+/// (Nix's `DrvName`: `hello-2.1` → `hello`, `foo-bar` → `foo-bar`).
+pub fn name_without_version(name: &str) -> &str {
     let bytes = name.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'-' && bytes.get(i + 1).is_some_and(|c| !c.is_ascii_alphabetic()) {
-            return name[..i].to_owned();
+            return &name[..i];
         }
     }
-    name.to_owned()
+    name
 }
 
 impl Relay {

@@ -326,3 +326,43 @@ fn element_paths(f: &Fixture, name: &str) -> Value {
             .clone(),
     }
 }
+
+/// Nothing changed, but the current generation is not the last (after a rollback): as Nix
+/// compares the object with the last generation, a new generation is made for the current
+/// object. (rflake skips rebuilding the object only when the current generation is the last
+/// and its manifest is what it would write.)
+#[test]
+fn nothing_changed_after_a_rollback_makes_a_generation() {
+    let Some(f) = Fixture::new() else { return };
+    let p = f.profile();
+    install(&f, "flake1");
+    // The first upgrade rewrites Nix 2.8's version-2 manifest as version 3: generation 2.
+    assert!(
+        f.rflake(&["profile", "upgrade", "--profile", &p, "--all"])
+            .success()
+    );
+    write_flake_at(&f, "flake1", &super::hello_flake(2), 1700000100);
+    assert!(
+        f.rflake(&["profile", "upgrade", "--profile", &p, "--all"])
+            .success()
+    );
+    f.nix_ok(&["profile", "rollback", "--profile", &p]);
+    assert_eq!(
+        std::fs::read_link(&p).unwrap(),
+        std::path::Path::new("profile-2-link")
+    );
+    // The flake as generation 2 has it, byte for byte and mtime for mtime.
+    write_flake_at(&f, "flake1", &super::hello_flake(1), 1700000000);
+    let out = f.rflake(&["profile", "upgrade", "--profile", &p, "--all"]);
+    assert!(out.success() && out.stderr().is_empty(), "{out}");
+    assert_eq!(
+        std::fs::read_link(&p).unwrap(),
+        std::path::Path::new("profile-4-link")
+    );
+    assert_eq!(f.generation(4), f.generation(2));
+    // Now the current generation is the last: nothing more.
+    let before = profile_state(&f);
+    let out = f.rflake(&["profile", "upgrade", "--profile", &p, "--all"]);
+    assert!(out.success() && out.stderr().is_empty(), "{out}");
+    assert_eq!(profile_state(&f), before);
+}

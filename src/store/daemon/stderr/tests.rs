@@ -274,3 +274,14 @@ fn strips_terminal_escapes() {
         assert_eq!(strip_ansi(input), out, "{input:?}");
     }
 }
+
+#[test]
+fn build_log_names_drop_the_version() {
+    assert_eq!(
+        build_log_name("/nix/store/00000000000000000000000000000000-multi-1.0.drv"),
+        "multi"
+    );
+    assert_eq!(build_log_name("/nix/store/0-foo-bar.drv"), "foo-bar");
+    assert_eq!(name_without_version("hello-2.1-x"), "hello");
+    assert_eq!(name_without_version("dep"), "dep");
+}
