@@ -91,8 +91,10 @@ trap cleanup EXIT
 for v in $(env | sed -n 's/^\(NIX_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 export HOME=$ROOT/home XDG_CONFIG_HOME=$ROOT/config XDG_CACHE_HOME=$ROOT/cache \
   XDG_DATA_HOME=$ROOT/data XDG_STATE_HOME=$ROOT/state XDG_CONFIG_DIRS=$ROOT/xdg \
-  NIX_CONF_DIR=$ROOT/etc TZ=UTC NO_COLOR=1
-mkdir -p "$HOME" "$XDG_CONFIG_HOME/nix" "$XDG_CACHE_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME" \
+  NIX_CONF_DIR=$ROOT/etc NIX_STATE_DIR=$ROOT/nix-state TZ=UTC NO_COLOR=1
+# NIX_STATE_DIR: root's default profile link (made by `profile` commands even with
+# --profile, as Nix makes it) must not land in the machine's /nix/var/nix.
+mkdir -p "$HOME" "$NIX_STATE_DIR" "$XDG_CONFIG_HOME/nix" "$XDG_CACHE_HOME" "$XDG_DATA_HOME" "$XDG_STATE_HOME" \
   "$XDG_CONFIG_DIRS" "$NIX_CONF_DIR"
 echo '{"flakes":[],"version":2}' >"$ROOT/global-registry.json"
 export NIX_CONFIG="experimental-features = nix-command flakes
