@@ -266,7 +266,6 @@ fn run_and_register(
                 closure: &closure,
                 outputs: scratch,
                 build_dir: &build_dir,
-                spec_dir: &settings.build_dir_parent,
                 config: &settings.sandbox,
                 user: user.as_ref(),
             };
@@ -393,21 +392,35 @@ fn run_builder(
     let (mut reader, writer) = std::io::pipe().map_err(Error::other)?;
     let status = {
         let logical = Path::new(store.store_dir().as_str());
-        let mut cmd = if let Some(sandbox) = launch.sandbox {
+        let mut cmd = if launch.sandbox.is_some() {
             let Some(helper) = &settings.helper else {
                 return Err(Error::Other(format!(
                     "cannot build '{printed}' in a sandbox without the rflake executable"
                 )));
             };
-            // The helper takes the builder, its arguments and environment from the spec.
+            // The helper takes the builder, its arguments and environment from the spec, which
+            // it reads from its standard input.
             let mut c = Command::new(helper);
-            c.arg(super::sandbox::helper::OUTER_ARG)
-                .arg(sandbox.spec_file());
+            c.arg(super::sandbox::helper::OUTER_ARG);
             c
         } else if store.real_store_dir() == logical {
-            let mut c = Command::new(OsStr::from_bytes(&drv.builder));
-            // As in Nix, the builder's argv[0] is its base name.
-            c.arg0(super::chroot::base_name(OsStr::from_bytes(&drv.builder)));
+            // As Nix's `startProcess` (`dieWithParent`), a killed rflake takes its builder along:
+            // the helper sets the parent-death signal and executes the builder (unsafe code,
+            // which a `pre_exec` hook would need, is forbidden here).
+            let mut c = match &settings.helper {
+                Some(helper) => {
+                    let mut c = Command::new(helper);
+                    c.arg(super::chroot::DIRECT_ARG)
+                        .arg(OsStr::from_bytes(&drv.builder));
+                    c
+                }
+                None => {
+                    let mut c = Command::new(OsStr::from_bytes(&drv.builder));
+                    // As in Nix, the builder's argv[0] is its base name.
+                    c.arg0(super::chroot::base_name(OsStr::from_bytes(&drv.builder)));
+                    c
+                }
+            };
             if let Some(u) = launch.user {
                 c.uid(u.uid).gid(u.gid);
             }
@@ -444,7 +457,11 @@ fn run_builder(
                     .map(|(k, v)| (OsStr::from_bytes(k), OsStr::from_bytes(v))),
             )
             .current_dir(build_dir)
-            .stdin(Stdio::null())
+            .stdin(if launch.sandbox.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(writer.try_clone().map_err(Error::other)?)
             .stderr(writer)
             .process_group(0);
@@ -464,6 +481,11 @@ fn run_builder(
                 None
             }
             Ok(mut child) => {
+                if let (Some(mut stdin), Some(sandbox)) = (child.stdin.take(), launch.sandbox) {
+                    // The helper reads its spec to the end before anything else; if it died
+                    // first, its exit status tells why.
+                    let _ = std::io::Write::write_all(&mut stdin, sandbox.spec());
+                }
                 let finished = std::sync::atomic::AtomicBool::new(false);
                 let group = rustix::process::Pid::from_raw(child.id() as i32);
                 let status = std::thread::scope(|s| {

@@ -14,17 +14,39 @@ use std::path::Path;
 /// `rflake __run-builder <real store dir> <logical store dir> <builder> <args…>`.
 pub const HELPER_ARG: &str = "__run-builder";
 
+/// The hidden first argument that makes the rflake binary only set the parent-death signal and
+/// execute the builder, for a store at its logical path with `sandbox = false`:
+/// `rflake __exec-builder <builder> <args…>`.
+pub const DIRECT_ARG: &str = "__exec-builder";
+
+/// Sets the parent-death signal (the builder dies with the rflake thread that started it, as
+/// Nix's builders do through `dieWithParent`: a killed rflake leaves no builder writing into the
+/// store behind it).
+fn die_with_parent() -> Result<(), String> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| format!("setting the parent death signal: {e}"))
+}
+
+/// Executes `builder` with `args` and `argv[0]` its base name. Returns only on failure.
+fn exec(builder: &OsStr, args: &[OsString]) -> String {
+    let e = std::process::Command::new(builder)
+        .arg0(base_name(builder))
+        .args(args)
+        .exec();
+    format!(
+        "executing '{}': {}",
+        builder.to_string_lossy(),
+        crate::util::fs::strerror(&e)
+    )
+}
+
 /// Enters a private mount namespace (and a user namespace when not root), mounts `real` over
 /// `logical` and executes `builder` with `args`. Returns only on failure.
 fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString]) -> String {
     use rustix::mount::{MountPropagationFlags, mount_bind, mount_change};
     use rustix::thread::UnshareFlags;
-    // The builder dies with the rflake thread that started it (as Nix's builders do, through
-    // `dieWithParent`): a killed rflake leaves no builder writing into the store behind it.
-    if let Err(e) =
-        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-    {
-        return format!("setting the parent death signal: {e}");
+    if let Err(e) = die_with_parent() {
+        return e;
     }
     let uid = rustix::process::getuid();
     let gid = rustix::process::getgid();
@@ -62,20 +84,27 @@ fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString
             logical.display()
         );
     }
-    let e = std::process::Command::new(builder)
-        .arg0(base_name(builder))
-        .args(args)
-        .exec();
-    format!(
-        "executing '{}': {}",
-        builder.to_string_lossy(),
-        crate::util::fs::strerror(&e)
-    )
+    exec(builder, args)
 }
 
 /// The builder's `argv[0]`: the base name of its path, as Nix passes it.
 pub fn base_name(builder: &OsStr) -> &OsStr {
     Path::new(builder).file_name().unwrap_or(builder)
+}
+
+/// The direct helper's `main`: `args` are what follows [`DIRECT_ARG`]. Writes its error to
+/// stderr (the build log) and returns the exit code 1 when it cannot run the builder.
+pub fn direct_main(args: &[OsString]) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let msg = match args {
+        [builder, rest @ ..] => match die_with_parent() {
+            Ok(()) => exec(builder, rest),
+            Err(e) => e,
+        },
+        _ => "usage: rflake __exec-builder BUILDER ARGS...".to_owned(),
+    };
+    let _ = writeln!(std::io::stderr(), "error: {msg}");
+    std::process::ExitCode::FAILURE
 }
 
 /// The helper's `main`: `args` are what follows [`HELPER_ARG`]. Writes its error to stderr

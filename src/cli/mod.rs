@@ -281,6 +281,12 @@ pub fn main() -> ExitCode {
     if let Some(code) = crate::build::sandbox::helper::dispatch(&args) {
         return code;
     }
+    if args
+        .get(1)
+        .is_some_and(|a| a == crate::build::chroot::DIRECT_ARG)
+    {
+        return crate::build::chroot::direct_main(&args[2..]);
+    }
     interrupt::install();
     let printer = Printer::for_format(output::INFO, log_json::LogFormat::from_args(&args));
     let result = if main_stack_can_grow() {

@@ -25,9 +25,9 @@ use rustix::thread::UnshareFlags;
 
 use super::{SANDBOX_GID, SANDBOX_UID};
 
-/// Runs the outer helper: `rflake __sandbox <spec file>`.
+/// Runs the outer helper: `rflake __sandbox`, with the [`Spec`] as JSON on its standard input.
 pub const OUTER_ARG: &str = "__sandbox";
-/// Runs the inner helper: `rflake __sandbox-init <spec file>`.
+/// Runs the inner helper: `rflake __sandbox-init`, with the [`Spec`] on its standard input.
 pub const INNER_ARG: &str = "__sandbox-init";
 /// Checks that namespaces can be created: `rflake __sandbox-probe`.
 pub const PROBE_ARG: &str = "__sandbox-probe";
@@ -43,7 +43,8 @@ pub struct Mount {
     pub optional: bool,
 }
 
-/// What the helpers do, written by the builder to a file the helpers read.
+/// What the helpers do, written by the builder to the outer helper's standard input and passed on
+/// to the inner one the same way (no file, so nothing is left behind when a build is killed).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Spec {
     /// The chroot directory on the host, prepared by [`super::prepare`].
@@ -86,12 +87,16 @@ pub fn dispatch(argv: &[std::ffi::OsString]) -> Option<ExitCode> {
     }))
 }
 
-fn read_spec(args: &[std::ffi::OsString]) -> Result<Spec, String> {
-    let [file] = args else {
-        return Err("usage: rflake __sandbox SPEC".to_owned());
-    };
-    let text = std::fs::read(file).map_err(|e| format!("reading '{}': {e}", file.display()))?;
-    serde_json::from_slice(&text).map_err(|e| format!("reading '{}': {e}", file.display()))
+fn read_spec(args: &[std::ffi::OsString]) -> Result<(Spec, Vec<u8>), String> {
+    if !args.is_empty() {
+        return Err("usage: rflake __sandbox < SPEC".to_owned());
+    }
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut text)
+        .map_err(|e| format!("reading the sandbox spec: {e}"))?;
+    let spec =
+        serde_json::from_slice(&text).map_err(|e| format!("reading the sandbox spec: {e}"))?;
+    Ok((spec, text))
 }
 
 /// `unshare` of the namespaces a sandbox needs (deprecated in rustix only for
@@ -123,7 +128,7 @@ fn probe() -> Result<(), String> {
 }
 
 fn outer(args: &[std::ffi::OsString]) -> Result<ExitCode, String> {
-    let spec = read_spec(args)?;
+    let (spec, text) = read_spec(args)?;
     let uid = rustix::process::getuid();
     let gid = rustix::process::getgid();
     let root = uid.is_root();
@@ -145,11 +150,17 @@ fn outer(args: &[std::ffi::OsString]) -> Result<ExitCode, String> {
     }
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
     let exe = std::env::current_exe().map_err(|e| format!("finding rflake itself: {e}"))?;
-    let status = Command::new(exe)
+    let mut child = Command::new(exe)
         .arg(INNER_ARG)
-        .args(args)
-        .stdin(Stdio::null())
-        .status()
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting the sandbox: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // If the inner helper died first, its exit status says why.
+        let _ = std::io::Write::write_all(&mut stdin, &text);
+    }
+    let status = child
+        .wait()
         .map_err(|e| format!("starting the sandbox: {e}"))?;
     if let Some(sig) = status.signal() {
         // Die of the same signal, so the build fails "due to signal N" as without the helper.
@@ -267,7 +278,7 @@ fn pivot(root: &Path) -> Result<(), String> {
 }
 
 fn inner(args: &[std::ffi::OsString]) -> Result<ExitCode, String> {
-    let spec = read_spec(args)?;
+    let (spec, _) = read_spec(args)?;
     if spec.private_network {
         super::netlink::loopback_up()?;
     }

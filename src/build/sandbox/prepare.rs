@@ -16,10 +16,12 @@ use crate::store::local::LocalStore;
 use crate::store::local::canon::delete_path;
 use crate::store::{Store as _, StorePath};
 
-/// A prepared sandbox; dropping it deletes the chroot directory and the spec file.
+/// A prepared sandbox; dropping it deletes the chroot directory. Its [`Spec`] goes to the helper
+/// through a pipe on its standard input, so a killed build leaves no file behind but the chroot
+/// directory (which the next build of the derivation replaces, as Nix's does).
 pub struct Sandbox {
     chroot: PathBuf,
-    spec_file: tempfile::TempPath,
+    spec: Vec<u8>,
 }
 
 /// What a sandbox is made of.
@@ -36,8 +38,6 @@ pub struct Params<'a> {
     pub outputs: &'a BTreeMap<String, StorePath>,
     /// The build directory on the host.
     pub build_dir: &'a Path,
-    /// Where the spec file goes (the parent of build directories).
-    pub spec_dir: &'a Path,
     /// The settings.
     pub config: &'a Config,
     /// The build user, if any.
@@ -101,7 +101,7 @@ fn closure_of(store: &LocalStore, paths: Vec<StorePath>) -> Result<BTreeSet<Stor
     Ok(seen)
 }
 
-/// Creates the chroot directory and the spec file for running `builder args` with `env`.
+/// Creates the chroot directory and the spec for running `builder args` with `env`.
 pub fn prepare(
     p: &Params<'_>,
     env: &BTreeMap<Vec<u8>, Vec<u8>>,
@@ -116,14 +116,9 @@ pub fn prepare(
     std::fs::DirBuilder::new()
         .create(&chroot)
         .map_err(io_err("cannot create", &chroot))?;
-    let spec_file = tempfile::Builder::new()
-        .prefix("rflake-sandbox-")
-        .tempfile_in(p.spec_dir)
-        .map_err(io_err("creating a file in", p.spec_dir))?
-        .into_temp_path();
-    let sandbox = Sandbox {
+    let mut sandbox = Sandbox {
         chroot: chroot.clone(),
-        spec_file,
+        spec: Vec::new(),
     };
     std::fs::set_permissions(&chroot, std::fs::Permissions::from_mode(0o750))
         .map_err(io_err("cannot change mode of", &chroot))?;
@@ -255,15 +250,14 @@ pub fn prepare(
         env: env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         cwd: p.config.build_dir.clone(),
     };
-    let text = serde_json::to_vec(&spec).map_err(Error::other)?;
-    std::fs::write(&sandbox.spec_file, text).map_err(io_err("writing file", &sandbox.spec_file))?;
+    sandbox.spec = serde_json::to_vec(&spec).map_err(Error::other)?;
     Ok(sandbox)
 }
 
 impl Sandbox {
-    /// The spec file to pass to the helper.
-    pub fn spec_file(&self) -> &Path {
-        &self.spec_file
+    /// The spec to write to the helper's standard input (JSON).
+    pub fn spec(&self) -> &[u8] {
+        &self.spec
     }
 
     /// Moves the outputs the builder made in the chroot to their place in the store.
