@@ -7,8 +7,9 @@
 # output a small file referring to two outputs of the layer below; the last layer's first
 # output is the root and refers to the rest of its layer) is built by rflake into a scratch
 # store, and `nix copy` writes its closure to a directory cache signed with a fresh key
-# (`xz` NARs, Nix's default). bench/serve.py (a threaded server) serves the directory on
-# 127.0.0.1. Each measured run substitutes the root's closure into an empty chroot store with
+# (`xz` NARs, Nix's default). nginx (Debian package nginx-light; one worker, HTTP/1.1 with
+# keep-alive, as a binary cache is commonly served) serves the directory on 127.0.0.1, or
+# bench/serve.py (Python's threaded server, one connection per request) with SERVER=python. Each measured run substitutes the root's closure into an empty chroot store with
 # an empty XDG cache (no narinfo disk cache), with the cache as the only substituter and its
 # key trusted; both tools use their default jobs settings.
 #
@@ -20,6 +21,7 @@
 #   STORE_FS   directory for the stores and caches (default /dev/shm)
 #   LAYERS, WIDTH  the shape of the closure (default 10 x 50)
 #   KEEP       when set, the work directory (fixture, cache) is kept
+#   SERVER     nginx (default) or python
 set -euo pipefail
 
 BENCH_OUT=${BENCH_OUT:-target/bench}
@@ -31,6 +33,11 @@ missing=()
 command -v hyperfine >/dev/null 2>&1 || missing+=("hyperfine (Debian package hyperfine)")
 command -v nix >/dev/null 2>&1 || missing+=("nix (Debian package nix-bin)")
 command -v python3 >/dev/null 2>&1 || missing+=("python3")
+SERVER=${SERVER:-nginx}
+if [ "$SERVER" = nginx ]; then
+  NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$NGINX" ] || missing+=("nginx (Debian package nginx-light), or SERVER=python")
+fi
 if ((${#missing[@]})); then
   printf 'missing: %s\n' "${missing[@]}" >&2
   exit 1
@@ -79,7 +86,27 @@ chmod -R u+w "$WORK/src"
 rm -rf "$WORK/src"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 bench/serve.py "$port" "$WORK/cache" >/dev/null 2>&1 &
+if [ "$SERVER" = nginx ]; then
+  mkdir -p "$WORK/nginx/tmp"
+  cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+$([ "$(id -u)" = 0 ] && echo "user root root;")
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/tmp;
+  types { text/x-nix-narinfo narinfo; application/x-nix-nar nar; }
+  default_type application/octet-stream;
+  server { listen 127.0.0.1:$port; root $WORK/cache; }
+}
+CONF
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" >/dev/null 2>&1 &
+else
+  python3 bench/serve.py "$port" "$WORK/cache" >/dev/null 2>&1 &
+fi
 server=$!
 for _ in $(seq 50); do
   python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/nix-cache-info')" \
@@ -104,7 +131,7 @@ for tool in nix "$RFLAKE"; do
   chmod -R u+w "$WORK/check" "$WORK/check-cache" 2>/dev/null || true
   rm -rf "$WORK/check" "$WORK/check-cache"
 done
-echo "both substitute all $count paths (work directory $WORK, served at $url)" >&2
+echo "both substitute all $count paths (work directory $WORK, served by $SERVER at $url)" >&2
 
 hyperfine -w 1 -r "$RUNS" \
   --prepare "chmod -R u+w $WORK/store 2>/dev/null; rm -rf $WORK/store $WORK/xdg-cache" \

@@ -34,6 +34,8 @@ use std::io::{Read, Seek, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+mod walk;
+
 use super::goal::Substitutes;
 use crate::report::{Activity, ActivityType, Field, Reporter, Verbosity};
 use crate::store::binary_cache::{self, BinaryCacheStore};
@@ -198,29 +200,14 @@ impl<'a> Substituters<'a> {
         self.store.is_valid_path(p).unwrap_or(false)
     }
 
-    /// Looks up every path of `paths` not asked yet, `query_jobs` at a time.
-    fn lookup_many(&self, paths: &[StorePath]) {
-        let todo: Vec<&StorePath> = {
-            let known = lock(&self.known);
-            paths.iter().filter(|p| !known.contains_key(*p)).collect()
-        };
-        if todo.is_empty() {
-            return;
+    /// What the caches say about `path`, asked once per run.
+    fn lookup_once(&self, path: &StorePath) -> Lookup {
+        if let Some(known) = lock(&self.known).get(path) {
+            return known.clone();
         }
-        let next = AtomicUsize::new(0);
-        let workers = self.settings.query_jobs.clamp(1, todo.len());
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(p) = todo.get(i) else { return };
-                        let found = self.lookup(p);
-                        lock(&self.known).insert((*p).clone(), found);
-                    }
-                });
-            }
-        });
+        let found = self.lookup(path);
+        lock(&self.known).insert(path.clone(), found.clone());
+        found
     }
 
     /// Asks the caches for `path`, in order (Nix's `tryNext`).
@@ -263,44 +250,36 @@ impl<'a> Substituters<'a> {
         &self,
         roots: impl IntoIterator<Item = StorePath>,
     ) -> Option<BTreeMap<StorePath, Found>> {
-        let mut out = BTreeMap::new();
         let mut seen = BTreeSet::new();
-        let mut frontier: Vec<StorePath> = roots
+        let roots: Vec<StorePath> = roots
             .into_iter()
             .filter(|p| seen.insert(p.clone()) && !self.valid(p))
             .collect();
-        if !frontier.is_empty() && self.caches().is_empty() {
+        if roots.is_empty() {
+            return Some(BTreeMap::new());
+        }
+        if self.caches().is_empty() {
             return None;
         }
-        while !frontier.is_empty() {
-            self.lookup_many(&frontier);
-            let mut next = Vec::new();
-            for p in frontier {
-                let lookup = lock(&self.known).get(&p).cloned();
-                match lookup {
-                    Some(Lookup::Found(f)) => {
-                        for r in &f.info.info.references {
-                            if *r != p && seen.insert(r.clone()) && !self.valid(r) {
-                                next.push(r.clone());
-                            }
-                        }
-                        out.insert(p, *f);
-                    }
-                    Some(Lookup::Failed(e)) => {
-                        if self.settings.fallback {
-                            self.reporter
-                                .message(Verbosity::Error, &format!("error: {e}"));
-                        } else {
-                            lock(&self.error).get_or_insert(e);
-                        }
-                        return None;
-                    }
-                    Some(Lookup::Absent) | None => return None,
+        let walked = walk::walk(
+            roots,
+            self.settings.query_jobs,
+            |p: &StorePath| self.lookup_once(p),
+            |p: &StorePath| self.valid(p),
+        );
+        match walked {
+            Ok(found) => Some(found),
+            Err(Some(e)) => {
+                if self.settings.fallback {
+                    self.reporter
+                        .message(Verbosity::Error, &format!("error: {e}"));
+                } else {
+                    lock(&self.error).get_or_insert(e);
                 }
+                None
             }
-            frontier = next;
+            Err(None) => None,
         }
-        Some(out)
     }
 
     /// What [`Substituters::fetch`] of `roots` would download: the missing paths, the download
@@ -427,7 +406,7 @@ impl<'a> Substituters<'a> {
         if batch.is_empty() {
             return;
         }
-        let mut readers: Vec<(StorePath, Box<dyn Read>)> = Vec::new();
+        let mut readers: Vec<(StorePath, Box<dyn Read + Send>)> = Vec::new();
         for (p, spool) in batch {
             match spool.reader() {
                 Ok(r) => readers.push((p, r)),
@@ -449,19 +428,26 @@ impl<'a> Substituters<'a> {
                 .all(|r| !failed_before.contains(r))
         });
         let dir = self.store.store_dir();
-        let mut items: Vec<(crate::store::PathInfo, Box<dyn Read>)> = readers
+        let mut items: Vec<(crate::store::PathInfo, Box<dyn Read + Send>)> = readers
             .into_iter()
             .map(|(p, r)| (closure[&p].info.info.clone(), r))
             .collect();
         let all: Vec<StorePath> = items.iter().map(|(i, _)| i.path.clone()).collect();
-        let batch: Vec<(crate::store::PathInfo, &mut dyn Read)> = items
+        let batch: Vec<(crate::store::PathInfo, &mut (dyn Read + Send))> = items
             .iter_mut()
-            .map(|(i, r)| (i.clone(), r.as_mut() as &mut dyn Read))
+            .map(|(i, r)| (i.clone(), r.as_mut() as &mut (dyn Read + Send)))
             .collect();
         // The signatures were checked when the `.narinfo`s were looked up, against the same
         // store's keys (Nix checks them again while adding; verifying ed25519 signatures is
         // most of the CPU time of a substitution of small paths).
-        if self.store.add_nars(batch, CheckSigs::NoCheck).is_ok() {
+        // Restored two (or more, with more cores) at a time: for many small paths most of the
+        // time is file system calls.
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        if self
+            .store
+            .add_nars_parallel(batch, CheckSigs::NoCheck, workers)
+            .is_ok()
+        {
             return;
         }
         // Slow path: the readers were (partly) consumed, so read the spools again is not
@@ -539,7 +525,7 @@ enum Spool {
 }
 
 impl Spool {
-    fn reader(self) -> anyhow::Result<Box<dyn Read>> {
+    fn reader(self) -> anyhow::Result<Box<dyn Read + Send>> {
         Ok(match self {
             Spool::Memory(v) => Box::new(std::io::Cursor::new(v)),
             Spool::File(mut f) => {

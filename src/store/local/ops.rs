@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use super::canon::{STORE_META, canonicalise, delete_path, move_path};
 use super::lock::{PathLocks, TempDir};
@@ -61,6 +62,33 @@ impl LocalStore {
         batch: Vec<(PathInfo, &mut dyn Read)>,
         check: CheckSigs,
     ) -> Result<(), Error> {
+        self.add_nars_with(batch, check, |todo, placed| {
+            self.materialise_and_register(todo, placed)
+        })
+    }
+
+    /// [`LocalStore::add_nars`], restoring up to `workers` NARs at once (a substituted closure
+    /// of many small paths spends most of its registration in file system calls, which
+    /// overlap). The paths are registered in one transaction all the same.
+    pub fn add_nars_parallel(
+        &self,
+        batch: Vec<(PathInfo, &mut (dyn Read + Send))>,
+        check: CheckSigs,
+        workers: usize,
+    ) -> Result<(), Error> {
+        self.add_nars_with(batch, check, |todo, placed| {
+            self.materialise_parallel(todo, placed, workers)
+        })
+    }
+
+    /// What the two `add_nars` share: checks, temporary roots, skipping valid paths, locks, and
+    /// deleting what was placed when the batch fails.
+    fn add_nars_with<R>(
+        &self,
+        batch: Vec<(PathInfo, R)>,
+        check: CheckSigs,
+        materialise: impl FnOnce(Vec<(PathInfo, R)>, &mut Vec<PathBuf>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         for (info, _) in &batch {
             self.check_trusted(info, check)?;
             self.check_ca_claim(info)?;
@@ -79,7 +107,7 @@ impl LocalStore {
         let real: BTreeSet<PathBuf> = todo.iter().map(|(i, _)| self.real_path(&i.path)).collect();
         let mut locks = PathLocks::lock(&real)?;
         let mut placed = Vec::new();
-        let result = self.materialise_and_register(todo, &mut placed);
+        let result = materialise(todo, &mut placed);
         if result.is_err() {
             for p in &placed {
                 let _ = delete_path(p);
@@ -106,6 +134,62 @@ impl LocalStore {
             self.restore_verified(&info, nar, &real)?;
             placed.push(real);
             infos.push(info);
+        }
+        self.register(&infos)
+    }
+
+    /// [`Self::materialise_and_register`] with `workers` threads restoring; the first error
+    /// stops the others and fails the batch.
+    fn materialise_parallel(
+        &self,
+        todo: Vec<(PathInfo, &mut (dyn Read + Send))>,
+        placed: &mut Vec<PathBuf>,
+        workers: usize,
+    ) -> Result<(), Error> {
+        let workers = workers.clamp(1, todo.len().max(1));
+        let queue = Mutex::new(todo.into_iter().enumerate());
+        let done: Mutex<Vec<(usize, PathBuf, PathInfo)>> = Mutex::new(Vec::new());
+        let failed: Mutex<Option<Error>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        if lock(&failed).is_some() {
+                            return;
+                        }
+                        let Some((i, (info, nar))) = lock(&queue).next() else {
+                            return;
+                        };
+                        let restored = (|| {
+                            // Another process may have added the path before we got the lock.
+                            if self.is_valid_path(&info.path)? {
+                                return Ok(None);
+                            }
+                            let real = self.real_path(&info.path);
+                            self.restore_verified(&info, nar, &real)?;
+                            Ok(Some(real))
+                        })();
+                        match restored {
+                            Ok(Some(real)) => lock(&done).push((i, real, info)),
+                            Ok(None) => {}
+                            Err(e) => {
+                                lock(&failed).get_or_insert(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+        done.sort_by_key(|(i, _, _)| *i);
+        let mut infos = Vec::with_capacity(done.len());
+        for (_, real, info) in done {
+            placed.push(real);
+            infos.push(info);
+        }
+        if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
         }
         self.register(&infos)
     }
@@ -403,4 +487,8 @@ impl LocalStore {
         }
         Ok(())
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
