@@ -47,6 +47,20 @@ pub fn lock_and_call(
     top: &FlakeRef,
     args: &FlakeArgs,
 ) -> anyhow::Result<(Value, FlakeRef, Taken)> {
+    let (locked, taken) = lock_only(ctx, host, top, args)?;
+    let locked_ref = locked.flake.locked.clone();
+    let value = call(host, locked)?;
+    Ok((value, locked_ref, taken))
+}
+
+/// Locks the flake `top` (applying its `nixConfig` first, as `getLockedFlake` does): the
+/// locked flake and the `nixConfig` settings taken.
+pub fn lock_only(
+    ctx: &Context,
+    host: &Host,
+    top: &FlakeRef,
+    args: &FlakeArgs,
+) -> anyhow::Result<(crate::flake::lock::LockedFlake, Taken)> {
     let flags = super::lock_args::flags(ctx, args)?;
     if args.no_registries {
         ctx.printer
@@ -72,10 +86,17 @@ pub fn lock_and_call(
         );
         crate::flake::lock::lock_flake(loader, top, &flags)
     })?;
-    let locked_ref = locked.flake.locked.clone();
-    let (value, path) = crate::flake::builtins::call_locked(session, locked)?;
+    Ok((locked, taken))
+}
+
+/// Calls the outputs of the locked flake `locked`: its value. The host may then read its tree.
+pub fn call(host: &Host, locked: crate::flake::lock::LockedFlake) -> anyhow::Result<Value> {
+    let Some(flakes) = host.flakes() else {
+        anyhow::bail!("internal error: the evaluator cannot fetch");
+    };
+    let (value, path) = crate::flake::builtins::call_locked(&flakes.session, locked)?;
     host.allow(&path);
-    Ok((value, locked_ref, taken))
+    Ok(value)
 }
 
 /// The attribute paths tried for an installable, in order.

@@ -167,7 +167,9 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     // The evaluator (and the store it opened) is done with; the settings the flakes' nixConfig
     // set apply from here on, as they do in Nix for the rest of the command (spec U4).
-    let taken = evaluator.map(|ev| ev.taken).unwrap_or_default();
+    let taken = evaluator
+        .map(|mut ev| std::mem::take(&mut ev.taken))
+        .unwrap_or_default();
     let ctx = &with_settings(ctx, flake_settings(&ctx.settings, &taken, &ctx.printer));
     if candidates == 0 {
         ctx.printer

@@ -2,7 +2,10 @@
 //! attribute path and `toDerivedPaths`; spec U4–U6): its flake re-resolved and locked, the
 //! value at exactly its `attrPath`, and the derivation outputs it installs. Each distinct
 //! source flake is locked and its outputs called once, however many elements came from it
-//! (Nix does this once per element).
+//! (Nix does this once per element). What an element evaluated to is kept in the evaluation
+//! cache ([`crate::flake::eval_cache`], as Nix's eval cache keeps it): an element of a flake
+//! locked to the same fingerprint as before is not evaluated again, and a flake none of whose
+//! elements needs evaluating is never called.
 
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
@@ -14,6 +17,8 @@ use crate::eval::error::{R, err};
 use crate::eval::symbol::Symbol;
 use crate::eval::{Machine, Value};
 use crate::eval_host::Host;
+use crate::flake::eval_cache::{self, EvalCache};
+use crate::flake::lock::LockedFlake;
 use crate::flakeref::FlakeRef;
 use crate::profile::manifest::{Outputs, Source};
 
@@ -26,14 +31,30 @@ pub struct Derived {
     pub outputs: goal::Outputs,
 }
 
+/// A source flake, locked.
+struct Locked {
+    /// Its locked reference.
+    locked: FlakeRef,
+    /// The locked flake, until its outputs are called.
+    pending: Option<LockedFlake>,
+    /// Its outputs, once called.
+    value: Option<Value>,
+    /// What its attributes evaluated to before (pure evaluation with `eval-cache` only).
+    cache: Option<EvalCache>,
+}
+
 /// The evaluator of one `profile upgrade`, with the flakes it has locked so far.
 pub struct Evaluator {
     m: Machine,
     host: Rc<Host>,
     colours: bool,
-    /// Locked flakes by the `originalUrl` they were resolved from: the flake's value and its
-    /// locked reference.
-    flakes: HashMap<String, (Value, FlakeRef)>,
+    /// Locked flakes by the `originalUrl` they were resolved from.
+    flakes: HashMap<String, Locked>,
+    /// Where the evaluation cache lives, when it is used.
+    cache_home: Option<std::path::PathBuf>,
+    /// What evaluation depends on besides the flake: the store directory, the settings given,
+    /// rflake's version.
+    cache_context: Vec<String>,
     /// The `nixConfig` settings the flakes locked so far were allowed to set, in order.
     pub taken: Vec<(String, String)>,
 }
@@ -44,18 +65,28 @@ impl Evaluator {
         // Flakes are evaluated purely unless `--impure` (spec U7).
         let pure = !a.eval.impure;
         let (m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, pure, false)?;
+        let overrides = &ctx.settings.daemon.overrides;
+        // As in Nix, the cache serves pure evaluation only.
+        let cache_home = (pure && ctx.settings.eval_cache).then(|| ctx.dirs.cache_home.clone());
+        let mut cache_context = vec![
+            crate::eval::io::Io::store_dir(host.as_ref()).to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ];
+        cache_context.extend(overrides.iter().map(|(n, v)| format!("{n}={v}")));
         Ok(Evaluator {
             m,
             host,
             colours,
             flakes: HashMap::new(),
+            cache_home,
+            cache_context,
             taken: Vec::new(),
         })
     }
 
     /// Locks the flake `source` was added from (once per `originalUrl`) and evaluates exactly
-    /// its attribute path: the new locked reference and the derivation outputs. An evaluation
-    /// error is the inner result.
+    /// its attribute path (or finds it in the evaluation cache): the new locked reference and
+    /// the derivation outputs. An evaluation error is the inner result.
     pub fn element(
         &mut self,
         ctx: &Context,
@@ -63,26 +94,116 @@ impl Evaluator {
         source: &Source,
     ) -> anyhow::Result<R<(FlakeRef, Derived)>> {
         let key = source.original_url().to_owned();
-        let (root, locked) = match self.flakes.get(&key) {
-            Some(found) => found.clone(),
-            None => {
-                let (value, locked, taken) =
-                    super::eval_flake::lock_and_call(ctx, &self.host, source.original(), &a.flake)?;
-                self.taken.extend(taken);
-                let found = (value, locked);
-                self.flakes.insert(key, found.clone());
-                found
+        if !self.flakes.contains_key(&key) {
+            let (locked, taken) =
+                super::eval_flake::lock_only(ctx, &self.host, source.original(), &a.flake)?;
+            self.taken.extend(taken);
+            let cache = match (&self.cache_home, &locked.flake.store_path) {
+                (Some(home), Some(tree)) => {
+                    let dir = crate::store::StoreDir::new(crate::eval::io::Io::store_dir(
+                        self.host.as_ref(),
+                    ));
+                    let context: Vec<&str> =
+                        self.cache_context.iter().map(String::as_str).collect();
+                    let fp = eval_cache::fingerprint(
+                        &dir.print(tree),
+                        &locked.flake.locked.subdir,
+                        &locked.lock_file.to_text(),
+                        &context,
+                    );
+                    Some(EvalCache::open(home, &fp))
+                }
+                _ => None,
+            };
+            let entry = Locked {
+                locked: locked.flake.locked.clone(),
+                pending: Some(locked),
+                value: None,
+                cache,
+            };
+            self.flakes.insert(key.clone(), entry);
+        }
+        let Some(flake) = self.flakes.get_mut(&key) else {
+            anyhow::bail!("internal error: flake '{key}' was not locked");
+        };
+        let cache_key = cache_key(source);
+        if let Some(hit) = flake.cache.as_ref().and_then(|c| c.get(&cache_key))
+            && drv_is_valid(&self.host, &hit.drv)
+        {
+            let outputs = match &hit.outputs {
+                None => goal::Outputs::All,
+                Some(names) => goal::Outputs::Names(names.iter().cloned().collect()),
+            };
+            let derived = Derived {
+                drv: hit.drv.clone(),
+                outputs,
+            };
+            return Ok(Ok((flake.locked.clone(), derived)));
+        }
+        let root = match (&flake.value, flake.pending.take()) {
+            (Some(v), _) => v.clone(),
+            (None, Some(locked)) => {
+                let v = super::eval_flake::call(&self.host, locked)?;
+                flake.value = Some(v.clone());
+                v
             }
+            (None, None) => anyhow::bail!("internal error: flake '{key}' was not called"),
         };
         let m = &mut self.m;
         let derived = lookup(m, &root, source).and_then(|v| derived(m, &v, source));
-        Ok(derived.map(|d| (locked, d)))
+        if let (Ok(d), Some(cache)) = (&derived, flake.cache.as_mut()) {
+            let outputs = match &d.outputs {
+                goal::Outputs::All => None,
+                goal::Outputs::Names(names) => Some(names.iter().cloned().collect()),
+            };
+            let entry = eval_cache::Entry {
+                drv: d.drv.clone(),
+                outputs,
+            };
+            cache.put(cache_key, entry);
+        }
+        Ok(derived.map(|d| (flake.locked.clone(), d)))
     }
 
     /// Renders an evaluation error as `rflake eval` does.
     pub fn render(&self, e: &crate::eval::error::EvalError) -> String {
         crate::util::ansi::filter_escapes(&e.render(self.m.opts.show_trace), self.colours)
     }
+}
+
+impl Drop for Evaluator {
+    /// Keeps what was evaluated for the next run (best effort).
+    fn drop(&mut self) {
+        for flake in self.flakes.values_mut() {
+            if let Some(cache) = flake.cache.as_mut() {
+                cache.save();
+            }
+        }
+    }
+}
+
+/// The evaluation cache's key of an element: its attribute path and the outputs it names.
+fn cache_key(source: &Source) -> String {
+    let outputs = match &source.outputs {
+        Outputs::Default => "default".to_owned(),
+        Outputs::All => "*".to_owned(),
+        Outputs::Names(names) => names.iter().cloned().collect::<Vec<_>>().join(","),
+    };
+    format!("{}\0{outputs}", source.attr_path)
+}
+
+/// Whether the `.drv` path `drv` is valid in the store evaluation writes to (a cached
+/// derivation whose file is gone is evaluated again, as in Nix).
+fn drv_is_valid(host: &Host, drv: &str) -> bool {
+    let Some(flakes) = host.flakes() else {
+        return false;
+    };
+    let Ok(store) = flakes.session.local_store() else {
+        return false;
+    };
+    crate::store::Store::store_dir(store)
+        .parse(drv)
+        .is_ok_and(|p| store.is_valid_path(&p).unwrap_or(false))
 }
 
 /// The value at exactly the element's attribute path (spec U5: no search order).

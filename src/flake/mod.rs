@@ -10,6 +10,7 @@ pub mod builtins;
 pub mod call;
 pub mod config;
 pub mod decl;
+pub mod eval_cache;
 pub mod load;
 pub mod lock;
 pub mod lockfile;

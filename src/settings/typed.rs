@@ -76,6 +76,9 @@ pub struct Settings {
     /// `allow-import-from-derivation`: whether evaluation may build derivations whose
     /// outputs it reads.
     pub allow_import_from_derivation: bool,
+    /// `eval-cache`: whether flake attributes are kept in (and taken from) the evaluation
+    /// cache.
+    pub eval_cache: bool,
     /// `nix-path`: the search path for `<…>` lookups.
     pub nix_path: Vec<String>,
     /// `lint-absolute-path-literals`, `lint-short-path-literals`, `lint-url-literals`:
@@ -124,6 +127,7 @@ impl Default for Settings {
             abort_on_warn: false,
             max_call_depth: 10000,
             allow_import_from_derivation: true,
+            eval_cache: true,
             nix_path: Vec::new(),
             lint_absolute_path_literals: "ignore".to_owned(),
             lint_short_path_literals: "ignore".to_owned(),
@@ -225,6 +229,7 @@ impl Settings {
             "show-trace" => &mut self.show_trace,
             "abort-on-warn" => &mut self.abort_on_warn,
             "allow-import-from-derivation" => &mut self.allow_import_from_derivation,
+            "eval-cache" => &mut self.eval_cache,
             _ => return None,
         })
     }

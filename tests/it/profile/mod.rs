@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod default_location;
+mod eval_cache;
 mod kill_switch;
 mod list_history;
 mod nix_profile_sh;
