@@ -507,6 +507,9 @@ impl Machine {
             let Value::Attrs(ov) = ov else {
                 return self.type_error("a set", &ov);
             };
+            // `entries` indexes match `inner.slots` only until a new
+            // name is added, so overrides of existing names go first.
+            let mut added = Vec::new();
             for o in &ov.entries {
                 if let Ok(j) = entries.binary_search_by_key(&o.name, |e| e.name) {
                     if let Value::Thunk(t) = &inner.slots[j] {
@@ -515,9 +518,12 @@ impl Machine {
                     }
                     entries[j].value = o.value.clone();
                 } else {
-                    entries.push(o.clone());
-                    entries.sort_by_key(|e| e.name);
+                    added.push(o.clone());
                 }
+            }
+            if !added.is_empty() {
+                entries.extend(added);
+                entries.sort_by_key(|e| e.name);
             }
         }
         if a.dynamic.is_empty() {

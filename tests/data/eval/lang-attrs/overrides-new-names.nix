@@ -1,0 +1,1 @@
+let s = rec { __overrides = { b = 10; z = 3; a = 5; }; a = 1; c = a; }; in [ s.a s.b s.c s.z ]

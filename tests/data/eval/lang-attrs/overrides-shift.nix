@@ -1,0 +1,1 @@
+let s = rec { __overrides = { b = 10; ides = { b = 10; }; a = 1; }; a = 1; }; in s.a
