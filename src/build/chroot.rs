@@ -77,6 +77,9 @@ fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString
     ) {
         return format!("making the mounts private: {e}");
     }
+    if let Err(e) = make_mount_point(logical) {
+        return e;
+    }
     if let Err(e) = mount_bind(real, logical) {
         return format!(
             "mounting '{}' on '{}': {e}",
@@ -85,6 +88,66 @@ fn enter_and_exec(real: &Path, logical: &Path, builder: &OsStr, args: &[OsString
         );
     }
     exec(builder, args)
+}
+
+/// Makes `logical` exist inside the private mount namespace without writing the host's file
+/// system (a machine with Nix's state directory but no `/nix/store`, as Debian's `nix-bin`
+/// leaves it): the nearest existing ancestor is covered by a tmpfs holding the same entries
+/// (each directory and file bound back from the original, each symbolic link copied), in which
+/// the missing directories are created.
+fn make_mount_point(logical: &Path) -> Result<(), String> {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::mount::{MountFlags, mount, mount_bind};
+    if logical.is_dir() {
+        return Ok(());
+    }
+    let ancestor = logical
+        .ancestors()
+        .skip(1)
+        .find(|a| a.is_dir())
+        .filter(|a| a.parent().is_some())
+        .ok_or_else(|| format!("cannot make a mount point for '{}'", logical.display()))?;
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        format!("{what} (making '{}'): {e}", logical.display())
+    };
+    let fd = rustix::fs::open(
+        ancestor,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| fail(&format!("opening '{}'", ancestor.display()), &e))?;
+    let original = Path::new("/proc/self/fd").join(rustix::fd::AsRawFd::as_raw_fd(&fd).to_string());
+    let entries: Vec<_> = std::fs::read_dir(&original)
+        .and_then(|d| d.collect::<Result<_, _>>())
+        .map_err(|e| fail(&format!("reading '{}'", ancestor.display()), &e))?;
+    let mode = std::ffi::CString::new("mode=0755").expect("no NUL");
+    mount(
+        "none",
+        ancestor,
+        "tmpfs",
+        MountFlags::empty(),
+        Some(mode.as_c_str()),
+    )
+    .map_err(|e| fail(&format!("mounting a tmpfs on '{}'", ancestor.display()), &e))?;
+    for entry in entries {
+        let (from, to) = (entry.path(), ancestor.join(entry.file_name()));
+        let kind = entry
+            .file_type()
+            .map_err(|e| fail("reading an entry", &e))?;
+        let made = if kind.is_symlink() {
+            std::fs::read_link(&from).and_then(|t| std::os::unix::fs::symlink(t, &to))
+        } else if kind.is_dir() {
+            std::fs::create_dir(&to)
+        } else {
+            std::fs::File::create(&to).map(drop)
+        };
+        made.map_err(|e| fail(&format!("creating '{}'", to.display()), &e))?;
+        if !kind.is_symlink() {
+            mount_bind(&from, &to)
+                .map_err(|e| fail(&format!("mounting '{}'", to.display()), &e))?;
+        }
+    }
+    std::fs::create_dir_all(logical).map_err(|e| fail("creating it", &e))
 }
 
 /// The builder's `argv[0]`: the base name of its path, as Nix passes it.

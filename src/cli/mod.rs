@@ -27,6 +27,7 @@ mod profile_show;
 mod profile_upgrade;
 mod profile_upgrade_eval;
 mod profile_upgrade_report;
+mod profile_upgrade_store;
 mod registry;
 mod registry_explain;
 mod settings_help;

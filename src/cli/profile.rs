@@ -146,7 +146,15 @@ pub fn store_fs(ctx: &Context) -> (StoreDir, StoreFs) {
         }
         None => {
             let dir = StoreDir::default();
-            let fs = StoreFs::new(dir.as_str(), dir.as_str());
+            // A daemon's store is read in place, under its `root` if given (Nix's
+            // `LocalFSStore` settings of a `unix://` store).
+            let real = match &uri {
+                crate::store::uri::StoreUri::Daemon { params, .. } => params
+                    .get("root")
+                    .map(|r| PathBuf::from(r).join(dir.as_str().trim_start_matches('/'))),
+                _ => None,
+            };
+            let fs = StoreFs::new(dir.as_str(), real.unwrap_or_else(|| dir.as_str().into()));
             (dir, fs)
         }
     }

@@ -7,22 +7,22 @@
 //! after the `upgrading …` lines. `--json` and `-v` add the report of
 //! [`super::profile_upgrade_report`].
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::profile::{UpgradeArgs, profile_path, store_fs};
 use super::profile_upgrade_eval::{Derived, Evaluator};
 use super::profile_upgrade_report::{self as report, Report, Status};
+use super::profile_upgrade_store::Target;
 use super::{Context, Settings};
-use crate::build::goal::{self, Wanted};
+use crate::build::goal::Wanted;
 use crate::flakeref::FlakeRef;
-use crate::profile::generations::{self, Roots};
+use crate::profile::generations;
 use crate::profile::manifest::{self, Element, Manifest};
 use crate::profile::store_fs::StoreFs;
 use crate::profile::{drv_name, matchers, object, read};
 use crate::report::{Reporter as _, Verbosity};
-use crate::store::{Store as _, StoreDir, StorePath};
+use crate::store::StoreDir;
 
 /// An element to upgrade: its name, new locked reference and derivation outputs.
 struct Change {
@@ -42,6 +42,9 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         },
     );
     let profile = profile_path(&a.profile, ctx);
+    if !a.dry_run {
+        super::profile_upgrade_store::check_supported(&ctx.store_uri(None))?;
+    }
     let (dir, fs) = store_fs(ctx);
     // Indices are refused while the arguments are read, before the manifest is.
     let ms = match matchers::parse(&a.elements, &a.regex, a.all, &dir) {
@@ -186,10 +189,8 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
     if !planning {
         return finish(&mut rep, failure.unwrap_or(ExitCode::SUCCESS));
     }
-    let uri = ctx.store_uri(None);
-    let cfg = crate::store::open::OpenConfig::new(&ctx.store_settings(), ctx.http.clone())?;
-    let store = crate::store::open::open_local(&uri, &cfg)?;
-    let sdir = store.store_dir().clone();
+    let mut target = Target::open(ctx)?;
+    let sdir = target.store_dir().clone();
     let mut wanted = Vec::new();
     for c in &changes {
         wanted.push(Wanted {
@@ -197,43 +198,28 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
             outputs: c.derived.outputs.clone(),
         });
     }
-    let subs = super::build_subst::open(ctx, &store);
-    let none = BTreeSet::new();
-    let plan = super::build_subst::plan(&store, &wanted, &none, &subs)?;
-    let mut new_paths = Vec::new();
-    for (c, w) in changes.iter().zip(&wanted) {
-        let paths = output_paths(&plan, w, &c.derived.drv)?;
+    let planned = target.plan(ctx, &wanted)?;
+    let mut new_paths = planned.outputs;
+    for (c, paths) in changes.iter().zip(&new_paths) {
         if let Some(e) = rep.element_mut(&c.name) {
             e.new_store_paths = paths.iter().map(|p| sdir.print(p)).collect();
             e.new_version = Some(drv_name::show_versions(
                 paths.iter().map(|p| drv_name::split(p.name()).1),
             ));
         }
-        new_paths.push(paths);
     }
-    rep.built = plan
-        .nodes
-        .iter()
-        .filter(|(_, n)| n.build)
-        .map(|(p, _)| sdir.print(p))
-        .collect();
+    rep.built = planned.built.iter().map(|p| sdir.print(p)).collect();
     if a.dry_run {
         return finish(&mut rep, failure.unwrap_or(ExitCode::SUCCESS));
     }
     // Everything is substituted and built before anything is switched.
-    let plan = super::build_subst::fetch(&store, &wanted, &none, &subs, plan, &none)?;
-    let mut settings = super::build::build_settings(ctx, None)?;
-    settings.keep_going |= a.skip_failed;
-    if let Err(e) = super::build::realise(ctx, &store, &plan, &wanted, &settings) {
+    if let Err(e) = target.realise(ctx, &wanted, a.skip_failed) {
         let code = super::error::report(&ctx.printer, &e);
         let msg = format!("{e:#}");
         // The elements whose outputs are not all valid now failed to build.
         let mut kept = Vec::new();
         for (c, paths) in changes.into_iter().zip(new_paths) {
-            let valid = paths
-                .iter()
-                .all(|p| store.is_valid_path(p).unwrap_or(false));
-            match valid {
+            match paths.iter().all(|p| target.is_valid(p)) {
                 true => kept.push((c, paths)),
                 false => {
                     if let Some(entry) = rep.element_mut(&c.name) {
@@ -258,11 +244,11 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         element.store_paths = paths;
     }
-    let out = object::build(&manifest, &store, &fs, &ctx.printer)?;
-    match &lock {
-        Some(lock) => generations::update_held(&profile, &out, &Roots::of(&store), lock)?,
-        None => generations::update(&profile, &out, &Roots::of(&store))?,
-    };
+    let out = object::build(&manifest, target.store(), &fs, &ctx.printer)?;
+    target.with_roots(|roots| match &lock {
+        Some(lock) => generations::update_held(&profile, &out, roots, lock),
+        None => generations::update(&profile, &out, roots),
+    })?;
     rep.generation.after = current_generation(&profile);
     let code = match failure {
         Some(_) => failed_code,
@@ -317,28 +303,6 @@ fn report_element(name: &str, element: &Element, dir: &StoreDir) -> report::Elem
         drv_path: None,
         error: None,
     }
-}
-
-/// The output paths of `w`'s derivation it installs.
-fn output_paths(plan: &goal::Plan, w: &Wanted, drv: &str) -> anyhow::Result<BTreeSet<StorePath>> {
-    let node = &plan.nodes[&w.drv];
-    let names: Vec<&String> = match &w.outputs {
-        goal::Outputs::Names(n) => n.iter().collect(),
-        goal::Outputs::All => node.drv.outputs.keys().collect(),
-    };
-    let mut paths = BTreeSet::new();
-    for o in names {
-        let path = node
-            .drv
-            .outputs
-            .get(o)
-            .and_then(|out| out.path())
-            .ok_or_else(|| {
-                anyhow::anyhow!("derivation '{drv}' does not have an output named '{o}'")
-            })?;
-        paths.insert(path.clone());
-    }
-    Ok(paths)
 }
 
 /// Whether rebuilding the profile from `manifest` would give the object it points at: that

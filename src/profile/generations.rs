@@ -45,6 +45,14 @@ pub enum Error {
     /// Something that is not a link into the store is where the link goes.
     #[error("cannot create symlink \"{}\"; already exists", .0.display())]
     Exists(PathBuf),
+    /// The store refused to register a link as a GC root.
+    #[error("registering \"{}\" as a garbage collector root: {message}", link.display())]
+    Remote {
+        /// The link.
+        link: PathBuf,
+        /// The store's message.
+        message: String,
+    },
     /// Locking failed.
     #[error(transparent)]
     Lock(#[from] local::Error),
@@ -136,13 +144,22 @@ pub fn lock(profile: &Path) -> Result<ProfileLock, Error> {
     Ok(ProfileLock(locks))
 }
 
-/// Where a generation points the GC at: the local store's state directory and its logical
-/// store directory.
+/// Where a generation points the GC at: the store's indirect roots and its logical store
+/// directory.
 pub struct Roots<'a> {
-    /// `<state>/gcroots/auto` lives here.
-    pub state_dir: &'a Path,
+    /// How an indirect root is registered.
+    pub registry: Registry<'a>,
     /// The logical store directory (links are made to printed store paths).
     pub store_dir: &'a StoreDir,
+}
+
+/// How a link becomes an indirect GC root.
+pub enum Registry<'a> {
+    /// A local store's: `<state>/gcroots/auto/<hash>` made here.
+    Local(&'a Path),
+    /// Another process's store on this machine (a daemon's `addIndirectRoot`); the error is
+    /// that store's message.
+    Remote(&'a dyn Fn(&Path) -> Result<(), String>),
 }
 
 impl<'a> Roots<'a> {
@@ -150,8 +167,19 @@ impl<'a> Roots<'a> {
     pub fn of(store: &'a LocalStore) -> Roots<'a> {
         use crate::store::Store as _;
         Roots {
-            state_dir: store.state_dir(),
+            registry: Registry::Local(store.state_dir()),
             store_dir: store.store_dir(),
+        }
+    }
+
+    /// Registers `link` as an indirect root.
+    fn add(&self, link: &Path) -> Result<(), Error> {
+        match &self.registry {
+            Registry::Local(state_dir) => add_indirect_root(link, state_dir),
+            Registry::Remote(add) => add(link).map_err(|message| Error::Remote {
+                link: link.to_owned(),
+                message,
+            }),
         }
     }
 }
@@ -168,7 +196,7 @@ pub fn create(profile: &Path, out: &StorePath, roots: &Roots<'_>) -> Result<Path
         {
             // Rooted again: a generation made by a process killed before it rooted it (or by
             // an older rflake, which rooted it after creating it) is the current one next.
-            add_indirect_root(&last.path, roots.state_dir)?;
+            roots.add(&last.path)?;
             return Ok(last.path.clone());
         }
         let n = gens.last().map_or(1, |g| g.number + 1);
@@ -176,7 +204,7 @@ pub fn create(profile: &Path, out: &StorePath, roots: &Roots<'_>) -> Result<Path
         check_root(&link, roots.store_dir)?;
         // The root first: a process killed in between leaves a root to a missing link (which
         // Nix's collector deletes), never a generation the collector may take the object of.
-        add_indirect_root(&link, roots.state_dir)?;
+        roots.add(&link)?;
         match std::os::unix::fs::symlink(&target, &link) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -309,7 +337,7 @@ mod tests {
         let dir = StoreDir::default();
         let out = StorePath::from_base_name("110wni8ja3mn5bfyakpvaqmrjdb9b85p-hello-1.0").unwrap();
         let roots = Roots {
-            state_dir: t.path(),
+            registry: Registry::Local(t.path()),
             store_dir: &dir,
         };
         let e = create(Path::new("/nix/store/p"), &out, &roots).unwrap_err();
@@ -362,7 +390,7 @@ mod tests {
         let out = StorePath::from_base_name("110wni8ja3mn5bfyakpvaqmrjdb9b85p-hello-1.0").unwrap();
         let state = t.path().join("state");
         let roots = Roots {
-            state_dir: &state,
+            registry: Registry::Local(&state),
             store_dir: &dir,
         };
         let profile = t.path().join("profile");

@@ -19,6 +19,7 @@ mod object_oracle;
 mod upgrade;
 mod upgrade_checks;
 mod upgrade_config;
+mod upgrade_daemon;
 mod upgrade_report;
 mod upgrade_sources;
 mod write_generation;

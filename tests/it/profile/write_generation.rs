@@ -108,7 +108,7 @@ fn concurrent_writers_never_lose_a_generation() {
                 let hash = [i; 20];
                 let out = StorePath::from_hash(&hash, "profile").unwrap();
                 let roots = Roots {
-                    state_dir: state,
+                    registry: rflake::profile::generations::Registry::Local(state),
                     store_dir: dir,
                 };
                 generations::update(profile, &out, &roots).unwrap();

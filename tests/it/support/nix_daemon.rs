@@ -32,7 +32,7 @@ impl NixDaemon {
 
     /// [`NixDaemon::start`] with more lines for the daemon's `nix.conf`.
     pub fn start_with(dir: &Path, extra_conf: &str) -> NixDaemon {
-        NixDaemon::start_inner(dir, extra_conf, false)
+        NixDaemon::start_inner(dir, &dir.join("daemon-store"), extra_conf, false)
     }
 
     /// [`NixDaemon::start_with`] for a daemon that builds: it runs in a private mount
@@ -41,6 +41,12 @@ impl NixDaemon {
     /// the outputs of failed builds to the host's `/nix/store`; its sandbox gets the host's
     /// `/usr`, `/bin`, `/lib` and `/lib64` (`extra-sandbox-paths`) for `/bin/sh`.
     pub fn start_isolated(dir: &Path, extra_conf: &str) -> NixDaemon {
+        NixDaemon::start_isolated_on(dir, &dir.join("daemon-store"), extra_conf)
+    }
+
+    /// [`NixDaemon::start_isolated`] serving the chroot store `store` (one the test may have
+    /// made already) instead of `<dir>/daemon-store`.
+    pub fn start_isolated_on(dir: &Path, store: &Path, extra_conf: &str) -> NixDaemon {
         let host_dirs: Vec<&str> = ["/usr", "/bin", "/lib", "/lib64"]
             .into_iter()
             .filter(|d| Path::new(d).exists())
@@ -49,16 +55,16 @@ impl NixDaemon {
             "extra-sandbox-paths = {}\n{extra_conf}",
             host_dirs.join(" ")
         );
-        NixDaemon::start_inner(dir, &conf, true)
+        NixDaemon::start_inner(dir, store, &conf, true)
     }
 
-    fn start_inner(dir: &Path, extra_conf: &str, isolated: bool) -> NixDaemon {
+    fn start_inner(dir: &Path, store: &Path, extra_conf: &str, isolated: bool) -> NixDaemon {
         let mut d = NixDaemon {
             child: None,
             isolated,
             dir: dir.to_owned(),
             socket: dir.join("daemon.sock"),
-            store: dir.join("daemon-store"),
+            store: store.to_owned(),
         };
         fs::create_dir_all(dir.join("daemon-etc")).unwrap();
         fs::create_dir_all(dir.join("daemon-state")).unwrap();
