@@ -433,12 +433,6 @@ fn run_builder(
                     logical.display()
                 )));
             };
-            if !logical.is_dir() {
-                return Err(Error::Other(format!(
-                    "cannot build '{printed}' in a chroot store: '{}' must exist on this machine to mount the store on",
-                    logical.display()
-                )));
-            }
             let mut c = Command::new(helper);
             c.arg(super::chroot::HELPER_ARG)
                 .arg(store.real_store_dir())

@@ -128,6 +128,10 @@ fn killed_build(launch: Launch, marker: &str) {
         assert!(Instant::now() < deadline, "the builder never started");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The pid is written just before the shell executes `sleep`: wait for the `exec`.
+    while builders(marker).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(builders(marker).len(), 1, "the builder runs");
     child.kill().unwrap();
     child.wait().unwrap();
