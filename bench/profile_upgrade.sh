@@ -140,13 +140,15 @@ for scenario in $SCENARIOS; do
     perf record -F 20000 --call-graph dwarf,16384 -o "$BENCH_OUT/profile_upgrade-$scenario.perf" -- \
       bash -c "$rflake_cmd" 2>/dev/null
   fi
-  hyperfine --shell=bash --runs "$RUNS" \
-    --prepare "$change; rm -rf $ROOT/profiles/nix && cp -a $ROOT/profiles/nix.base $ROOT/profiles/nix" \
-    --prepare "$change; rm -rf $ROOT/profiles/rflake && cp -a $ROOT/profiles/rflake.base $ROOT/profiles/rflake" \
+  # No shell around the measured commands (-N): hyperfine's correction for a shell's start-up
+  # is noisier than these runs are long; it discards the commands' output itself.
+  hyperfine -N --runs "$RUNS" --warmup 2 \
+    --prepare "bash -c '$change; rm -rf $ROOT/profiles/nix && cp -a $ROOT/profiles/nix.base $ROOT/profiles/nix'" \
+    --prepare "bash -c '$change; rm -rf $ROOT/profiles/rflake && cp -a $ROOT/profiles/rflake.base $ROOT/profiles/rflake'" \
     --command-name "nix 2.8 ($scenario)" --command-name "rflake ($scenario)" \
     --export-markdown "$BENCH_OUT/profile_upgrade-$scenario.md" \
     --export-json "$BENCH_OUT/profile_upgrade-$scenario.json" \
-    "$nix_cmd 2>/dev/null" "$rflake_cmd 2>/dev/null"
+    "$nix_cmd" "$rflake_cmd"
   mapfile -t means < <(jq '.results[].mean' "$BENCH_OUT/profile_upgrade-$scenario.json")
   awk -v s="$scenario" -v n="${means[0]}" -v r="${means[1]}" \
     'BEGIN { printf "%s: nix mean %.1f ms, rflake mean %.1f ms, nix/rflake = %.1fx\n", s, n*1000, r*1000, n/r }' |

@@ -105,6 +105,26 @@ pub(super) fn machine(
     pure: bool,
     read_only: bool,
 ) -> anyhow::Result<(Machine, Rc<crate::eval_host::Host>, bool)> {
+    let (host, opts, colours) = host(ctx, eval, flake, pure, read_only)?;
+    Ok((new_machine(&host, opts), host, colours))
+}
+
+/// A machine over `host` with `opts`. Evaluation is where transparent huge pages pay (a
+/// page fault per 2 MiB of heap instead of per 4 KiB), so they are allowed from here on.
+pub(super) fn new_machine(host: &Rc<crate::eval_host::Host>, opts: Options) -> Machine {
+    crate::util::thp::allow();
+    Machine::new(host.clone(), opts)
+}
+
+/// What [`machine`] sets up before the machine itself: the host, the evaluation options and
+/// whether messages keep their colours (for a caller that may need no evaluation at all).
+pub(super) fn host(
+    ctx: &Context,
+    eval: &EvalArgs,
+    flake: &super::args::FlakeArgs,
+    pure: bool,
+    read_only: bool,
+) -> anyhow::Result<(Rc<crate::eval_host::Host>, Options, bool)> {
     let mut uri = ctx.store_uri(None);
     // Another process's store (the daemon): derivations and sources are written to the
     // staging store, and `build` copies what it needs over.
@@ -202,8 +222,7 @@ pub(super) fn machine(
         features: s.experimental_features.clone(),
         ..Options::default()
     };
-    let m = Machine::new(host.clone(), opts);
-    Ok((m, host, colours))
+    Ok((host, opts, colours))
 }
 
 /// The entries of `NIX_PATH`: separated by `:`, except the `:` of a URL scheme

@@ -278,6 +278,20 @@ fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
 /// Runs rflake with the process's arguments and environment and returns the exit code.
 pub fn main() -> ExitCode {
     let args = env::args();
+    // The binary doubles as the helpers that start builders.
+    use crate::build::{chroot, sandbox::helper as sb};
+    let helpers = [
+        sb::OUTER_ARG,
+        sb::INNER_ARG,
+        sb::PROBE_ARG,
+        chroot::HELPER_ARG,
+        chroot::DIRECT_ARG,
+    ];
+    let helper = args.get(1).is_some_and(|a| helpers.iter().any(|h| a == h));
+    match helper {
+        true => crate::util::thp::for_builder(),
+        false => crate::util::thp::start_small(),
+    }
     // The sandbox helpers must run before any thread starts (see `build::sandbox::helper`).
     if let Some(code) = crate::build::sandbox::helper::dispatch(&args) {
         return code;

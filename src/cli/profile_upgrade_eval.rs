@@ -14,6 +14,7 @@ use super::Context;
 use super::profile::UpgradeArgs;
 use crate::build::goal;
 use crate::eval::error::{R, err};
+use crate::eval::machine::Options;
 use crate::eval::symbol::Symbol;
 use crate::eval::{Machine, Value};
 use crate::eval_host::Host;
@@ -45,7 +46,11 @@ struct Locked {
 
 /// The evaluator of one `profile upgrade`, with the flakes it has locked so far.
 pub struct Evaluator {
-    m: Machine,
+    /// The machine, made when the first attribute is evaluated (not when every element is
+    /// found in the evaluation cache).
+    m: Option<Machine>,
+    /// The options it is made with.
+    opts: Options,
     host: Rc<Host>,
     colours: bool,
     /// Locked flakes by the `originalUrl` they were resolved from.
@@ -64,7 +69,7 @@ impl Evaluator {
     pub fn new(ctx: &Context, a: &UpgradeArgs) -> anyhow::Result<Evaluator> {
         // Flakes are evaluated purely unless `--impure` (spec U7).
         let pure = !a.eval.impure;
-        let (m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, pure, false)?;
+        let (host, opts, colours) = super::eval::host(ctx, &a.eval, &a.flake, pure, false)?;
         let overrides = &ctx.settings.daemon.overrides;
         // As in Nix, the cache serves pure evaluation only.
         let cache_home = (pure && ctx.settings.eval_cache).then(|| ctx.dirs.cache_home.clone());
@@ -74,7 +79,8 @@ impl Evaluator {
         ];
         cache_context.extend(overrides.iter().map(|(n, v)| format!("{n}={v}")));
         Ok(Evaluator {
-            m,
+            m: None,
+            opts,
             host,
             colours,
             flakes: HashMap::new(),
@@ -149,7 +155,10 @@ impl Evaluator {
             }
             (None, None) => anyhow::bail!("internal error: flake '{key}' was not called"),
         };
-        let m = &mut self.m;
+        let (host, opts) = (&self.host, &self.opts);
+        let m = self
+            .m
+            .get_or_insert_with(|| super::eval::new_machine(host, opts.clone()));
         let derived = lookup(m, &root, source).and_then(|v| derived(m, &v, source));
         if let (Ok(d), Some(cache)) = (&derived, flake.cache.as_mut()) {
             let outputs = match &d.outputs {
@@ -167,7 +176,7 @@ impl Evaluator {
 
     /// Renders an evaluation error as `rflake eval` does.
     pub fn render(&self, e: &crate::eval::error::EvalError) -> String {
-        crate::util::ansi::filter_escapes(&e.render(self.m.opts.show_trace), self.colours)
+        crate::util::ansi::filter_escapes(&e.render(self.opts.show_trace), self.colours)
     }
 }
 

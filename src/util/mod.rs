@@ -7,6 +7,7 @@ pub mod fs;
 pub mod http;
 pub mod interrupt;
 pub mod process;
+pub mod thp;
 pub mod time;
 pub mod xattr;
 
