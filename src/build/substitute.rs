@@ -342,6 +342,10 @@ impl<'a> Substituters<'a> {
     ) -> BTreeMap<StorePath, Result<Spool, bool>> {
         let results = Mutex::new(BTreeMap::new());
         let next = AtomicUsize::new(0);
+        // The `copying path` lines come in `order` (references first, as Nix starts a path's
+        // substitution only once its references are valid): a worker starts its activity
+        // when the one before has started its own.
+        let started = (Mutex::new(0usize), std::sync::Condvar::new());
         let workers = self.settings.jobs.clamp(1, order.len().max(1));
         let dir = self.store.store_dir();
         std::thread::scope(|s| {
@@ -358,6 +362,10 @@ impl<'a> Substituters<'a> {
                         let printed = dir.print(p);
                         let uri = cache.uri();
                         let result = {
+                            let mut turn = lock(&started.0);
+                            while *turn < i {
+                                turn = started.1.wait(turn).unwrap_or_else(|p| p.into_inner());
+                            }
                             let _act = Activity::start(
                                 self.reporter,
                                 Verbosity::Info,
@@ -369,6 +377,9 @@ impl<'a> Substituters<'a> {
                                     Field::from("local"),
                                 ],
                             );
+                            *turn += 1;
+                            drop(turn);
+                            started.1.notify_all();
                             fetch_one(cache, &found.info)
                         };
                         let result = result.map_err(|e| {

@@ -424,9 +424,9 @@ impl Lowerer<'_> {
 
     fn path(&mut self, e: &ast::Expr, pos: PosIdx) -> R<Rc<Expr>> {
         let parts = match e {
-            ast::Expr::PathAbs(p) => p.parts(),
-            ast::Expr::PathRel(p) => p.parts(),
-            ast::Expr::PathHome(p) => p.parts(),
+            ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) => {
+                path_parts(node(e)).ok_or_else(|| error("syntax error", pos))?
+            }
             _ => Vec::new(),
         };
         let home = matches!(e, ast::Expr::PathHome(_));
@@ -933,4 +933,20 @@ pub fn static_name_text(a: &ast::Attr) -> Option<String> {
             _ => None,
         },
     }
+}
+
+/// The literal pieces and interpolations of a path node. rnix's own `parts` asserts that every
+/// token is a path piece, which a malformed path can break (fuzzing found
+/// `${1 /${ s1 }}`-like inputs that rnix parses without an error): such a path is a syntax
+/// error here, as Nix rejects the input.
+fn path_parts(path: &SyntaxNode) -> Option<Vec<InterpolPart<ast::PathContent>>> {
+    use rnix::NodeOrToken;
+    path.children_with_tokens()
+        .map(|child| match child {
+            NodeOrToken::Token(t) => ast::PathContent::cast(t).map(InterpolPart::Literal),
+            NodeOrToken::Node(n) => {
+                <ast::Interpol as rowan::ast::AstNode>::cast(n).map(InterpolPart::Interpolation)
+            }
+        })
+        .collect()
 }
