@@ -35,7 +35,21 @@ if [ "$(id -u)" = 0 ] && ! getent group nixbld >/dev/null; then
   done
 fi
 
+# The tests never write the machine's /nix: anything in it newer than this marker is a leak.
+marker=$(mktemp)
+trap 'rm -f "$marker"' EXIT
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 tests/faults/run.sh --trials 10 --build-trials 5 --rounds 2
+
+# (A machine whose own nix-daemon runs writes there itself: then it is only reported.)
+if [ -d /nix ] && leaked=$(find /nix -newer "$marker" 2>/dev/null | head -5) && [ -n "$leaked" ]; then
+  if pgrep -x nix-daemon >/dev/null; then
+    printf 'warning: /nix changed during the tests (a nix-daemon runs here):\n%s\n' "$leaked" >&2
+  else
+    printf 'error: the test suite wrote the machine'"'"'s /nix:\n%s\n' "$leaked" >&2
+    exit 1
+  fi
+fi

@@ -23,12 +23,9 @@ use crate::store::local::canon::{canonicalise, delete_path, move_path};
 use crate::store::local::{LocalStore, PathLocks};
 use crate::store::{PathInfo, Store as _, StorePath};
 
-/// Where the logs of a store go: `<state dir>/../log/nix`.
+/// Where the logs of a store go (its `log` setting, by default `<root>/nix/var/log/nix`).
 pub fn log_dir(store: &LocalStore) -> PathBuf {
-    store
-        .state_dir()
-        .parent()
-        .map_or_else(|| PathBuf::from("/nix/var/log/nix"), |p| p.join("log/nix"))
+    store.log_dir().to_owned()
 }
 
 /// Builds `drv` (stored at `drv_path`) unless its outputs are valid. `input_outputs` gives

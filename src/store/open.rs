@@ -291,6 +291,15 @@ pub fn local_options(uri: &StoreUri) -> Option<local::Options> {
     if let Some(dir) = params.get("store") {
         opts.store_dir = StoreDir::new(dir);
     }
+    let dir = |name: &str| {
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    opts.state_dir = dir("state");
+    opts.log_dir = dir("log");
+    opts.real_store_dir = dir("real");
     Some(opts)
 }
 

@@ -205,7 +205,10 @@ check_registry() {
     fail "the registry does not parse: $(head -c 200 "$REGISTRY" | tr -cd '[:print:]')"
     return
   fi
-  [ -n "${NO_NIX:-}" ] || nix registry list >/dev/null 2>&1 || fail "Nix 2.8 cannot read the registry"
+  # Nix 2.8 opens its default store even to list registries: a private one keeps the
+  # machine's /nix untouched.
+  [ -n "${NO_NIX:-}" ] || nix registry list --store "$ROOT/oracle-store" >/dev/null 2>&1 ||
+    fail "Nix 2.8 cannot read the registry"
   for allowed in "$@"; do [ "$got" = "$(cat "$allowed")" ] && ok=1; done
   [ -n "$ok" ] || fail "the registry's ids are neither those before nor those after"
 }

@@ -160,6 +160,11 @@ fn killed_build(launch: Launch, marker: &str) {
     let out = env.run(&["build", "--store", &store, "-f", ".", "--no-link", "quick"]);
     assert!(out.success(), "{out}");
     assert_eq!(entries(&env.path("tmp")), Vec::<String>::new());
+    if launch == Launch::OwnPath {
+        // The store URI's `state` and `log` were honoured (not the machine's /nix/var).
+        assert!(env.path("own/nix/var/nix/db/db.sqlite").exists());
+        assert!(env.path("own/nix/var/log/nix/drvs").is_dir());
+    }
     let state = if launch == Launch::OwnPath {
         env.path("own/nix/var/nix/temproots")
     } else {

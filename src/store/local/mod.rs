@@ -120,6 +120,13 @@ pub struct Options {
     /// usually has the tree already (the staging store of a remote store, re-sent on every
     /// run). Otherwise only small trees are, and a big one is hashed while it is copied.
     pub hash_first: bool,
+    /// The state directory (`state=`; default `<root>/nix/var/nix`, or `/nix/var/nix`).
+    pub state_dir: Option<PathBuf>,
+    /// Where build logs go (`log=`; default `<root>/nix/var/log/nix`, or `/nix/var/log/nix`).
+    pub log_dir: Option<PathBuf>,
+    /// The directory that really holds the objects (`real=`; default `<root>/nix/store`, or
+    /// the logical store directory).
+    pub real_store_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -133,6 +140,9 @@ impl Options {
             sig_checker: Arc::new(NoTrustedKeys),
             clock: system_clock(),
             hash_first: false,
+            state_dir: None,
+            log_dir: None,
+            real_store_dir: None,
         }
     }
 }
@@ -142,6 +152,7 @@ pub struct LocalStore {
     opts: Options,
     real_store_dir: PathBuf,
     state_dir: PathBuf,
+    log_dir: PathBuf,
     db: Mutex<Db>,
     temp_roots: OnceLock<Arc<TempRoots>>,
     /// Whether the temporaries of dead processes were reclaimed (at the first write).
@@ -155,13 +166,22 @@ impl LocalStore {
     pub fn open(opts: Options) -> Result<LocalStore, Error> {
         // As in Nix, a chroot store keeps its files in `<root>/nix/store` whatever its logical
         // directory (`store=`) is.
-        let (real_store_dir, state_dir) = match &opts.root {
-            Some(root) => (root.join("nix/store"), root.join("nix/var/nix")),
+        let (real_store_dir, state_dir, log_dir) = match &opts.root {
+            Some(root) => (
+                root.join("nix/store"),
+                root.join("nix/var/nix"),
+                root.join("nix/var/log/nix"),
+            ),
             None => (
                 PathBuf::from(opts.store_dir.as_str()),
                 PathBuf::from("/nix/var/nix"),
+                PathBuf::from("/nix/var/log/nix"),
             ),
         };
+        // Nix's `real`, `state` and `log` settings of a local store override the defaults.
+        let real_store_dir = opts.real_store_dir.clone().unwrap_or(real_store_dir);
+        let state_dir = opts.state_dir.clone().unwrap_or(state_dir);
+        let log_dir = opts.log_dir.clone().unwrap_or(log_dir);
         create_layout(&real_store_dir, &state_dir)?;
         let db_dir = state_dir.join("db");
         let big_lock_path = db_dir.join("big-lock");
@@ -174,6 +194,7 @@ impl LocalStore {
             opts,
             real_store_dir,
             state_dir,
+            log_dir,
             db: Mutex::new(db),
             temp_roots: OnceLock::new(),
             reclaimed: Once::new(),
@@ -199,6 +220,11 @@ impl LocalStore {
     /// Returns the state directory (`<root>/nix/var/nix`).
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
+    }
+
+    /// Returns where build logs go (`<root>/nix/var/log/nix`).
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
     }
 
     /// Returns where the object of `path` lives on disk.
