@@ -70,6 +70,17 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A child process killed when the test ends, also when an assertion fails first (its builder
+/// then dies with it).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// How the builder is started.
 #[derive(Clone, Copy, PartialEq)]
 enum Launch {
@@ -117,7 +128,8 @@ fn killed_build(launch: Launch, marker: &str) {
     cmd.args(["build", "--store", &store, "-f", ".", "--no-link", "slow"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let child = &mut child.0;
     let pid_file = ready.join("pid");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !pid_file.exists() {
