@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::TestEnv;
+use crate::support::{KillOnDrop, TestEnv};
 
 /// A derivation whose builder writes its pid to `<root>/ready/pid`, then waits (as that same
 /// process, `sleep` with the argument `marker`), and one that finishes at once.
@@ -70,17 +70,6 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A child process killed when the test ends, also when an assertion fails first (its builder
-/// then dies with it).
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// How the builder is started.
 #[derive(Clone, Copy, PartialEq)]
 enum Launch {
@@ -128,8 +117,7 @@ fn killed_build(launch: Launch, marker: &str) {
     cmd.args(["build", "--store", &store, "-f", ".", "--no-link", "slow"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
-    let mut child = KillOnDrop(cmd.spawn().unwrap());
-    let child = &mut child.0;
+    let mut child = KillOnDrop::new(cmd.spawn().unwrap());
     let pid_file = ready.join("pid");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !pid_file.exists() {

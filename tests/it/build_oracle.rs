@@ -16,7 +16,7 @@ use std::path::Path;
 use rflake::store::local::{LocalStore, Options};
 use rflake::store::{PathInfo, StoreDir, StorePath};
 
-use crate::support::{CommandOutput, TestEnv, require_nix};
+use crate::support::{CommandOutput, KillOnDrop, TestEnv, require_nix};
 
 /// The worked examples, one attribute each, and the failing derivations.
 const EXPRESSIONS: &str = r##"
@@ -727,13 +727,14 @@ fn an_interrupt_kills_the_builder_and_registers_nothing() {
     env.set_cwd("work");
     env.add_nix_config("sandbox = false");
     let store = store_arg(&env, "store");
-    let mut child = env
-        .command(env!("CARGO_BIN_EXE_rflake"))
-        .args(["build", "--store", &store, "-f", "slow.nix", "--no-link"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop::new(
+        env.command(env!("CARGO_BIN_EXE_rflake"))
+            .args(["build", "--store", &store, "-f", "slow.nix", "--no-link"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let start = std::time::Instant::now();
     while !pid_file.exists()
         || std::fs::read_to_string(&pid_file)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process};
 
-use crate::support::{HttpServer, Response, TestEnv};
+use crate::support::{HttpServer, KillOnDrop, Response, TestEnv};
 
 /// A gzipped tarball of `files` files of 64 KiB each that gzip cannot shrink, so that its
 /// download takes as long as the server wants.
@@ -91,21 +91,23 @@ fn walk_count(dir: &Path) -> usize {
 }
 
 /// Starts `rflake flake prefetch <url>` with stderr captured.
-pub fn spawn_prefetch(env: &TestEnv, url: &str) -> Child {
-    env.command(env!("CARGO_BIN_EXE_rflake"))
-        .args(["flake", "prefetch", url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+pub fn spawn_prefetch(env: &TestEnv, url: &str) -> KillOnDrop {
+    KillOnDrop::new(
+        env.command(env!("CARGO_BIN_EXE_rflake"))
+            .args(["flake", "prefetch", url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// Sends `signal`, then waits for the process; returns its exit code, stderr and how long it
 /// took to end after the signal.
-fn interrupt(child: Child, signal: Signal) -> (Option<i32>, String, Duration) {
+fn interrupt(child: KillOnDrop, signal: Signal) -> (Option<i32>, String, Duration) {
     let sent = Instant::now();
     kill_process(Pid::from_child(&child), signal).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = child.into_inner().wait_with_output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

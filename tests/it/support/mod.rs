@@ -9,6 +9,7 @@
 //!   [`GitHttpServer`] serve them over `git://` and smart HTTP.
 //! - [`NixDaemon`]: a real `nix-daemon` on a private store.
 //! - [`SshServer`]: a real OpenSSH server on loopback whose sessions use a private Nix store.
+//! - [`KillOnDrop`]: a child process killed when the test ends, also on a failed assertion.
 
 // Each test file uses a different subset of the helpers.
 #![allow(dead_code, unused_imports)]
@@ -20,6 +21,7 @@ mod env;
 mod git;
 mod git_server;
 mod http;
+mod kill_on_drop;
 mod nix_daemon;
 mod oracle;
 mod output;
@@ -29,6 +31,7 @@ pub use env::{GLOBAL_REGISTRY, TestEnv, USER_REGISTRY};
 pub use git::{FIRST_COMMIT_TIME, GitRepo, git_command, git_in};
 pub use git_server::{GitDaemon, GitHttpServer};
 pub use http::{HttpServer, Request, Response};
+pub use kill_on_drop::KillOnDrop;
 pub use nix_daemon::NixDaemon;
 pub use oracle::{Differential, nix_available, pin_with_both, require_nix};
 pub use output::CommandOutput;
