@@ -22,6 +22,7 @@
 //!   feature (`--flake-registry` without `flakes`) after parsing; here
 //!   [`super::load`] ignores the override with a warning, as for `--option`.
 
+#[cfg(test)]
 use std::collections::HashMap;
 use std::ffi::OsString;
 
@@ -37,8 +38,48 @@ enum Action {
     Fixed(String, &'static str),
 }
 
-/// Builds the flag table in Nix's registration order, so that later flags
-/// replace earlier ones under a shared alias.
+/// What `--FLAG` does, if it is a setting flag: the action of the last flag
+/// Nix registers under that name (a setting's aliases name each of its flags,
+/// in Nix's registration order, so later ones replace earlier ones). Looked up
+/// by walking the settings, without building [`table`]'s map: a command line
+/// has a few `--` arguments, and the map (some 230 names) was an eighth of the
+/// instructions of `rflake --version`.
+fn lookup(flag: &str) -> Option<Action> {
+    let mut found = None;
+    for setting in known::all() {
+        let name = setting.name;
+        let alias = setting.aliases.contains(&flag);
+        let fixed = |value| Some(Action::Fixed(name.to_owned(), value));
+        match setting.kind {
+            Kind::Bool | Kind::Sandbox => {
+                if alias || flag == name {
+                    found = fixed("true");
+                }
+                if alias || flag.strip_prefix("no-") == Some(name) {
+                    found = fixed("false");
+                }
+                if setting.kind == Kind::Sandbox
+                    && (alias || flag.strip_prefix("relaxed-") == Some(name))
+                {
+                    found = fixed("relaxed");
+                }
+            }
+            kind => {
+                if alias || flag == name {
+                    found = Some(Action::Value(name.to_owned()));
+                }
+                if kind.is_appendable() && (alias || flag.strip_prefix("extra-") == Some(name)) {
+                    found = Some(Action::Value(format!("extra-{name}")));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The flag table in Nix's registration order, so that later flags replace
+/// earlier ones under a shared alias: what [`lookup`] answers for every name.
+#[cfg(test)]
 fn table() -> HashMap<String, Action> {
     let mut flags = HashMap::new();
     let mut add = |setting: &known::Setting, flag: &str, action: Action| {
@@ -106,7 +147,6 @@ pub fn extract(
     args: Vec<OsString>,
     reserved: &[&str],
 ) -> Result<(Vec<OsString>, Overrides), Error> {
-    let table = table();
     let mut remaining = Vec::with_capacity(args.len());
     let mut overrides = Vec::new();
     let mut args = args.into_iter();
@@ -129,10 +169,10 @@ pub fn extract(
         let action = text
             .strip_prefix("--")
             .filter(|name| !reserved.contains(name))
-            .and_then(|name| table.get(name));
+            .and_then(lookup);
         match action {
             None => remaining.push(arg),
-            Some(Action::Fixed(name, value)) => overrides.push((name.clone(), (*value).to_owned())),
+            Some(Action::Fixed(name, value)) => overrides.push((name, value.to_owned())),
             Some(Action::Value(name)) => {
                 let flag = text.to_owned();
                 let value = args
@@ -141,7 +181,7 @@ pub fn extract(
                 let value = value
                     .into_string()
                     .map_err(|argument| Error::NonUtf8FlagArgument { flag, argument })?;
-                overrides.push((name.clone(), value));
+                overrides.push((name, value));
             }
         }
     }
@@ -158,6 +198,29 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<(Vec<OsString>, Overrides), Error> {
         extract(os(args), &["store", "offline", "option", "refresh"])
+    }
+
+    #[test]
+    fn lookup_answers_what_the_registration_table_holds() {
+        let table = table();
+        assert!(table.len() > 200, "{}", table.len());
+        for (flag, action) in &table {
+            assert_eq!(lookup(flag).as_ref(), Some(action), "--{flag}");
+        }
+        for flag in [
+            "no-such-setting",
+            "no-store",
+            "extra-sandbox",
+            "relaxed-max-jobs",
+            "",
+        ] {
+            assert_eq!(lookup(flag), table.get(flag).cloned(), "--{flag}");
+        }
+        // Aliases name the last flag of their setting.
+        assert_eq!(
+            lookup("build-use-sandbox"),
+            Some(Action::Fixed("sandbox".into(), "relaxed"))
+        );
     }
 
     #[test]
