@@ -6,14 +6,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal, kill_process};
 
 use crate::fetch_tarball::{SAMPLE_PATH, gzip, prefetch, sample_tar};
 use crate::interrupt::{big_tarball, spawn_prefetch, store_temporaries, wait_for_unpacking};
-use crate::support::{HttpServer, Response, TestEnv, USER_REGISTRY};
+use crate::support::{HttpServer, KillOnDrop, Response, TestEnv, USER_REGISTRY};
 
 /// Returns the pid of a process that has ended.
 fn dead_pid() -> u32 {
@@ -23,23 +23,9 @@ fn dead_pid() -> u32 {
     pid
 }
 
-/// A process that lives until it is killed.
-struct Live(Child);
-
-impl Live {
-    fn start() -> Live {
-        Live(Command::new("sleep").arg("300").spawn().unwrap())
-    }
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A process that lives until it is killed (when the test ends).
+fn live() -> KillOnDrop {
+    KillOnDrop::new(Command::new("sleep").arg("300").spawn().unwrap())
 }
 
 /// Makes a temporary directory as a process would have left it: a partial tree, read-only.
@@ -62,9 +48,9 @@ fn store_temporaries_of_dead_processes_go_at_the_next_write() {
     server.route("/sample.tar.gz", Response::ok(gzip(&sample_tar())));
     let env = TestEnv::new();
     let store = env.path("store");
-    let live = Live::start();
+    let live = live();
     let dead = leftover_dir(&store, &format!("tmp-{}-0", dead_pid()));
-    let of_live = leftover_dir(&store, &format!("tmp-{}-3", live.pid()));
+    let of_live = leftover_dir(&store, &format!("tmp-{}-3", live.id()));
     let (out, json) = prefetch(&env, &[&server.url("/sample.tar.gz")]);
     assert!(out.success(), "{out}");
     assert_eq!(json["storePath"], SAMPLE_PATH);
@@ -103,11 +89,11 @@ fn a_killed_download_leaves_nothing_after_the_next_write() {
 #[test]
 fn registry_temporaries_of_dead_writers_go_at_the_next_write() {
     let env = TestEnv::new();
-    let live = Live::start();
+    let live = live();
     let dir = env.path(USER_REGISTRY).parent().unwrap().to_owned();
     std::fs::create_dir_all(&dir).unwrap();
     let dead = dir.join(format!(".registry.json.tmp-{}", dead_pid()));
-    let of_live = dir.join(format!(".registry.json.tmp-{}", live.pid()));
+    let of_live = dir.join(format!(".registry.json.tmp-{}", live.id()));
     std::fs::write(&dead, b"{\"version\":2,\"flakes\":[").unwrap();
     std::fs::write(&of_live, b"{\"version\":2,").unwrap();
     let out = env.run(&["registry", "add", "foo", "github:a/b"]);
