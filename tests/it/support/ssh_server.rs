@@ -55,6 +55,7 @@ impl SshServer {
             ),
         )
         .unwrap();
+        init_remote_store(dir);
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -104,6 +105,30 @@ impl SshServer {
             self.dir.display()
         )
     }
+}
+
+/// Creates the sessions' store database once, before any session: two sessions opening a
+/// fresh chroot store at once race to create it, and Nix 2.8 gives up on the loser with
+/// "SQLite database ... is busy" (its retries cover statements, not the database's creation),
+/// which disables a remote builder for the rest of a build. Nothing to do without Nix.
+fn init_remote_store(dir: &Path) {
+    if !crate::support::nix_available() {
+        return;
+    }
+    let d = dir.display();
+    let status = Command::new("nix-store")
+        .arg("--init")
+        .env("NIX_CONF_DIR", format!("{d}/remote-etc"))
+        .env("NIX_STATE_DIR", format!("{d}/remote-state"))
+        .env("HOME", format!("{d}/remote-home"))
+        .env("NIX_USER_CONF_FILES", format!("{d}/remote-etc/nix.conf"))
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "nix-store --init of the remote store failed"
+    );
 }
 
 impl Drop for SshServer {
