@@ -8,7 +8,7 @@
 //! looking at the disk. Names are normalised lexically, so nothing lands outside the root; an
 //! entry below a symlink (or a file) is refused because its parent is not a directory in the
 //! model; files are created with `O_EXCL` (which never follows a symlink) after the old entry,
-//! if any, was removed. Small files are written by worker threads; the archive reader goes on.
+//! if any, was removed. Small files are written by worker threads (past the first few); the archive reader goes on.
 
 use std::collections::{BTreeMap, btree_map};
 use std::ffi::OsStr;
@@ -97,11 +97,11 @@ pub enum Kind<'r> {
 }
 
 /// The builder; see the module docs.
-pub struct Builder<'p> {
+pub struct Builder<'s, 'p> {
     root: PathBuf,
     model: BTreeMap<Vec<u8>, Node>,
     hard_links: BTreeMap<Components, Components>,
-    jobs: Queues,
+    jobs: Queues<'s, 'p>,
     pending: &'p Pending,
     limits: Limits,
     bytes: u64,
@@ -109,9 +109,14 @@ pub struct Builder<'p> {
     last_modified: u64,
 }
 
-impl<'p> Builder<'p> {
+impl<'s, 'p> Builder<'s, 'p> {
     /// A builder writing into the empty directory `root`, handing small files to `jobs`.
-    pub fn new(root: PathBuf, jobs: Queues, pending: &'p Pending, limits: Limits) -> Builder<'p> {
+    pub fn new(
+        root: PathBuf,
+        jobs: Queues<'s, 'p>,
+        pending: &'p Pending,
+        limits: Limits,
+    ) -> Builder<'s, 'p> {
         Builder {
             root,
             model: BTreeMap::new(),

@@ -30,7 +30,7 @@ use anyhow::Context as _;
 
 use super::sniff;
 use super::tree::{Builder, Kind, Limits};
-use super::writers::{self, Pending, Queues};
+use super::writers::{Pending, Queues};
 use crate::util::printable;
 
 /// The result of unpacking.
@@ -81,12 +81,8 @@ pub fn unpack(input: &mut dyn Read, dir: &Path, limits: Limits) -> anyhow::Resul
         .map_or(2, usize::from)
         .clamp(1, 8);
     let pending = Pending::default();
-    let (queues, receivers) = Queues::new(workers, 64);
     let (tree, last_modified) = std::thread::scope(|s| {
-        for rx in receivers {
-            let pending = &pending;
-            s.spawn(move || writers::work(rx, pending));
-        }
+        let queues = Queues::new(s, &pending, workers, 64);
         let mut builder = Builder::new(root, queues, &pending, limits);
         let read = match zip_file {
             Some(file) => read_zip(file, &mut builder),
@@ -153,7 +149,7 @@ fn unsupported(path: &[u8], ty: u32) -> anyhow::Error {
     )
 }
 
-fn read_tar(reader: &mut dyn Read, b: &mut Builder<'_>) -> anyhow::Result<()> {
+fn read_tar(reader: &mut dyn Read, b: &mut Builder<'_, '_>) -> anyhow::Result<()> {
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
@@ -227,7 +223,7 @@ fn pax_mtime<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<u64> {
     None
 }
 
-fn read_zip(file: fs::File, b: &mut Builder<'_>) -> anyhow::Result<()> {
+fn read_zip(file: fs::File, b: &mut Builder<'_, '_>) -> anyhow::Result<()> {
     let mut zip =
         zip::ZipArchive::new(io::BufReader::new(file)).context("reading the zip archive")?;
     for i in 0..zip.len() {

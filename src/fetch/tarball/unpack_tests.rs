@@ -534,3 +534,35 @@ fn damaged_tar_headers_are_described_without_their_bytes() {
     );
     assert!(!e.chars().any(char::is_control), "{e:?}");
 }
+
+#[test]
+fn archives_past_the_inline_files_are_written_by_the_workers_alike() {
+    // 4 directories of 12 files (past the files created on the reading thread), then later
+    // entries replacing files, a symlink and a directory the workers may still be writing.
+    let names: Vec<String> = (0..48)
+        .map(|i| format!("top/d{}/f{:02}", i % 4, i))
+        .collect();
+    let mut entries: Vec<E<'_>> = names.iter().map(|n| file(n, n.as_bytes())).collect();
+    entries.push(file("top/d1/f01", b"replaced"));
+    entries.push(link("top/d2/f02", EntryType::Symlink, "f06"));
+    entries.push(dir("top/d3/f03/"));
+    entries.push(file("top/d3/f03/inner", b"in"));
+    let (got, _) = ok(&tar_of(&entries));
+    let mut want = vec![": d".to_owned()];
+    for d in 0..4 {
+        want.push(format!("d{d}: d"));
+        for i in (d..48).step_by(4) {
+            let line = match i {
+                1 => "f01: f replaced".to_owned(),
+                2 => "f02: l -> f06".to_owned(),
+                3 => "f03: d".to_owned(),
+                _ => format!("f{i:02}: f top/d{d}/f{i:02}"),
+            };
+            want.push(format!("d{d}/{line}"));
+            if i == 3 {
+                want.push("d3/f03/inner: f in".to_owned());
+            }
+        }
+    }
+    assert_eq!(got, want);
+}
