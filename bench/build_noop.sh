@@ -2,8 +2,10 @@
 # Benchmarks the no-op build: `rflake build -f bench/build_dag.nix --no-link` against
 # `nix build …` (Nix from PATH) when every output is valid already, so each run evaluates the
 # 300 derivations, finds their .drv files written and the wanted output valid, and builds
-# nothing. Also `single`: one derivation (the DAG with COUNT=1). The store is on STORE_FS
-# (default /dev/shm), `sandbox = false`; both tools share it, built once beforehand.
+# nothing. Also `single`: one derivation (the DAG with COUNT=1), and `flake`: the DAG as a
+# flake's `packages.x86_64-linux.default`, built as `.#default` (both tools then answer from
+# their evaluation caches, filled by the first build). The store is on STORE_FS (default
+# /dev/shm), `sandbox = false`; both tools share it, built once beforehand.
 #
 # Usage: bench/build_noop.sh   (from the repository root, after cargo build --release)
 # Environment: RFLAKE, BENCH_OUT, STORE_FS as bench/build_dag.sh; RUNS (--min-runs, default 30;
@@ -14,11 +16,20 @@ RUNS=${RUNS:-30}
 
 cd "$root"
 fresh
+mkdir -p "$root/flake"
+cp "$DAG" "$root/flake/build_dag.nix"
+cat >"$root/flake/flake.nix" <<'FLAKE'
+{
+  outputs = _: { packages.x86_64-linux.default = import ./build_dag.nix { }; };
+}
+FLAKE
 "${isolated[@]}" "$NIX" build -f "$DAG" --no-link 2>/dev/null
 "${isolated[@]}" "$NIX" build -f "$DAG" --arg count 1 --no-link 2>/dev/null
-for w in dag single; do
+"${isolated[@]}" "$NIX" build "$root/flake#default" --no-link 2>/dev/null
+for w in dag single flake; do
   args="-f $DAG --no-link"
   [ $w = single ] && args="$args --arg count 1"
+  [ $w = flake ] && args="$root/flake#default --no-link"
   # Nothing must be built: rflake prints nothing on stderr either.
   err=$("${isolated[@]}" "$RFLAKE" build $args 2>&1)
   if [ -n "$err" ]; then

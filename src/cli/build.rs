@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 mod builders;
+mod cached;
 mod remote;
 
 use super::Context;
@@ -233,14 +234,16 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     // Pure unless `--impure` or `--file`, as `eval`.
     let pure = a.file.is_none() && !a.eval.impure;
-    let (mut m, host, colours) = super::eval::machine(ctx, &a.eval, &a.flake, pure, false)?;
+    let (host, opts, colours) = super::eval::host(ctx, &a.eval, &a.flake, pure, false)?;
+    let show_trace = opts.show_trace;
+    let mut evaluator = cached::Installables::new(ctx, host, opts, pure);
     let cwd = ctx.cwd.to_string_lossy().into_owned();
     let installables = if a.installables.is_empty() {
         vec![if flake_mode { "." } else { "" }.to_owned()]
     } else {
         a.installables.clone()
     };
-    let mut built = Vec::new();
+    let mut built_all = Vec::new();
     // Store paths given directly are realised as they are (Nix's opaque installables).
     let store_prefix = crate::store::open::local_options(&ctx.store_uri(None))
         .map(|o| format!("{}/", o.store_dir))
@@ -251,29 +254,30 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             opaque_args.push(inst.clone());
             continue;
         }
-        let value = if flake_mode {
-            super::eval_flake::select(ctx, &host, &mut m, inst, &a.flake)?
+        let built = if flake_mode {
+            evaluator.derivation(ctx, inst, &a.flake)?
         } else {
+            let m = evaluator.machine();
             super::eval::select(
-                &mut m,
+                m,
                 a.expr.as_deref(),
                 a.file.as_deref(),
                 Some(inst.clone()),
                 &a.eval,
                 &cwd,
             )
+            .and_then(|v| derivation_of(m, &v, inst))
         };
-        match value.and_then(|v| derivation_of(&mut m, &v, inst)) {
-            Ok(b) => built.push(b),
+        match built {
+            Ok(b) => built_all.push(b),
             Err(e) => {
-                let rendered =
-                    crate::util::ansi::filter_escapes(&e.render(m.opts.show_trace), colours);
+                let rendered = crate::util::ansi::filter_escapes(&e.render(show_trace), colours);
                 ctx.printer.error(&rendered, &e.msg, None);
                 return Ok(ExitCode::FAILURE);
             }
         }
     }
-    drop(m);
+    let host = evaluator.finish();
     // The store the evaluation wrote the derivations to, else a new connection.
     let host_store = std::rc::Rc::try_unwrap(host)
         .ok()
@@ -285,7 +289,7 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         let dir = crate::store::open::local_options(&staging)
             .map(|o| o.store_dir)
             .unwrap_or_default();
-        let wanted = goals_of(&dir, built)?;
+        let wanted = goals_of(&dir, built_all)?;
         return remote::run(&a, ctx, &uri, &wanted);
     }
     let store = match host_store {
@@ -295,7 +299,7 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
             crate::store::open::open_local(&uri, &cfg)?
         }
     };
-    let wanted = goals_of(store.store_dir(), built)?;
+    let wanted = goals_of(store.store_dir(), built_all)?;
     // `--rebuild` builds the wanted derivations again (their inputs only if missing).
     let check: BTreeSet<StorePath> = if a.rebuild {
         wanted.iter().map(|w| w.drv.clone()).collect()

@@ -99,6 +99,34 @@ pub fn call(host: &Host, locked: crate::flake::lock::LockedFlake) -> anyhow::Res
     Ok(value)
 }
 
+/// The evaluation cache's fingerprint of a locked flake ([`crate::flake::eval_cache`]): its
+/// source tree, subdirectory and lock file, and what else evaluation depends on (the store
+/// directory, the settings given, rflake's version). `None` for a flake without a tree in
+/// the store.
+pub fn cache_fingerprint(
+    ctx: &Context,
+    host: &Host,
+    locked: &crate::flake::lock::LockedFlake,
+) -> Option<String> {
+    let tree = locked.flake.store_path.as_ref()?;
+    let store_dir = crate::eval::io::Io::store_dir(host);
+    let mut context = vec![store_dir.to_owned(), env!("CARGO_PKG_VERSION").to_owned()];
+    context.extend(
+        ctx.settings
+            .daemon
+            .overrides
+            .iter()
+            .map(|(n, v)| format!("{n}={v}")),
+    );
+    let context: Vec<&str> = context.iter().map(String::as_str).collect();
+    Some(crate::flake::eval_cache::fingerprint(
+        &crate::store::StoreDir::new(store_dir).print(tree),
+        &locked.flake.locked.subdir,
+        &locked.lock_file.to_text(),
+        &context,
+    ))
+}
+
 /// The attribute paths tried for an installable, in order.
 pub fn attr_paths(fragment: &str, system: &str) -> Vec<String> {
     if let Some(exact) = fragment.strip_prefix('.') {
@@ -131,7 +159,9 @@ fn show_attr_paths(paths: &[String]) -> String {
     s
 }
 
-fn find(m: &mut Machine, root: Value, inst: &Installable, system: &str) -> R<Value> {
+/// The value an installable names in its flake's outputs `root`, trying [`attr_paths`] in
+/// order.
+pub fn find(m: &mut Machine, root: Value, inst: &Installable, system: &str) -> R<Value> {
     let paths = attr_paths(&inst.attr_path, system);
     for path in &paths {
         if let Some(v) = follow(m, &root, path)? {

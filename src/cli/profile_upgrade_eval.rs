@@ -57,9 +57,6 @@ pub struct Evaluator {
     flakes: HashMap<String, Locked>,
     /// Where the evaluation cache lives, when it is used.
     cache_home: Option<std::path::PathBuf>,
-    /// What evaluation depends on besides the flake: the store directory, the settings given,
-    /// rflake's version.
-    cache_context: Vec<String>,
     /// The `nixConfig` settings the flakes locked so far were allowed to set, in order.
     pub taken: Vec<(String, String)>,
 }
@@ -70,14 +67,8 @@ impl Evaluator {
         // Flakes are evaluated purely unless `--impure` (spec U7).
         let pure = !a.eval.impure;
         let (host, opts, colours) = super::eval::host(ctx, &a.eval, &a.flake, pure, false)?;
-        let overrides = &ctx.settings.daemon.overrides;
         // As in Nix, the cache serves pure evaluation only.
         let cache_home = (pure && ctx.settings.eval_cache).then(|| ctx.dirs.cache_home.clone());
-        let mut cache_context = vec![
-            crate::eval::io::Io::store_dir(host.as_ref()).to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        ];
-        cache_context.extend(overrides.iter().map(|(n, v)| format!("{n}={v}")));
         Ok(Evaluator {
             m: None,
             opts,
@@ -85,7 +76,6 @@ impl Evaluator {
             colours,
             flakes: HashMap::new(),
             cache_home,
-            cache_context,
             taken: Vec::new(),
         })
     }
@@ -104,23 +94,10 @@ impl Evaluator {
             let (locked, taken) =
                 super::eval_flake::lock_only(ctx, &self.host, source.original(), &a.flake)?;
             self.taken.extend(taken);
-            let cache = match (&self.cache_home, &locked.flake.store_path) {
-                (Some(home), Some(tree)) => {
-                    let dir = crate::store::StoreDir::new(crate::eval::io::Io::store_dir(
-                        self.host.as_ref(),
-                    ));
-                    let context: Vec<&str> =
-                        self.cache_context.iter().map(String::as_str).collect();
-                    let fp = eval_cache::fingerprint(
-                        &dir.print(tree),
-                        &locked.flake.locked.subdir,
-                        &locked.lock_file.to_text(),
-                        &context,
-                    );
-                    Some(EvalCache::open(home, &fp))
-                }
-                _ => None,
-            };
+            let cache = self.cache_home.as_ref().and_then(|home| {
+                super::eval_flake::cache_fingerprint(ctx, &self.host, &locked)
+                    .map(|fp| EvalCache::open(home, &fp))
+            });
             let entry = Locked {
                 locked: locked.flake.locked.clone(),
                 pending: Some(locked),
@@ -203,7 +180,7 @@ fn cache_key(source: &Source) -> String {
 
 /// Whether the `.drv` path `drv` is valid in the store evaluation writes to (a cached
 /// derivation whose file is gone is evaluated again, as in Nix).
-fn drv_is_valid(host: &Host, drv: &str) -> bool {
+pub(super) fn drv_is_valid(host: &Host, drv: &str) -> bool {
     let Some(flakes) = host.flakes() else {
         return false;
     };

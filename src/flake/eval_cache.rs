@@ -3,8 +3,8 @@
 //! locked flake's evaluation is a pure function of its source tree, its lock file and the
 //! settings evaluation reads, so what an attribute evaluated to can be reused by the next
 //! command that locks the flake to the same fingerprint: `profile upgrade` of an unchanged
-//! flake then locks it, finds each element's derivation here and evaluates nothing — as Nix's
-//! eval cache lets Nix do.
+//! flake then locks it, finds each element's derivation here and evaluates nothing, and so
+//! does `build` of a flake installable built before — as Nix's eval cache lets Nix do.
 //!
 //! Only derivation attributes are kept (their `.drv` path and the outputs an installable of
 //! them installs), one JSON file per fingerprint in `~/.cache/nix/rflake-eval-cache-v1/`

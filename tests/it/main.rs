@@ -3,6 +3,7 @@
 mod binary_cache;
 mod build_concurrent;
 mod build_daemon;
+mod build_eval_cache;
 mod build_extras;
 mod build_ifd;
 mod build_kill;
