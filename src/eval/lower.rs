@@ -667,7 +667,10 @@ impl Lowerer<'_> {
                         return Err(error("syntax error", self.pos_of(node(&av))));
                     };
                     let value = self.pvalue(value)?;
-                    self.add_attr(&mut attrs, &path, value, is_let, String::new())?;
+                    // Every attribute a binding defines is positioned at its start, as in
+                    // Nix's parser (`addAttr`): `a.b.c = 1;` defines `b` and `c` at `a`.
+                    let bpos = path.first().map_or(PosIdx::NONE, |a| self.pos_of(node(a)));
+                    self.add_attr(&mut attrs, &path, value, is_let, String::new(), bpos)?;
                 }
             }
         }
@@ -700,6 +703,7 @@ impl Lowerer<'_> {
         value: PVal,
         is_let: bool,
         prefix: String,
+        bpos: PosIdx,
     ) -> R<()> {
         let Some((first, rest)) = path.split_first() else {
             return Ok(());
@@ -713,13 +717,13 @@ impl Lowerer<'_> {
             }
         };
         match static_name(first) {
-            Some(s) if rest.is_empty() => add_static(attrs, s, value, apos, &here(s.as_str())),
+            Some(s) if rest.is_empty() => add_static(attrs, s, value, bpos, &here(s.as_str())),
             Some(s) => {
                 let here = here(s.as_str());
                 let i = match attrs.find(s) {
                     Some(i) => {
                         if !matches!(attrs.statics[i].1, PVal::Nested(_)) {
-                            return Err(already(&here, attrs.statics[i].2, apos));
+                            return Err(already(&here, attrs.statics[i].2, bpos));
                         }
                         i
                     }
@@ -730,7 +734,7 @@ impl Lowerer<'_> {
                                 pos: apos,
                                 ..Default::default()
                             }),
-                            apos,
+                            bpos,
                         ));
                         attrs.statics.len() - 1
                     }
@@ -738,21 +742,21 @@ impl Lowerer<'_> {
                 let PVal::Nested(sub) = &mut attrs.statics[i].1 else {
                     return Ok(());
                 };
-                self.add_attr(sub, rest, value, false, here)
+                self.add_attr(sub, rest, value, false, here, bpos)
             }
             None => {
                 if is_let {
                     return Err(error("dynamic attributes not allowed in let", apos));
                 }
                 if rest.is_empty() {
-                    attrs.dynamic.push((first.clone(), value, apos));
+                    attrs.dynamic.push((first.clone(), value, bpos));
                 } else {
                     let mut sub = PAttrs {
                         pos: apos,
                         ..Default::default()
                     };
-                    self.add_attr(&mut sub, rest, value, false, here("${…}"))?;
-                    attrs.dynamic.push((first.clone(), PVal::Nested(sub), apos));
+                    self.add_attr(&mut sub, rest, value, false, here("${…}"), bpos)?;
+                    attrs.dynamic.push((first.clone(), PVal::Nested(sub), bpos));
                 }
                 Ok(())
             }
