@@ -24,6 +24,7 @@ use crate::store::{Store as _, StorePath};
 
 /// Arguments of `build`.
 #[derive(Args, Debug)]
+#[command(about = "Build a derivation or fetch a store path", long_about = None)]
 pub struct BuildCmd {
     /// The installables (flake references with attribute paths, or attribute paths with
     /// `--file`/`--expr`)

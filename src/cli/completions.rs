@@ -18,6 +18,7 @@ use crate::registry::layers;
 
 /// Arguments of `completions`.
 #[derive(Args, Debug)]
+#[command(about = "Print a shell completion script", long_about = None)]
 pub struct CompletionsArgs {
     /// The shell to print a completion script for
     #[arg(value_enum)]
@@ -36,6 +37,7 @@ enum ShellArg {
 
 /// Arguments of the hidden `__complete`.
 #[derive(Args, Debug)]
+#[command(about = "List completion candidates (used by the completion scripts)", long_about = None)]
 pub struct CompleteArgs {
     /// What to complete (`flakeref`)
     kind: String,
@@ -93,8 +95,11 @@ pub fn run(args: &CompletionsArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         Shell::Fish => FISH_HOOK,
         _ => "",
     };
-    let cli = Cli::command();
+    // Every subcommand's (deferred) options, for the option lists below.
+    let mut cli = Cli::command();
+    cli.build();
     let reserved = super::clap_long_names(&cli);
+    let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
     let flags = super::settings_help::flags(&reserved);
     let names: Vec<String> = flags.iter().map(|f| format!("--{}", f.name)).collect();
     if shell == Shell::Zsh {

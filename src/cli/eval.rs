@@ -15,6 +15,7 @@ use crate::eval::{Machine, Options, Value};
 
 /// Arguments of `eval`.
 #[derive(Args, Debug)]
+#[command(about = "Evaluate a Nix expression", long_about = None)]
 pub struct EvalCmd {
     /// The installable (a flake reference with an attribute path, or an attribute path with
     /// `--file`/`--expr`)

@@ -10,31 +10,27 @@ use crate::report::Reporter as _;
 
 /// The `flake` subcommands rflake provides.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum FlakeCommand {
     /// Copy a flake and all its inputs to a store
-    #[command(long_about = "Copy a flake and all its inputs to a store.\n\n\
-        Locks FLAKE-URL (default `.`) and copies the source trees of the flake and of every \
-        input in its lock file to the store given with `--to` (default: the local store). \
-        This is useful to evaluate a flake on another host, or to cache its inputs in a \
-        binary cache.\n\nExamples:\n  rflake flake archive --to file:///tmp/my-cache dwarffs\n  \
-        rflake flake archive --json --dry-run nixops")]
     Archive(ArchiveArgs),
     /// Show flake metadata
-    #[command(long_about = "Show flake metadata.\n\n\
-        Prints the resolved and locked URL of FLAKE-URL, its description, store path, revision, \
-        last modification time and its inputs tree.")]
     Metadata(MetadataArgs),
     /// Download the source tree denoted by a flake reference into the Nix store
-    #[command(
-        long_about = "Download the source tree denoted by a flake reference into the Nix \
-        store.\n\nPrints the store path and the NAR hash of the fetched tree (`--json`: also \
-        the locked and original references)."
-    )]
     Prefetch(PrefetchArgs),
 }
 
 /// Arguments of `flake archive`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Copy a flake and all its inputs to a store",
+    long_about = "Copy a flake and all its inputs to a store.\n\n\
+        Locks FLAKE-URL (default `.`) and copies the source trees of the flake and of every \
+        input in its lock file to the store given with `--to` (default: the local store). \
+        This is useful to evaluate a flake on another host, or to cache its inputs in a \
+        binary cache.\n\nExamples:\n  rflake flake archive --to file:///tmp/my-cache dwarffs\n  \
+        rflake flake archive --json --dry-run nixops"
+)]
 pub struct ArchiveArgs {
     /// The flake to archive
     #[arg(value_name = "FLAKE-URL", default_value = ".")]
@@ -82,6 +78,12 @@ pub struct ArchiveArgs {
 
 /// Arguments of `flake metadata`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Show flake metadata",
+    long_about = "Show flake metadata.\n\n\
+        Prints the resolved and locked URL of FLAKE-URL, its description, store path, revision, \
+        last modification time and its inputs tree."
+)]
 pub struct MetadataArgs {
     /// The flake to show
     #[arg(value_name = "FLAKE-URL", default_value = ".")]
@@ -96,6 +98,12 @@ pub struct MetadataArgs {
 
 /// Arguments of `flake prefetch`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Download the source tree denoted by a flake reference into the Nix store",
+    long_about = "Download the source tree denoted by a flake reference into the Nix \
+        store.\n\nPrints the store path and the NAR hash of the fetched tree (`--json`: also \
+        the locked and original references)."
+)]
 pub struct PrefetchArgs {
     /// The flake reference to fetch
     #[arg(value_name = "FLAKE-URL")]

@@ -17,6 +17,7 @@ mod eval_flake;
 mod flake;
 mod flake_archive;
 mod flake_metadata;
+mod help_order;
 mod hints;
 mod interrupt;
 mod lock_args;
@@ -74,8 +75,12 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// The commands, mirroring `nix`'s tree.
+/// The commands, mirroring `nix`'s tree. Each one's options are built only when it is run
+/// (`defer`): a command's start-up builds its own options, not every command's. A deferred
+/// command's help is set on its options' type (which is applied last) and repeated here for
+/// the listing of commands; a test checks the two agree.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Build a derivation or fetch a store path
     Build(build::BuildCmd),
@@ -260,16 +265,22 @@ fn daemon_client(d: &settings::forward::DaemonOptions) -> ClientOptions {
     }
 }
 
-/// Long option names clap defines itself, so that setting flags never shadow them.
-fn clap_long_names(cmd: &clap::Command) -> Vec<&str> {
-    fn walk<'a>(cmd: &'a clap::Command, out: &mut Vec<&'a str>) {
-        out.extend(cmd.get_arguments().filter_map(|a| a.get_long()));
+/// Long option names clap defines itself, so that setting flags never shadow them: those of
+/// `cmd` and of every subcommand, whose deferred options are built first.
+fn clap_long_names(cmd: &clap::Command) -> Vec<String> {
+    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+        out.extend(
+            cmd.get_arguments()
+                .filter_map(|a| a.get_long().map(str::to_owned)),
+        );
         for sub in cmd.get_subcommands() {
             walk(sub, out);
         }
     }
-    let mut out = vec!["help"];
-    walk(cmd, &mut out);
+    let mut full = cmd.clone();
+    full.build();
+    let mut out = vec!["help".to_owned()];
+    walk(&full, &mut out);
     out.sort_unstable();
     out.dedup();
     out
@@ -368,20 +379,39 @@ pub fn run(argv: Vec<OsString>) -> anyhow::Result<ExitCode> {
         return Ok(crate::build::chroot::helper_main(&argv[2..]));
     }
     let cmd = Cli::command();
-    let reserved: Vec<String> = clap_long_names(&cmd)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    // Each subcommand's options are built when it is the one being run (`defer`), so the names
+    // clap reserves take the whole tree: built only when a setting flag or a help request needs
+    // them (most command lines have neither, and building every subcommand's options was a
+    // fifth of a short command's start-up).
+    let help = argv.iter().any(|a| a == "--help" || a == "help");
+    let reserved: Vec<String> = if help || settings::flags::mentions_setting(&argv) {
+        clap_long_names(&cmd)
+    } else {
+        Vec::new()
+    };
     let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
     let (argv, setting_flags) = settings::flags::extract(argv, &reserved)?;
     // Only `--help` and `help` show the settings section; other runs skip building it.
-    let cmd = if argv.iter().any(|a| a == "--help" || a == "help") {
+    let cmd = if help {
         settings_help::decorate(cmd, &reserved)
     } else {
         cmd
     };
+    // The headings of the global options, which a command's help lists after its own.
+    let global_headings: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter_map(|a| a.get_help_heading().map(str::to_owned))
+        .collect();
     let matches = match cmd.try_get_matches_from(&argv) {
         Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            let headings: Vec<&str> = global_headings.iter().map(String::as_str).collect();
+            let text = help_order::globals_last(&e.render().ansi().to_string(), &headings);
+            // As clap prints it: styled on a terminal, unless the environment says otherwise.
+            let _ = std::io::Write::write_all(&mut anstream::stdout(), text.as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
         Err(e) if e.use_stderr() => {
             // Again, for the error with the generic usage line (see `usage`).
             let cmd = usage::generic(Cli::command());
@@ -457,5 +487,38 @@ fn clap_exit(e: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => ExitCode::FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Every (sub)command's one-line help as listed by its parent, before its deferred
+    /// options are built, and as its own help shows it, after.
+    fn abouts(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            out.push((name.clone(), about));
+            abouts(sub, &name, out);
+        }
+    }
+
+    #[test]
+    fn deferred_commands_list_the_help_they_show() {
+        let mut listed = Vec::new();
+        abouts(&super::Cli::command(), "rflake", &mut listed);
+        let mut built = super::Cli::command();
+        built.build();
+        let mut shown = Vec::new();
+        abouts(&built, "rflake", &mut shown);
+        // `build` adds the `help` subcommands; every listed command keeps its help.
+        for (name, about) in &listed {
+            let after = shown.iter().find(|(n, _)| n == name).map(|(_, a)| a);
+            assert_eq!(after, Some(about), "{name}");
+            assert!(!about.is_empty(), "{name} has no help");
+        }
+        assert!(listed.len() >= 17, "{listed:?}");
     }
 }

@@ -15,27 +15,13 @@ use crate::store::StoreDir;
 
 /// The `profile` subcommands rflake provides.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ProfileCommand {
     /// Upgrade packages using their most recent flake
-    #[command(long_about = "Upgrade packages using their most recent flake.\n\n\
-        Re-resolves the flake each selected profile element was installed from (through the \
-        registries, so a `registry pin` applies), locks and evaluates it, and builds a new \
-        profile generation. Elements installed from a locked flake reference (e.g. \
-        `github:NixOS/nixpkgs/<rev>#hello`) cannot be upgraded.\n\nExamples:\n  \
-        rflake profile upgrade --all\n  rflake profile upgrade hello\n  \
-        rflake profile upgrade --regex '.*vim.*'")]
     Upgrade(Box<UpgradeArgs>),
     /// List packages in the profile
-    #[command(long_about = "List packages in the profile.\n\n\
-        Shows each element's name, the flake attribute and flake references it was installed \
-        from, and its store paths, read from the profile's manifest (no network, no \
-        evaluation).\n\nExamples:\n  rflake profile list\n  rflake profile list --json")]
     List(ListArgs),
     /// Show all versions of a profile
-    #[command(long_about = "Show all versions of a profile.\n\n\
-        Lists the profile's versions (generations) with their creation dates and, for each, \
-        which packages were added, removed or changed version. The current version is shown \
-        in green.\n\nExample:\n  rflake profile history")]
     History(HistoryArgs),
 }
 
@@ -49,6 +35,16 @@ pub struct ProfileArg {
 
 /// Arguments of `profile upgrade`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Upgrade packages using their most recent flake",
+    long_about = "Upgrade packages using their most recent flake.\n\n\
+        Re-resolves the flake each selected profile element was installed from (through the \
+        registries, so a `registry pin` applies), locks and evaluates it, and builds a new \
+        profile generation. Elements installed from a locked flake reference (e.g. \
+        `github:NixOS/nixpkgs/<rev>#hello`) cannot be upgraded.\n\nExamples:\n  \
+        rflake profile upgrade --all\n  rflake profile upgrade hello\n  \
+        rflake profile upgrade --regex '.*vim.*'"
+)]
 pub struct UpgradeArgs {
     /// Names (or store paths) of the profile elements to upgrade
     #[arg(value_name = "ELEMENTS")]
@@ -94,6 +90,13 @@ pub struct UpgradeArgs {
 
 /// Arguments of `profile list`.
 #[derive(Args, Debug)]
+#[command(
+    about = "List packages in the profile",
+    long_about = "List packages in the profile.\n\n\
+        Shows each element's name, the flake attribute and flake references it was installed \
+        from, and its store paths, read from the profile's manifest (no network, no \
+        evaluation).\n\nExamples:\n  rflake profile list\n  rflake profile list --json"
+)]
 pub struct ListArgs {
     #[command(flatten)]
     pub profile: ProfileArg,
@@ -105,6 +108,13 @@ pub struct ListArgs {
 
 /// Arguments of `profile history`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Show all versions of a profile",
+    long_about = "Show all versions of a profile.\n\n\
+        Lists the profile's versions (generations) with their creation dates and, for each, \
+        which packages were added, removed or changed version. The current version is shown \
+        in green.\n\nExample:\n  rflake profile history"
+)]
 pub struct HistoryArgs {
     #[command(flatten)]
     pub profile: ProfileArg,

@@ -34,35 +34,17 @@ The system and user registries are not used to resolve inputs in `flake.nix`.";
 
 /// The `registry` subcommands.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum RegistryCommand {
     /// Add/replace flake in user flake registry
-    #[command(long_about = "Add/replace flake in user flake registry.\n\n\
-        Adds an entry mapping FROM-URL to TO-URL to the user registry (or to the file given \
-        with `--registry`), replacing any entry for the same FROM-URL. Both references must be \
-        absolute: relative paths are rejected.\n\nExample: `rflake registry add nixpkgs \
-        github:NixOS/nixpkgs/nixos-24.05`")]
     Add(AddArgs),
     /// List available Nix flakes
-    #[command(long_about = "List available Nix flakes.\n\n\
-        Prints every entry of every registry, one per line, as `TYPE FROM TO`, where TYPE is \
-        `flags` (`--override-flake`), `user`, `system` or `global`, in order of precedence.")]
     List(ListArgs),
     /// Pin a flake to its current version or to the current version of a flake URL
-    #[command(
-        long_about = "Pin a flake to its current version or to the current version of a \
-        flake URL.\n\nResolves URL (or LOCKED-URL) through the registries, fetches it, and writes \
-        an entry mapping URL to the locked reference into the user registry (or `--registry`)."
-    )]
     Pin(PinArgs),
     /// Remove flake from user flake registry
-    #[command(long_about = "Remove flake from user flake registry.\n\n\
-        Removes every entry whose FROM is exactly URL from the user registry (or the file given \
-        with `--registry`). The file is written even if nothing was removed.")]
     Remove(RemoveArgs),
     /// Resolve flake references through the registries
-    #[command(long_about = "Resolve flake references through the registries.\n\n\
-        Prints, for each reference, what it resolves to through the flag, user, system and \
-        global registries. Nothing is fetched.")]
     Resolve(ResolveArgs),
 }
 
@@ -76,6 +58,14 @@ pub struct RegistryFileArg {
 
 /// Arguments of `registry add`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Add/replace flake in user flake registry",
+    long_about = "Add/replace flake in user flake registry.\n\n\
+        Adds an entry mapping FROM-URL to TO-URL to the user registry (or to the file given \
+        with `--registry`), replacing any entry for the same FROM-URL. Both references must be \
+        absolute: relative paths are rejected.\n\nExample: `rflake registry add nixpkgs \
+        github:NixOS/nixpkgs/nixos-24.05`"
+)]
 pub struct AddArgs {
     /// The flake reference to redirect (e.g. `nixpkgs`)
     #[arg(value_name = "FROM-URL")]
@@ -91,6 +81,12 @@ pub struct AddArgs {
 
 /// Arguments of `registry list`.
 #[derive(Args, Debug)]
+#[command(
+    about = "List available Nix flakes",
+    long_about = "List available Nix flakes.\n\n\
+        Prints every entry of every registry, one per line, as `TYPE FROM TO`, where TYPE is \
+        `flags` (`--override-flake`), `user`, `system` or `global`, in order of precedence."
+)]
 pub struct ListArgs {
     /// Print the entries as one JSON document: each entry's layer, `from`, `to` and `exact`
     /// (rflake addition)
@@ -103,6 +99,12 @@ pub struct ListArgs {
 
 /// Arguments of `registry pin`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Pin a flake to its current version or to the current version of a flake URL",
+    long_about = "Pin a flake to its current version or to the current version of a \
+        flake URL.\n\nResolves URL (or LOCKED-URL) through the registries, fetches it, and writes \
+        an entry mapping URL to the locked reference into the user registry (or `--registry`)."
+)]
 pub struct PinArgs {
     /// The flake reference to pin
     #[arg(value_name = "URL")]
@@ -122,6 +124,12 @@ pub struct PinArgs {
 
 /// Arguments of `registry remove`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Remove flake from user flake registry",
+    long_about = "Remove flake from user flake registry.\n\n\
+        Removes every entry whose FROM is exactly URL from the user registry (or the file given \
+        with `--registry`). The file is written even if nothing was removed."
+)]
 pub struct RemoveArgs {
     /// The flake reference whose entries are removed
     #[arg(value_name = "URL")]
@@ -132,6 +140,12 @@ pub struct RemoveArgs {
 
 /// Arguments of `registry resolve`.
 #[derive(Args, Debug)]
+#[command(
+    about = "Resolve flake references through the registries",
+    long_about = "Resolve flake references through the registries.\n\n\
+        Prints, for each reference, what it resolves to through the flag, user, system and \
+        global registries. Nothing is fetched."
+)]
 pub struct ResolveArgs {
     /// The flake references to resolve
     #[arg(value_name = "URL", required = true)]

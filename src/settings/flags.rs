@@ -124,6 +124,17 @@ fn table() -> HashMap<String, Action> {
     flags
 }
 
+/// Whether any argument of `args` (before a `--`) is a setting flag of [`known`]: only then does
+/// [`extract`] need to know which long options clap defines itself, which takes building every
+/// subcommand's options (the command line parser defers that to the subcommand being run).
+pub fn mentions_setting(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .map_while(|a| a.to_str().filter(|t| *t != "--"))
+        .filter_map(|t| t.strip_prefix("--"))
+        .any(|name| lookup(name).is_some())
+}
+
 /// Pulls Nix's setting flags out of `args` before clap sees them.
 ///
 /// `args` is the whole command line including the program name at index 0,
@@ -198,6 +209,39 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<(Vec<OsString>, Overrides), Error> {
         extract(os(args), &["store", "offline", "option", "refresh"])
+    }
+
+    #[test]
+    fn mentions_setting_sees_setting_flags_before_a_double_dash_only() {
+        assert!(mentions_setting(&os(&[
+            "rflake",
+            "build",
+            "--max-jobs",
+            "2"
+        ])));
+        assert!(mentions_setting(&os(&[
+            "rflake",
+            "--no-warn-dirty",
+            "build"
+        ])));
+        assert!(mentions_setting(&os(&[
+            "rflake",
+            "--extra-substituters",
+            "x"
+        ])));
+        assert!(!mentions_setting(&os(&[
+            "rflake", "profile", "upgrade", "--all"
+        ])));
+        assert!(!mentions_setting(&os(&[
+            "rflake",
+            "eval",
+            "--",
+            "--max-jobs"
+        ])));
+        assert!(
+            !mentions_setting(&os(&["--max-jobs"])),
+            "the program name is not an argument"
+        );
     }
 
     #[test]
