@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks the no-op build: `rflake build -f bench/build_dag.nix --no-link` against
-# `nix build …` (Nix from PATH) when every output is valid already, so each run evaluates the
-# 300 derivations, finds their .drv files written and the wanted output valid, and builds
-# nothing. Also `single`: one derivation (the DAG with COUNT=1), and `flake`: the DAG as a
+# `nix build …` (Nix from PATH) when every output is valid already: Nix evaluates the 300
+# derivations each run, finds their .drv files written and the wanted output valid, and builds
+# nothing; rflake answers from its cache of file installables (src/eval_trace.rs) once it has
+# checked the file unchanged and the .drv valid. Also `single`: one derivation (the DAG with COUNT=1), and `flake`: the DAG as a
 # flake's `packages.x86_64-linux.default`, built as `.#default` (both tools then answer from
 # their evaluation caches, filled by the first build). The store is on STORE_FS (default
 # /dev/shm), `sandbox = false`; both tools share it, built once beforehand.

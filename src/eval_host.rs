@@ -18,6 +18,7 @@ use std::io::Read;
 
 use crate::eval::io::{AddPath, FetchedTree, FileType, Io, PathFilter, UrlFetch};
 use crate::eval::value::Value;
+use crate::eval_trace::{Seen, Trace, dir_entries, type_name};
 use crate::flake::session::Session;
 use crate::flakeref::Input;
 use crate::hash::{Algo, Hash};
@@ -50,6 +51,8 @@ pub struct Host {
     allowed: RefCell<Vec<String>>,
     /// `allow-import-from-derivation`, and how to build (none: building is refused).
     ifd: (bool, Option<Realiser>),
+    /// The observations being recorded, when tracing ([`crate::eval_trace`]).
+    trace: RefCell<Option<Trace>>,
 }
 
 /// What a host needs to fetch trees and flakes.
@@ -82,6 +85,7 @@ impl Host {
             pure: false,
             allowed: RefCell::new(Vec::new()),
             ifd: (true, None),
+            trace: RefCell::new(None),
         }
     }
 
@@ -163,6 +167,46 @@ impl Host {
             .map_err(Clone::clone)
     }
 
+    /// Starts recording what the evaluation observes (anew).
+    pub fn start_trace(&self) {
+        *self.trace.borrow_mut() = Some(Trace::default());
+    }
+
+    /// Stops recording: what was observed, if tracing.
+    pub fn take_trace(&self) -> Option<Trace> {
+        self.trace.borrow_mut().take()
+    }
+
+    /// Goes on recording into `trace`.
+    pub fn resume_trace(&self, trace: Trace) {
+        *self.trace.borrow_mut() = Some(trace);
+    }
+
+    /// Records `seen` at `path` when tracing, or taints the trace when `seen` is `None`.
+    fn note(&self, path: &str, seen: Option<Seen>) {
+        if let Some(t) = self.trace.borrow_mut().as_mut() {
+            match seen {
+                Some(s) => t.record(path, s),
+                None => t.tainted = true,
+            }
+        }
+    }
+
+    /// Taints the trace (the evaluation did what a replay cannot reproduce).
+    fn taint(&self) {
+        self.note("", None);
+    }
+
+    /// Whether the printed store path is valid in the evaluation's store.
+    pub fn is_valid(&self, printed: &str) -> bool {
+        let Ok(store) = self.store() else {
+            return false;
+        };
+        self.store_dir
+            .parse(printed)
+            .is_ok_and(|p| store.is_valid_path(&p).unwrap_or(false))
+    }
+
     /// The store the evaluation opened, if it opened one (so a command that goes on to build
     /// does not open it a second time).
     pub fn into_store(self) -> Option<LocalStore> {
@@ -216,63 +260,64 @@ impl Io for Host {
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
         self.check(path)?;
-        std::fs::read(self.real(path)).map_err(|e| io_msg("opening file", path, &e))
+        let r = std::fs::read(self.real(path)).map_err(|e| io_msg("opening file", path, &e));
+        if self.trace.borrow().is_some() {
+            let seen = r.as_ref().ok();
+            self.note(
+                path,
+                seen.map(|b| Seen::File(Hash::digest(Algo::Sha256, b).to_nix32())),
+            );
+        }
+        r
     }
 
     fn file_type(&self, path: &str) -> Result<Option<FileType>, String> {
         self.check(path)?;
-        match std::fs::metadata(self.real(path)) {
+        let r = match std::fs::metadata(self.real(path)) {
             Ok(m) => Ok(Some(type_of(&m))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_msg("getting status of", path, &e)),
-        }
+        };
+        self.note(path, r.as_ref().ok().map(|t| Seen::Type(type_name(*t))));
+        r
     }
 
     fn lstat_type(&self, path: &str) -> Result<Option<FileType>, String> {
         self.check(path)?;
-        match std::fs::symlink_metadata(self.real(path)) {
+        let r = match std::fs::symlink_metadata(self.real(path)) {
             Ok(m) => Ok(Some(type_of(&m))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_msg("getting status of", path, &e)),
-        }
+        };
+        self.note(path, r.as_ref().ok().map(|t| Seen::Lstat(type_name(*t))));
+        r
     }
 
     fn read_link(&self, path: &str) -> Result<String, String> {
         self.check(path)?;
-        std::fs::read_link(self.real(path))
+        let r = std::fs::read_link(self.real(path))
             .map(|t| t.to_string_lossy().into_owned())
-            .map_err(|e| io_msg("reading symbolic link", path, &e))
+            .map_err(|e| io_msg("reading symbolic link", path, &e));
+        self.note(path, r.as_ref().ok().map(|t| Seen::Link(t.clone())));
+        r
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, String> {
         self.check(path)?;
-        let mut out = Vec::new();
-        let rd = std::fs::read_dir(self.real(path))
-            .map_err(|e| io_msg("opening directory", path, &e))?;
-        for entry in rd {
-            let entry = entry.map_err(|e| io_msg("reading directory", path, &e))?;
-            let t = entry
-                .file_type()
-                .map(|t| {
-                    if t.is_file() {
-                        FileType::Regular
-                    } else if t.is_dir() {
-                        FileType::Directory
-                    } else if t.is_symlink() {
-                        FileType::Symlink
-                    } else {
-                        FileType::Unknown
-                    }
-                })
-                .unwrap_or(FileType::Unknown);
-            out.push((entry.file_name().to_string_lossy().into_owned(), t));
+        let r = self.read_dir_untraced(path);
+        if self.trace.borrow().is_some() {
+            let seen = r.as_ref().ok().map(|d| Seen::Dir(dir_entries(d.clone())));
+            self.note(path, seen);
         }
-        Ok(out)
+        r
     }
 
     fn add_path(&self, path: &str, name: &str, dry: bool) -> Result<String, String> {
         self.check(path)?;
-        let added = self.add_path_unchecked(path, name, dry)?;
+        let added = self.add_path_unchecked(path, name, dry);
+        let seen = added.as_ref().ok();
+        self.note(path, seen.map(|p| Seen::Added(name.to_owned(), p.clone())));
+        let added = added?;
         self.allow(&added);
         Ok(added)
     }
@@ -295,24 +340,29 @@ impl Io for Host {
         filter: Option<PathFilter<'_>>,
     ) -> Result<String, String> {
         self.check(req.path)?;
+        self.taint();
         let added = self.add_filtered_unchecked(req, filter)?;
         self.allow(&added);
         Ok(added)
     }
 
     fn get_env(&self, name: &str) -> Option<String> {
+        self.taint();
         self.env.get(name).cloned()
     }
 
     fn home(&self) -> Option<String> {
+        self.taint();
         self.env.get("HOME").cloned()
     }
 
     fn now(&self) -> i64 {
+        self.taint();
         self.now
     }
 
     fn message(&self, line: &str) {
+        self.taint();
         (self.sink)(line)
     }
 
@@ -321,6 +371,7 @@ impl Io for Host {
         let Some((first, _)) = outputs.first() else {
             return Ok(());
         };
+        self.taint();
         if !self.ifd.0 {
             return Err(format!(
                 "cannot build '{first}' during evaluation because the option 'allow-import-from-derivation' is disabled"
@@ -363,6 +414,7 @@ impl Io for Host {
     }
 
     fn fetch_tree(&self, input: &Input, is_final: bool) -> Result<FetchedTree, String> {
+        self.taint();
         let flakes = self.flakes_or_err()?;
         let tree = crate::flake::builtins::fetch_tree(
             &flakes.session,
@@ -377,6 +429,7 @@ impl Io for Host {
     }
 
     fn fetch_url(&self, req: &UrlFetch<'_>) -> Result<String, String> {
+        self.taint();
         let flakes = self.flakes_or_err()?;
         let path = crate::flake::builtins::fetch_url(&flakes.session, req)
             .map_err(|e| e.root_cause().to_string())?;
@@ -385,6 +438,7 @@ impl Io for Host {
     }
 
     fn get_flake(&self, flake_ref: &str, is_path: bool) -> Result<Value, String> {
+        self.taint();
         let flakes = self.flakes_or_err()?;
         let (value, root) = crate::flake::builtins::get_flake(
             &flakes.session,
@@ -399,6 +453,31 @@ impl Io for Host {
 }
 
 impl Host {
+    fn read_dir_untraced(&self, path: &str) -> Result<Vec<(String, FileType)>, String> {
+        let mut out = Vec::new();
+        let rd = std::fs::read_dir(self.real(path))
+            .map_err(|e| io_msg("opening directory", path, &e))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| io_msg("reading directory", path, &e))?;
+            let t = entry
+                .file_type()
+                .map(|t| {
+                    if t.is_file() {
+                        FileType::Regular
+                    } else if t.is_dir() {
+                        FileType::Directory
+                    } else if t.is_symlink() {
+                        FileType::Symlink
+                    } else {
+                        FileType::Unknown
+                    }
+                })
+                .unwrap_or(FileType::Unknown);
+            out.push((entry.file_name().to_string_lossy().into_owned(), t));
+        }
+        Ok(out)
+    }
+
     fn add_path_unchecked(&self, path: &str, name: &str, dry: bool) -> Result<String, String> {
         if dry {
             let (hash, _) =

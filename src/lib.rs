@@ -21,6 +21,7 @@
 //!    │          flake::archive   flake archive        flake::metadata   flake metadata
 //!    │          flake::prefetch  flake prefetch       flake::pin        registry pin
 //!    │          eval_host       the evaluator's world (files, store)
+//!    │          eval_trace      what an evaluation observed; the cache of `build -f`
 //!    │          build           realising derivations: the goal graph, the local builder
 //!    │          profile          profiles: generations, the profile object (effects);
 //!    │                           manifests and buildenv planning are formats;
@@ -91,6 +92,7 @@
 //! | `derivation`, `derivationStrict` (`derivation.nix`, `primops.cc`) | [`eval::builtins::prelude`], `eval/builtins/derivation.rs` |
 //! | what the evaluator needs from the world (files, store, environment) | [`eval::io::Io`], implemented by [`eval_host`] |
 //! | `nix eval` (`src/nix/eval.cc`) | `cli/eval.rs` |
+//! | the cache of `build -f`/`--expr` installables (beyond Nix: its eval cache is for flakes) | [`eval_trace`], `cli/build/cached.rs` |
 //! | calling a locked flake's `outputs` (`callFlake`, `call-flake.nix`) | [`flake::call`] |
 //! | the fetch builtins and `getFlake` (`primops/fetchTree.cc`, `flake-primops.cc`) | checks in `eval/builtins/fetch.rs`, fetching in [`flake::builtins`], reached through [`eval_host`] |
 //! | `nixConfig` of a flake (`ConfigFile::apply`, `libflake/config.cc`) | [`flake::config`] |
@@ -111,6 +113,7 @@ pub mod build;
 pub mod cli;
 pub mod eval;
 pub mod eval_host;
+pub mod eval_trace;
 pub mod fetch;
 pub mod flake;
 pub mod flakeref;

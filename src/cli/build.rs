@@ -258,16 +258,18 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
         let built = if flake_mode {
             evaluator.derivation(ctx, inst, &a.flake)?
         } else {
-            let m = evaluator.machine();
-            super::eval::select(
-                m,
-                a.expr.as_deref(),
-                a.file.as_deref(),
-                Some(inst.clone()),
-                &a.eval,
-                &cwd,
-            )
-            .and_then(|v| derivation_of(m, &v, inst))
+            let key = file_key(&a, inst, &cwd, evaluator.options());
+            evaluator.file_derivation(&key, |m| {
+                super::eval::select(
+                    m,
+                    a.expr.as_deref(),
+                    a.file.as_deref(),
+                    Some(inst.clone()),
+                    &a.eval,
+                    &cwd,
+                )
+                .and_then(|v| derivation_of(m, &v, inst))
+            })
         };
         match built {
             Ok(b) => built_all.push(b),
@@ -384,6 +386,19 @@ pub fn run(a: BuildCmd, ctx: &Context) -> anyhow::Result<ExitCode> {
 
 /// As Nix 2.8: one goal per derivation (the outputs its installables want, merged), in the
 /// order of its goals (derivation name, then path); results and links follow that order.
+/// What a file or expression installable's evaluation depends on besides what it observes
+/// ([`crate::eval_trace`]): the expression or file as given, the installable, the directory
+/// it is relative to, the evaluation's options and flags, and rflake's version.
+fn file_key(a: &BuildCmd, inst: &str, cwd: &str, opts: &crate::eval::machine::Options) -> String {
+    format!(
+        "build\0{}\0{:?}\0{:?}\0{inst}\0{cwd}\0{opts:?}\0{:?}",
+        env!("CARGO_PKG_VERSION"),
+        a.file,
+        a.expr,
+        a.eval
+    )
+}
+
 fn goals_of(dir: &crate::store::StoreDir, built: Vec<Built>) -> anyhow::Result<Vec<Wanted>> {
     let mut goals: BTreeMap<(String, String), (StorePath, BTreeSet<String>)> = BTreeMap::new();
     for b in built {

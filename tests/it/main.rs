@@ -5,6 +5,7 @@ mod build_concurrent;
 mod build_daemon;
 mod build_eval_cache;
 mod build_extras;
+mod build_file_cache;
 mod build_ifd;
 mod build_kill;
 mod build_oracle;

@@ -15,6 +15,7 @@ use crate::cli::args::FlakeArgs;
 use crate::eval::Machine;
 use crate::eval::machine::Options;
 use crate::eval_host::Host;
+use crate::eval_trace;
 use crate::flake::eval_cache::{self, EvalCache};
 
 /// Evaluates flake installables for one `build`, making the machine only on a cache miss.
@@ -26,6 +27,8 @@ pub(super) struct Installables {
     cache_home: Option<std::path::PathBuf>,
     /// The caches opened, by fingerprint (saved by [`Installables::finish`]).
     opened: BTreeMap<String, EvalCache>,
+    /// Where the cache of file installables lives, when it is used ([`crate::eval_trace`]).
+    file_cache_home: Option<std::path::PathBuf>,
 }
 
 impl Installables {
@@ -38,14 +41,59 @@ impl Installables {
             m: None,
             cache_home,
             opened: BTreeMap::new(),
+            file_cache_home: ctx.settings.eval_cache.then(|| ctx.dirs.cache_home.clone()),
         }
     }
 
-    /// The machine, made on first use.
+    /// The machine, made on first use. What it observes is traced from then on, for the
+    /// cache of file installables: each one's entry holds everything the machine observed
+    /// until its derivation was found (its own evaluation's observations, and perhaps more).
     pub(super) fn machine(&mut self) -> &mut Machine {
         let (host, opts) = (&self.host, &self.opts);
-        self.m
-            .get_or_insert_with(|| crate::cli::eval::new_machine(host, opts.clone()))
+        let tracing = self.file_cache_home.is_some();
+        self.m.get_or_insert_with(|| {
+            if tracing {
+                host.start_trace();
+            }
+            crate::cli::eval::new_machine(host, opts.clone())
+        })
+    }
+
+    /// The derivation of a file or expression installable, from the cache of file
+    /// installables when it holds one for `key` whose observations still hold and whose
+    /// `.drv` is still valid, else evaluated by `eval` (and then cached unless the
+    /// evaluation was tainted).
+    pub(super) fn file_derivation(
+        &mut self,
+        key: &str,
+        eval: impl FnOnce(&mut Machine) -> crate::eval::R<Built>,
+    ) -> crate::eval::R<Built> {
+        let Some(home) = self.file_cache_home.clone() else {
+            return eval(self.machine());
+        };
+        if let Some(hit) = eval_trace::get(&home, key)
+            && eval_trace::trace_of(&hit).holds(self.host.as_ref())
+            && self.host.is_valid(&hit.drv)
+        {
+            return Ok(Built {
+                drv: hit.drv,
+                output: hit.output,
+            });
+        }
+        let built = eval(self.machine());
+        if let Ok(b) = &built {
+            // The trace goes on for the next installable, from what was observed so far.
+            if let Some(trace) = self.host.take_trace() {
+                eval_trace::put(&home, key, &b.drv, &b.output, trace.clone());
+                self.host.resume_trace(trace);
+            }
+        }
+        built
+    }
+
+    /// The evaluation's options.
+    pub(super) fn options(&self) -> &Options {
+        &self.opts
     }
 
     /// Gives the machine up (so that the host has no other owner).
