@@ -1,6 +1,6 @@
 //! Reading store objects by their logical paths when the store keeps them elsewhere (a chroot
 //! store, `--store <dir>`): `/nix/store/<hash>-x` is read at `<dir>/nix/store/<hash>-x`, also
-//! when a symlink on the way points at a logical path. Implements [`buildenv::Tree`].
+//! when a symlink on the way points at a logical path. Implements [`super::buildenv::Tree`].
 //!
 //! Nix reads a profile and its packages at their logical paths, so with a chroot store it sees
 //! neither; rflake maps them (`docs/deviations.md`).

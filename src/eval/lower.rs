@@ -917,7 +917,7 @@ fn static_name(a: &ast::Attr) -> Option<Symbol> {
     static_name_text(a).map(|t| Symbol::intern(&t))
 }
 
-/// The text of [`static_name`] (also used to show code in messages).
+/// The text of `static_name` (also used to show code in messages).
 pub fn static_name_text(a: &ast::Attr) -> Option<String> {
     match a {
         ast::Attr::Ident(i) => Some(node(i).text().to_string()),

@@ -1,7 +1,7 @@
 //! The Nix language (Nix's `libexpr`): parsing with rnix behind a linear guard ([`parse`]),
 //! lowering to a compact form with variables resolved to slots ([`lower`], [`ir`]), a lazy
 //! evaluator with blackholing and bounded recursion ([`machine`]), values ([`value`]) with
-//! string context ([`context`]), the builtins ([`builtins`]) and printing ([`print`]).
+//! string context ([`context`]), the builtins ([`builtins`]) and printing ([`print`](mod@print)).
 //! Everything that touches the world goes through the [`io::Io`] trait.
 
 pub mod builtins;

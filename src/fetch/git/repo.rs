@@ -1,5 +1,5 @@
 //! Reading repositories with libgit2: opening, refs, revisions, `lastModified` and `revCount`
-//! (with their fetcher-cache entries), object ids ↔ [`Hash`]es (Nix's `GitRepoImpl`).
+//! (with their fetcher-cache entries), object ids ↔ [`Hash`](struct@Hash)es (Nix's `GitRepoImpl`).
 //!
 //! # Deviations
 //!

@@ -63,7 +63,7 @@ impl Job {
 /// them cost more than creating them (a fifth of the fuzzer's time went to context switches).
 const INLINE_JOBS: usize = 16;
 
-/// The workers' queues, started at the first job after [`INLINE_JOBS`]. All entries of one
+/// The workers' queues, started at the first job after `INLINE_JOBS`. All entries of one
 /// directory go to the same worker: threads creating files in one directory only contend for
 /// its lock (ext4 spins on it).
 pub struct Queues<'scope, 'env> {

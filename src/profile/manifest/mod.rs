@@ -1,7 +1,7 @@
 //! A profile's `manifest.json` (Nix's `ProfileManifest`, `src/nix/profile.cc`): the elements of
 //! a profile, keyed by name. Spec P4.
 //!
-//! [`read`] accepts versions 1, 2 and 3 (and `manifest.nix` through [`nix_env`]); [`write`]
+//! [`parse`] accepts versions 1, 2 and 3 (and `manifest.nix` through [`nix_env`]); [`to_json`]
 //! renders version 3 byte for byte as current Nix does, since the text is hashed into the
 //! profile's store path. No I/O here: the effects layer ([`crate::profile::read`]) finds the
 //! files.
