@@ -182,10 +182,11 @@ impl Host {
         *self.trace.borrow_mut() = Some(trace);
     }
 
-    /// Records `seen` at `path` when tracing, or taints the trace when `seen` is `None`.
-    fn note(&self, path: &str, seen: Option<Seen>) {
+    /// Records what `seen` gives at `path` when tracing (it is not called otherwise), or
+    /// taints the trace when it gives `None`.
+    fn note(&self, path: &str, seen: impl FnOnce() -> Option<Seen>) {
         if let Some(t) = self.trace.borrow_mut().as_mut() {
-            match seen {
+            match seen() {
                 Some(s) => t.record(path, s),
                 None => t.tainted = true,
             }
@@ -194,7 +195,7 @@ impl Host {
 
     /// Taints the trace (the evaluation did what a replay cannot reproduce).
     fn taint(&self) {
-        self.note("", None);
+        self.note("", || None);
     }
 
     /// Whether the printed store path is valid in the evaluation's store.
@@ -215,7 +216,10 @@ impl Host {
 }
 
 fn type_of(m: &std::fs::Metadata) -> FileType {
-    let t = m.file_type();
+    kind_of(m.file_type())
+}
+
+fn kind_of(t: std::fs::FileType) -> FileType {
     if t.is_file() {
         FileType::Regular
     } else if t.is_dir() {
@@ -261,13 +265,10 @@ impl Io for Host {
     fn read_file(&self, path: &str) -> Result<Vec<u8>, String> {
         self.check(path)?;
         let r = std::fs::read(self.real(path)).map_err(|e| io_msg("opening file", path, &e));
-        if self.trace.borrow().is_some() {
-            let seen = r.as_ref().ok();
-            self.note(
-                path,
-                seen.map(|b| Seen::File(Hash::digest(Algo::Sha256, b).to_nix32())),
-            );
-        }
+        self.note(path, || {
+            let b = r.as_ref().ok()?;
+            Some(Seen::File(Hash::digest(Algo::Sha256, b).to_nix32()))
+        });
         r
     }
 
@@ -278,7 +279,7 @@ impl Io for Host {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_msg("getting status of", path, &e)),
         };
-        self.note(path, r.as_ref().ok().map(|t| Seen::Type(type_name(*t))));
+        self.note(path, || r.as_ref().ok().map(|t| Seen::Type(type_name(*t))));
         r
     }
 
@@ -289,7 +290,7 @@ impl Io for Host {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_msg("getting status of", path, &e)),
         };
-        self.note(path, r.as_ref().ok().map(|t| Seen::Lstat(type_name(*t))));
+        self.note(path, || r.as_ref().ok().map(|t| Seen::Lstat(type_name(*t))));
         r
     }
 
@@ -298,25 +299,26 @@ impl Io for Host {
         let r = std::fs::read_link(self.real(path))
             .map(|t| t.to_string_lossy().into_owned())
             .map_err(|e| io_msg("reading symbolic link", path, &e));
-        self.note(path, r.as_ref().ok().map(|t| Seen::Link(t.clone())));
+        self.note(path, || r.as_ref().ok().map(|t| Seen::Link(t.clone())));
         r
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<(String, FileType)>, String> {
         self.check(path)?;
         let r = self.read_dir_untraced(path);
-        if self.trace.borrow().is_some() {
-            let seen = r.as_ref().ok().map(|d| Seen::Dir(dir_entries(d.clone())));
-            self.note(path, seen);
-        }
+        self.note(path, || {
+            r.as_ref().ok().map(|d| Seen::Dir(dir_entries(d.clone())))
+        });
         r
     }
 
     fn add_path(&self, path: &str, name: &str, dry: bool) -> Result<String, String> {
         self.check(path)?;
         let added = self.add_path_unchecked(path, name, dry);
-        let seen = added.as_ref().ok();
-        self.note(path, seen.map(|p| Seen::Added(name.to_owned(), p.clone())));
+        self.note(path, || {
+            let p = added.as_ref().ok()?;
+            Some(Seen::Added(name.to_owned(), p.clone()))
+        });
         let added = added?;
         self.allow(&added);
         Ok(added)
@@ -459,20 +461,7 @@ impl Host {
             .map_err(|e| io_msg("opening directory", path, &e))?;
         for entry in rd {
             let entry = entry.map_err(|e| io_msg("reading directory", path, &e))?;
-            let t = entry
-                .file_type()
-                .map(|t| {
-                    if t.is_file() {
-                        FileType::Regular
-                    } else if t.is_dir() {
-                        FileType::Directory
-                    } else if t.is_symlink() {
-                        FileType::Symlink
-                    } else {
-                        FileType::Unknown
-                    }
-                })
-                .unwrap_or(FileType::Unknown);
+            let t = entry.file_type().map_or(FileType::Unknown, kind_of);
             out.push((entry.file_name().to_string_lossy().into_owned(), t));
         }
         Ok(out)

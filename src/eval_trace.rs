@@ -149,7 +149,7 @@ pub fn trace_of(entry: &Entry) -> Trace {
 
 /// Caches what `key` evaluated to after observing `trace` (nothing for a tainted trace;
 /// atomically; errors are ignored).
-pub fn put(cache_home: &Path, key: &str, drv: &str, output: &str, trace: Trace) {
+pub fn put(cache_home: &Path, key: &str, drv: &str, output: &str, trace: &Trace) {
     if trace.tainted {
         return;
     }
@@ -158,8 +158,8 @@ pub fn put(cache_home: &Path, key: &str, drv: &str, output: &str, trace: Trace) 
         output: output.to_owned(),
         seen: trace
             .seen
-            .into_iter()
-            .map(|((k, p), s)| (k, p, s))
+            .iter()
+            .map(|((k, p), s)| (*k, p.clone(), s.clone()))
             .collect(),
     };
     let f = File {
@@ -256,7 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut t = Trace::default();
         t.record("/a.nix", Seen::File(sha(b"1")));
-        put(dir.path(), "k", "/nix/store/x-a.drv", "out", t.clone());
+        put(dir.path(), "k", "/nix/store/x-a.drv", "out", &t);
         let e = get(dir.path(), "k").unwrap();
         assert_eq!(
             (e.drv.as_str(), e.output.as_str()),
@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(trace_of(&e).seen, t.seen);
         assert!(get(dir.path(), "other").is_none());
         t.tainted = true;
-        put(dir.path(), "k2", "/nix/store/x-a.drv", "out", t);
+        put(dir.path(), "k2", "/nix/store/x-a.drv", "out", &t);
         assert!(get(dir.path(), "k2").is_none());
         std::fs::write(file_of(dir.path(), "k"), b"{ not json").unwrap();
         assert!(get(dir.path(), "k").is_none());

@@ -84,7 +84,7 @@ impl Installables {
         if let Ok(b) = &built {
             // The trace goes on for the next installable, from what was observed so far.
             if let Some(trace) = self.host.take_trace() {
-                eval_trace::put(&home, key, &b.drv, &b.output, trace.clone());
+                eval_trace::put(&home, key, &b.drv, &b.output, &trace);
                 self.host.resume_trace(trace);
             }
         }
