@@ -71,6 +71,7 @@
 //! | **a new store URI scheme**: parsing, `auto` (`libstore/store-reference.cc`) | [`store::uri`]; opening it (`libstore/store-open.cc`) in [`store::open`]; the store itself implements [`store::Store`] |
 //! | copying closures (`copyPaths`), their byte progress | [`store::copy`], [`store::meter`] |
 //! | `flake.nix` inputs, follows, `nixConfig`, read without evaluating (`libflake/flake.cc`) | [`flake::decl`] |
+//! | what a `flake.nix` in the store declares, kept between runs (beyond Nix) | [`flake::decl_cache`] |
 //! | `flake.lock`: read v5–7, write v7, follows, diff (`libflake/lockfile.cc`) | [`flake::lockfile`] |
 //! | what a flake command sets up (`MixFlakeOptions`, `--inputs-from`) | [`flake::session`] |
 //! | getting a flake (`getFlake`) | [`flake::load`] |

@@ -546,10 +546,10 @@ pub(super) fn build_settings(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone())
     };
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     let max_jobs = match jobs {
         None => d.max_jobs,
-        Some("auto") => cpus,
+        // Asked only here: it reads the cgroup's CPU quota, which every evaluation would pay.
+        Some("auto") => std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
         Some(n) => n.parse().map_err(|_| {
             anyhow::anyhow!("error: invalid value '{n}' for '-j': expected an integer or 'auto'")
         })?,

@@ -84,7 +84,7 @@ pub fn lock_only(
             &ctx.dirs.data_home,
             &ctx.printer,
         );
-        crate::flake::lock::lock_flake(loader, top, &flags)
+        crate::flake::lock::lock_read_flake(loader, top, &flags, flake)
     })?;
     Ok((locked, taken))
 }

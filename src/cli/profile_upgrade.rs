@@ -123,7 +123,14 @@ pub fn run(a: &UpgradeArgs, ctx: &Context) -> anyhow::Result<ExitCode> {
         }
         let ev = match &mut evaluator {
             Some(ev) => ev,
-            None => evaluator.insert(Evaluator::new(ctx, a)?),
+            None => {
+                let sources = selected
+                    .names
+                    .iter()
+                    .filter_map(|n| manifest.elements.get(n)?.source.as_ref())
+                    .filter(|s| !s.original().input.is_locked(trust));
+                evaluator.insert(Evaluator::new(ctx, a, sources)?)
+            }
         };
         // A locking or evaluation error is printed as Nix prints it; without `--skip-failed`
         // it ends the upgrade, with the profile as it was.

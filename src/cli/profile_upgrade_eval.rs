@@ -7,7 +7,7 @@
 //! locked to the same fingerprint as before is not evaluated again, and a flake none of whose
 //! elements needs evaluating is never called.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::Context;
@@ -42,6 +42,9 @@ struct Locked {
     value: Option<Value>,
     /// What its attributes evaluated to before (pure evaluation with `eval-cache` only).
     cache: Option<EvalCache>,
+    /// Which of the cached `.drv` paths of the elements to upgrade are valid in the store,
+    /// asked all at once when the cache is opened.
+    valid: HashSet<String>,
 }
 
 /// The evaluator of one `profile upgrade`, with the flakes it has locked so far.
@@ -59,16 +62,30 @@ pub struct Evaluator {
     cache_home: Option<std::path::PathBuf>,
     /// The `nixConfig` settings the flakes locked so far were allowed to set, in order.
     pub taken: Vec<(String, String)>,
+    /// The evaluation cache keys of the elements to upgrade, by `originalUrl`.
+    expected: HashMap<String, Vec<String>>,
 }
 
 impl Evaluator {
-    /// Sets up the evaluator as `rflake eval` does for a flake installable.
-    pub fn new(ctx: &Context, a: &UpgradeArgs) -> anyhow::Result<Evaluator> {
+    /// Sets up the evaluator as `rflake eval` does for a flake installable, for the elements
+    /// of `sources` (every element [`Evaluator::element`] will be asked for).
+    pub fn new<'s>(
+        ctx: &Context,
+        a: &UpgradeArgs,
+        sources: impl IntoIterator<Item = &'s Source>,
+    ) -> anyhow::Result<Evaluator> {
         // Flakes are evaluated purely unless `--impure` (spec U7).
         let pure = !a.eval.impure;
         let (host, opts, colours) = super::eval::host(ctx, &a.eval, &a.flake, pure, false)?;
         // As in Nix, the cache serves pure evaluation only.
         let cache_home = (pure && ctx.settings.eval_cache).then(|| ctx.dirs.cache_home.clone());
+        let mut expected: HashMap<String, Vec<String>> = HashMap::new();
+        for source in sources {
+            let keys = expected
+                .entry(source.original_url().to_owned())
+                .or_default();
+            keys.push(cache_key(source));
+        }
         Ok(Evaluator {
             m: None,
             opts,
@@ -77,6 +94,7 @@ impl Evaluator {
             flakes: HashMap::new(),
             cache_home,
             taken: Vec::new(),
+            expected,
         })
     }
 
@@ -98,11 +116,21 @@ impl Evaluator {
                 super::eval_flake::cache_fingerprint(ctx, &self.host, &locked)
                     .map(|fp| EvalCache::open(home, &fp))
             });
+            let keys = self
+                .expected
+                .get(&key)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let valid = cache
+                .as_ref()
+                .map(|c| valid_drvs(&self.host, c, keys))
+                .unwrap_or_default();
             let entry = Locked {
                 locked: locked.flake.locked.clone(),
                 pending: Some(locked),
                 value: None,
                 cache,
+                valid,
             };
             self.flakes.insert(key.clone(), entry);
         }
@@ -111,7 +139,7 @@ impl Evaluator {
         };
         let cache_key = cache_key(source);
         if let Some(hit) = flake.cache.as_ref().and_then(|c| c.get(&cache_key))
-            && drv_is_valid(&self.host, &hit.drv)
+            && (flake.valid.contains(&hit.drv) || drv_is_valid(&self.host, &hit.drv))
         {
             let outputs = match &hit.outputs {
                 None => goal::Outputs::All,
@@ -176,6 +204,24 @@ fn cache_key(source: &Source) -> String {
         Outputs::Names(names) => names.iter().cloned().collect::<Vec<_>>().join(","),
     };
     format!("{}\0{outputs}", source.attr_path)
+}
+
+/// Which of the `.drv` paths `cache` holds for `keys` are valid in the store evaluation writes
+/// to, in one query (none if it cannot be asked: each is then asked on its own).
+fn valid_drvs(host: &Host, cache: &EvalCache, keys: &[String]) -> HashSet<String> {
+    let Some(store) = host.flakes().and_then(|f| f.session.local_store().ok()) else {
+        return HashSet::new();
+    };
+    let dir = crate::store::Store::store_dir(store);
+    let drvs: BTreeSet<_> = keys
+        .iter()
+        .filter_map(|k| cache.get(k))
+        .filter_map(|e| dir.parse(&e.drv).ok())
+        .collect();
+    match store.valid_paths(&drvs) {
+        Ok(valid) => valid.iter().map(|p| dir.print(p)).collect(),
+        Err(_) => HashSet::new(),
+    }
 }
 
 /// Whether the `.drv` path `drv` is valid in the store evaluation writes to (a cached

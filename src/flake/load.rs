@@ -324,7 +324,9 @@ impl<'a> Loader<'a> {
         let resolved = self.resolve(original, mode)?;
         let unstored = self.unstored_root && lock_root.is_empty();
         let (mut path, mut locked, mut source) = self.fetch_source(&resolved, unstored)?;
-        let mut decl = read_decl(&source, &resolved, lock_root)?;
+        // A tree in the store never changes: what its flake.nix declares can be kept.
+        let cache = (!unstored).then_some(self.fetch.cache_dir.as_path());
+        let mut decl = read_decl(&source, &resolved, lock_root, cache)?;
         if !decl.self_attrs.is_empty() {
             let mut attrs = locked.without_final().without(&["narHash"]).attrs().clone();
             for (k, v) in &decl.self_attrs {
@@ -340,7 +342,7 @@ impl<'a> Loader<'a> {
                     subdir: resolved.subdir.clone(),
                 };
                 (path, locked, source) = self.fetch_source(&again, unstored)?;
-                decl = read_decl(&source, &resolved, lock_root)?;
+                decl = read_decl(&source, &resolved, lock_root, cache)?;
             }
         }
         Ok(Flake {
@@ -364,7 +366,7 @@ impl<'a> Loader<'a> {
         source: Source,
         lock_root: &InputPath,
     ) -> anyhow::Result<Flake> {
-        let decl = read_decl(&source, flake_ref, lock_root)?;
+        let decl = read_decl(&source, flake_ref, lock_root, None)?;
         Ok(Flake {
             original: flake_ref.clone(),
             resolved: flake_ref.clone(),
@@ -408,12 +410,34 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// Reads `flake.nix` of the flake at `source` and makes its `follows` absolute.
+/// Reads `flake.nix` of the flake at `source` (or what it declares from the cache under
+/// `cache`, Nix's cache directory, for a tree in the store) and makes its `follows` absolute.
 fn read_decl(
     source: &Source,
     resolved: &FlakeRef,
     lock_root: &InputPath,
+    cache: Option<&Path>,
 ) -> anyhow::Result<FlakeDecl> {
+    let cached = cache.map(|dir| (dir, super::decl_cache::key(&source.label, &source.dir)));
+    let mut decl = match &cached {
+        Some((dir, key)) => match super::decl_cache::get(dir, key) {
+            Some(decl) => decl,
+            None => {
+                let decl = parse_decl(source, resolved)?;
+                super::decl_cache::put(dir, key, &decl);
+                decl
+            }
+        },
+        None => parse_decl(source, resolved)?,
+    };
+    for input in decl.inputs.values_mut() {
+        prefix_follows(input, lock_root);
+    }
+    Ok(decl)
+}
+
+/// Reads and parses `flake.nix` of `source`.
+fn parse_decl(source: &Source, resolved: &FlakeRef) -> anyhow::Result<FlakeDecl> {
     let file = source.flake_dir().join("flake.nix");
     let text = read_flake_nix(&file, &source.flake_nix_label())?;
     let opts = decl::ReadOptions {
@@ -425,11 +449,7 @@ fn read_decl(
         flake_label: resolved.to_url_string().unwrap_or(opts.flake_label.clone()),
         ..opts
     };
-    let mut decl = decl::read_located(&text, &opts)?;
-    for input in decl.inputs.values_mut() {
-        prefix_follows(input, lock_root);
-    }
-    Ok(decl)
+    Ok(decl::read_located(&text, &opts)?)
 }
 
 fn read_flake_nix(file: &Path, label: &str) -> anyhow::Result<String> {

@@ -1,5 +1,5 @@
-//! Flakes: reading `flake.nix` ([`decl`]), the `flake.lock` model ([`lockfile`]), locking
-//! ([`lock`]) and `flake archive` ([`archive`]).
+//! Flakes: reading `flake.nix` ([`decl`], kept for trees in the store by [`decl_cache`]), the
+//! `flake.lock` model ([`lockfile`]), locking ([`lock`]) and `flake archive` ([`archive`]).
 //!
 //! Mirrors the Nix source's `src/libflake/` (`flake.cc`, `lockfile.cc`) and
 //! `src/nix/flake.cc` (`CmdFlakeArchive`, `CmdFlakeMetadata`), as specified in the project spec
@@ -10,6 +10,7 @@ pub mod builtins;
 pub mod call;
 pub mod config;
 pub mod decl;
+pub mod decl_cache;
 pub mod eval_cache;
 pub mod load;
 pub mod lock;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::Error;
 
 /// One attribute value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Attr {
     /// A string.
     Str(String),

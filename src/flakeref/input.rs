@@ -24,8 +24,14 @@ pub(super) const FINAL: &str = "__final";
 /// The store name of a tree whose input has no `name` attribute.
 const DEFAULT_STORE_NAME: &str = "source";
 
-/// An input: attributes including `type`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// An input: attributes including `type`. Serialised as its attributes' JSON object (as in a
+/// lock file); deserialising validates them as [`Input::from_attrs`] does and keeps them as
+/// they were.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(
+    into = "serde_json::Map<String, serde_json::Value>",
+    try_from = "serde_json::Map<String, serde_json::Value>"
+)]
 pub struct Input {
     attrs: Attrs,
 }
@@ -371,4 +377,26 @@ pub fn parse_rev(rev: &str) -> Result<Hash, Error> {
 /// Returns whether `s` is 40 hex digits (Nix's `revRegex`).
 pub fn is_rev_hex(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+impl From<Input> for serde_json::Map<String, serde_json::Value> {
+    fn from(input: Input) -> Self {
+        attrs::to_json(&input.attrs)
+    }
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for Input {
+    type Error = Error;
+
+    fn try_from(obj: serde_json::Map<String, serde_json::Value>) -> Result<Input, Error> {
+        let attrs = attrs::from_json(&obj)?;
+        let checked = Input::from_attrs(attrs.clone(), &crate::report::Silent)?;
+        match checked.attrs == attrs {
+            true => Ok(checked),
+            false => Err(Error::Invalid(format!(
+                "input attributes {} are not in their checked form",
+                attrs::to_compact_json(&attrs)
+            ))),
+        }
+    }
 }

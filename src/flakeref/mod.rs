@@ -74,7 +74,7 @@ pub struct UrlContext {
 }
 
 /// A flake reference: an input and the subdirectory of the flake inside it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct FlakeRef {
     /// The input (all attributes but `dir`).
     pub input: Input,

@@ -25,6 +25,7 @@ mod fetch_hg;
 mod fetch_path;
 mod fetch_tarball;
 mod flake_archive;
+mod flake_decl_cache;
 mod flake_differential;
 mod flake_functional;
 mod fuzz_replay;

@@ -8,7 +8,7 @@ pub mod lexer;
 use rnix::{ParseError, SyntaxKind, TextRange};
 
 /// A position in a file, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Pos {
     /// Line, from 1.
     pub line: u32,

@@ -72,7 +72,7 @@ pub struct ReadOptions {
 }
 
 /// A flake's metadata, as declared in its `flake.nix`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FlakeDecl {
     /// `description`.
     pub description: Option<String>,
@@ -85,7 +85,7 @@ pub struct FlakeDecl {
 }
 
 /// One `inputs.<name>` declaration (Nix's `FlakeInput`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InputDecl {
     /// The reference, if one was given (`url`, `type`+attributes, a path literal), or
     /// `flake:<name>` for an input implied by a formal argument of `outputs`. `None` for a
@@ -102,7 +102,7 @@ pub struct InputDecl {
 }
 
 /// A `nixConfig` value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ConfigValue {
     /// A string or path.
     Str(String),

@@ -135,6 +135,17 @@ pub fn lock_flake(
     flags: &Flags,
 ) -> anyhow::Result<LockedFlake> {
     let flake = loader.get_flake(top, loader.mode(true), &Vec::new())?;
+    lock_read_flake(loader, top, flags, flake)
+}
+
+/// [`lock_flake`] of a flake its caller has already got (`loader.get_flake(top, …)` at the
+/// root): its `flake.nix` is not fetched and read a second time.
+pub fn lock_read_flake(
+    loader: &Loader<'_>,
+    top: &FlakeRef,
+    flags: &Flags,
+    flake: Flake,
+) -> anyhow::Result<LockedFlake> {
     let old = read_old_lock(&flake, flags, loader.fetch.reporter)?;
     let new = compute_lock(loader, flags, top, &flake, &old)?;
     let flake = write::save(loader, top, flags, &old, &new, flake)?;

@@ -142,17 +142,31 @@ impl Db {
             .map_err(Error::sqlite("querying path validity"))
     }
 
-    /// Returns which of `paths` are valid, with one prepared statement.
+    /// Returns which of `paths` are valid, with one prepared statement in one read
+    /// transaction (SQLite otherwise takes and releases its read lock for every query).
     pub fn valid_paths(
         &self,
         dir: &StoreDir,
         paths: &BTreeSet<StorePath>,
     ) -> Result<BTreeSet<StorePath>, Error> {
+        let batch = paths.len() > 1 && self.conn.is_autocommit();
+        let tx = match batch {
+            true => Some(
+                self.conn
+                    .unchecked_transaction()
+                    .map_err(Error::sqlite("querying path validity"))?,
+            ),
+            false => None,
+        };
         let mut valid = BTreeSet::new();
         for p in paths {
             if self.is_valid(&dir.print(p))? {
                 valid.insert(p.clone());
             }
+        }
+        if let Some(tx) = tx {
+            tx.commit()
+                .map_err(Error::sqlite("querying path validity"))?;
         }
         Ok(valid)
     }
