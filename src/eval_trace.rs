@@ -122,10 +122,11 @@ struct File {
 
 /// Where the entry of `key` lives under `cache_home`.
 fn file_of(cache_home: &Path, key: &str) -> PathBuf {
-    let name = Hash::digest(Algo::Sha256, format!("{VERSION}\0{key}").as_bytes()).to_nix32();
-    cache_home
-        .join(format!("rflake-file-eval-cache-v{VERSION}"))
-        .join(format!("{name}.json"))
+    crate::util::fs::cache_file(
+        cache_home,
+        &format!("rflake-file-eval-cache-v{VERSION}"),
+        &format!("{VERSION}\0{key}"),
+    )
 }
 
 /// The cached entry of `key`, if there is a readable one.

@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::decl::FlakeDecl;
-use crate::hash::{Algo, Hash};
 
 /// The layout of an entry and of its key: bumped when either changes.
 const VERSION: u32 = 1;
@@ -39,10 +38,7 @@ pub fn key(tree: &str, dir: &str) -> String {
 
 /// The file of `key` under Nix's cache directory `cache_dir`.
 fn file(cache_dir: &Path, key: &str) -> PathBuf {
-    let name = Hash::digest(Algo::Sha256, key.as_bytes()).to_nix32();
-    cache_dir
-        .join(format!("rflake-flake-decl-v{VERSION}"))
-        .join(format!("{name}.json"))
+    crate::util::fs::cache_file(cache_dir, &format!("rflake-flake-decl-v{VERSION}"), key)
 }
 
 /// The declaration kept for `key`, if any.
@@ -59,8 +55,8 @@ pub fn put(cache_dir: &Path, key: &str, decl: &FlakeDecl) {
         key: key.to_owned(),
         decl: decl.clone(),
     };
-    if let (Some(dir), Ok(text)) = (path.parent(), serde_json::to_vec(&entry)) {
-        let _ = std::fs::create_dir_all(dir);
+    // Best effort: `write_atomic` creates the directory; a failure only costs a parse.
+    if let Ok(text) = serde_json::to_vec(&entry) {
         let _ = crate::util::fs::write_atomic(&path, &text);
     }
 }

@@ -59,6 +59,14 @@ pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, Error> {
     }
 }
 
+/// The file of a best-effort JSON cache entry: `<cache_home>/<dir>/<nix32 of SHA-256 of
+/// key>.json` (the evaluation caches keep one file per key this way).
+pub fn cache_file(cache_home: &Path, dir: &str, key: &str) -> PathBuf {
+    use crate::hash::{Algo, Hash};
+    let name = Hash::digest(Algo::Sha256, key.as_bytes()).to_nix32();
+    cache_home.join(dir).join(format!("{name}.json"))
+}
+
 /// Creates a directory and its parents.
 pub fn create_dir_all(path: &Path) -> Result<(), Error> {
     fs::create_dir_all(path).map_err(|e| Error::new("creating directory", path, e))

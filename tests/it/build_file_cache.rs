@@ -59,10 +59,7 @@ fn result(out: &CommandOutput) -> (String, String) {
 }
 
 fn entries(env: &TestEnv) -> Vec<PathBuf> {
-    match std::fs::read_dir(env.path("cache/nix/rflake-file-eval-cache-v1")) {
-        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
-        Err(_) => Vec::new(),
-    }
+    env.entries("cache/nix/rflake-file-eval-cache-v1")
 }
 
 /// Points every cached entry for derivation `from` at derivation `to`; how many there were.

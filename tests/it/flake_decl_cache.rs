@@ -60,10 +60,7 @@ fn json(out: &CommandOutput) -> serde_json::Value {
 }
 
 fn entries(env: &TestEnv) -> Vec<PathBuf> {
-    match std::fs::read_dir(env.path(DIR)) {
-        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
-        Err(_) => Vec::new(),
-    }
+    env.entries(DIR)
 }
 
 /// Rewrites the description `from` to `to` in every cached entry; how many held it.

@@ -71,6 +71,14 @@ impl TestEnv {
         &self.root
     }
 
+    /// The entries of directory `rel` (none if it does not exist), in the order read.
+    pub fn entries(&self, rel: impl AsRef<Path>) -> Vec<PathBuf> {
+        match fs::read_dir(self.path(rel)) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Returns `rel` resolved against the root.
     pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.root.join(rel)
